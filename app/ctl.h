@@ -1,0 +1,21 @@
+/*
+ * ctl.h — the gateway's console commands (show ports/stats/arp/config/
+ * workers) and their rte_telemetry twins under /mailgw/. Control plane only;
+ * reads worker state without stopping the workers.
+ */
+#ifndef MAILGW_APP_CTL_H
+#define MAILGW_APP_CTL_H
+
+#include <stdbool.h>
+
+#include "platform/console.h"
+
+struct gw;
+
+/* console_handler_fn for the console socket; ctx is the struct gw. */
+int ctl_handle(void *ctx, struct console_out *o, int argc, char **argv, bool json);
+
+/* Register /mailgw/stats, /mailgw/ports, /mailgw/arp with rte_telemetry. Returns 0 or -errno. */
+int ctl_telemetry_register(struct gw *gw);
+
+#endif

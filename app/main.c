@@ -1,0 +1,274 @@
+/*
+ * main.c — mailgw's entry point and control plane (DESIGN §3): parse the
+ * command line, load the configuration, turn it into EAL arguments, create
+ * the workers and ports, launch one worker per configured core, then serve
+ * the console, drain the workers' logs and watch links until SIGINT/SIGTERM.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <rte_cycles.h>
+#include <rte_eal.h>
+#include <rte_ethdev.h>
+#include <rte_lcore.h>
+#include <rte_version.h>
+
+#include "app/ctl.h"
+#include "app/worker.h"
+#include "crypto/selftest.h"
+#include "platform/config.h"
+#include "platform/console.h"
+#include "platform/log.h"
+
+#define MAILGW_VERSION "0.1.0"
+#define MAIN_DEFAULT_CONFIG "/etc/mailgw/mailgw.conf"
+#define MAIN_MAX_EAL_ARGS (32 + CFG_MAX_PORTS * 2 + CFG_MAX_EAL_EXTRA)
+
+static volatile sig_atomic_t main_stop_signal;
+
+static void
+main_on_signal(int sig)
+{
+	main_stop_signal = sig;
+}
+
+static void
+main_usage(FILE *f)
+{
+	fprintf(f,
+		"usage: mailgw [-c FILE]                run the gateway\n"
+		"       mailgw --check-config [-c FILE] validate a configuration and exit\n"
+		"       mailgw --version | --help\n"
+		"\n"
+		"  -c, --config FILE   configuration file (default %s)\n"
+		"EAL arguments come from the configuration (system.*, ports.*.device);\n"
+		"system.eal_extra_args adds more for experts.\n", MAIN_DEFAULT_CONFIG);
+}
+
+/* The EAL command line the configuration asks for. Strings live in store. */
+static int
+main_eal_args(const struct gw_config *cfg, char **argv, char store[][CFG_DEVICE_LEN])
+{
+	int argc = 0, s = 0;
+	int off;
+
+	argv[argc++] = "mailgw";
+	off = snprintf(store[s], CFG_DEVICE_LEN, "0@%u", cfg->control_core);
+	for (unsigned i = 0; i < cfg->n_workers && off < CFG_DEVICE_LEN; i++)
+		off += snprintf(store[s] + off, CFG_DEVICE_LEN - off, ",%u@%u", i + 1, cfg->worker_cores[i]);
+	argv[argc++] = "--lcores";
+	argv[argc++] = store[s++];
+	argv[argc++] = "--main-lcore";
+	argv[argc++] = "0";
+	argv[argc++] = "--file-prefix";
+	argv[argc++] = (char *)cfg->file_prefix;
+	argv[argc++] = "-m";
+	snprintf(store[s], CFG_DEVICE_LEN, "%u", cfg->memory_mb);
+	argv[argc++] = store[s++];
+	if (!cfg->hugepages)
+		argv[argc++] = "--no-huge";
+	bool any_pci = false;
+	for (unsigned i = 0; i < cfg->n_ports; i++)
+		any_pci |= cfg->ports[i].is_pci;
+	if (!any_pci)
+		argv[argc++] = "--no-pci";
+	for (unsigned i = 0; i < cfg->n_ports; i++) {
+		argv[argc++] = cfg->ports[i].is_pci ? "-a" : "--vdev";
+		port_eal_device(cfg->ports[i].device, cfg->n_workers, store[s], CFG_DEVICE_LEN);
+		argv[argc++] = store[s++];
+	}
+	argv[argc++] = "--log-level";
+	argv[argc++] = cfg->log_level >= CFG_LOG_DEBUG ? "info" : "warning";
+	for (unsigned i = 0; i < cfg->n_eal_extra; i++)
+		argv[argc++] = (char *)cfg->eal_extra_args[i];
+	argv[argc] = NULL;
+	return argc;
+}
+
+/* Workers, then ports (their RX queues take the workers' pools), then start. */
+static int
+main_setup(struct gw *gw, char *err, size_t errlen)
+{
+	const struct gw_config *cfg = gw->cfg;
+	struct rte_mempool *pools[CFG_MAX_WORKERS];
+
+	gw->n_workers = cfg->n_workers;
+	for (unsigned i = 0; i < cfg->n_workers; i++) {
+		gw->workers[i] = worker_create(gw, i, i + 1, err, errlen);
+		if (gw->workers[i] == NULL)
+			return -ENOMEM;
+		pools[i] = gw->workers[i]->pool;
+	}
+	gw->n_ports = cfg->n_ports;
+	for (unsigned i = 0; i < cfg->n_ports; i++) {
+		int rc = port_setup(&gw->ports[i], i, &cfg->ports[i], cfg->n_workers, pools,
+				    &cfg->limits, err, errlen);
+		if (rc != 0)
+			return rc;
+	}
+	for (unsigned i = 0; i < gw->n_ports; i++) {
+		int rc = port_start(&gw->ports[i], err, errlen);
+		if (rc != 0)
+			return rc;
+	}
+	return 0;
+}
+
+static void
+main_log_ports(const struct gw *gw)
+{
+	for (unsigned i = 0; i < gw->n_ports; i++) {
+		const struct port *p = &gw->ports[i];
+		char mac[RTE_ETHER_ADDR_FMT_SIZE];
+		rte_ether_format_addr(mac, sizeof(mac), &p->mac);
+		log_msg(CFG_LOG_INFO, "port %s: %s, %s, %u.%u.%u.%u/%u, mtu %u, %u queue(s), rss %s, "
+			"checksums %s, link %s", p->name, p->driver, mac, p->addr >> 24,
+			(p->addr >> 16) & 0xff, (p->addr >> 8) & 0xff, p->addr & 0xff, p->prefix_len,
+			p->mtu, p->n_queues, p->rss ? "on" : "off", p->tx_ip_csum ? "hw" : "sw",
+			p->link_up ? "up" : "down");
+	}
+}
+
+/* The control plane's loop: console, logs, links. */
+static void
+main_loop(struct gw *gw, int console_fd)
+{
+	uint64_t next_link = 0;
+
+	while (main_stop_signal == 0) {
+		console_poll(console_fd, 50, ctl_handle, gw);
+		for (unsigned i = 0; i < gw->n_workers; i++)
+			log_drain(gw->workers[i]->log_ring);
+		if (rte_rdtsc() >= next_link) {
+			next_link = rte_rdtsc() + gw->hz;
+			for (unsigned i = 0; i < gw->n_ports; i++)
+				if (port_poll_link(&gw->ports[i]))
+					log_msg(CFG_LOG_WARNING, "port %s: link %s", gw->ports[i].name,
+						gw->ports[i].link_up ? "up" : "down");
+		}
+	}
+}
+
+/* Stop workers, flush logs and counters, close ports. */
+static void
+main_shutdown(struct gw *gw, int console_fd)
+{
+	uint64_t v[STATS_MAX];
+
+	gw->stop = true;
+	rte_eal_mp_wait_lcore();
+	for (unsigned i = 0; i < gw->n_workers; i++)
+		log_drain(gw->workers[i]->log_ring);
+	stats_sum(gw->workers, gw->n_workers, -1, v);
+	log_msg(CFG_LOG_INFO, "final counters: rx %" PRIu64 " frames, tx %" PRIu64 " frames, "
+		"%" PRIu64 " echo replies, %" PRIu64 " ARP requests answered", v[STATS_PORT_RX_FRAMES],
+		v[STATS_PORT_TX_FRAMES], v[STATS_ICMP_TX_ECHO_REPLY], v[STATS_ARP_RX_REQUEST]);
+	console_close(console_fd, gw->cfg->console_socket);
+	for (unsigned i = 0; i < gw->n_ports; i++)
+		port_close(&gw->ports[i]);
+	for (unsigned i = 0; i < gw->n_workers; i++)
+		worker_destroy(gw->workers[i]);
+}
+
+static int
+main_run(const struct gw_config *cfg)
+{
+	static struct gw gw;
+	static char store[4 + CFG_MAX_PORTS][CFG_DEVICE_LEN];
+	char *eal_argv[MAIN_MAX_EAL_ARGS];
+	char err[CFG_ERR_LEN] = "";
+	int eal_argc = main_eal_args(cfg, eal_argv, store);
+
+	if (crypto_selftest(err, sizeof(err)) != 0) {
+		fprintf(stderr, "mailgw: crypto self-test failed: %s\n", err);
+		return 1;
+	}
+	if (rte_eal_init(eal_argc, eal_argv) < 0) {
+		fprintf(stderr, "mailgw: EAL initialisation failed: %s\n", rte_strerror(rte_errno));
+		return 1;
+	}
+	if (log_open(cfg, err, sizeof(err)) != 0) {
+		fprintf(stderr, "mailgw: %s\n", err);
+		return 1;
+	}
+	gw.cfg = cfg;
+	gw.hz = rte_get_tsc_hz();
+	gw.start_tsc = rte_rdtsc();
+	log_msg(CFG_LOG_INFO, "mailgw %s starting: %s, %s, %u worker(s), config %s", MAILGW_VERSION,
+		rte_version(), crypto_build_features(), cfg->n_workers, cfg->path);
+	if (main_setup(&gw, err, sizeof(err)) != 0) {
+		log_msg(CFG_LOG_ERR, "%s", err);
+		fprintf(stderr, "mailgw: %s\n", err);
+		return 1;
+	}
+	main_log_ports(&gw);
+	int console_fd = console_open(cfg->console_socket, err, sizeof(err));
+	if (console_fd < 0) {
+		log_msg(CFG_LOG_ERR, "%s", err);
+		fprintf(stderr, "mailgw: %s\n", err);
+		return 1;
+	}
+	if (ctl_telemetry_register(&gw) != 0)
+		log_msg(CFG_LOG_WARNING, "telemetry commands not registered");
+	signal(SIGINT, main_on_signal);
+	signal(SIGTERM, main_on_signal);
+	signal(SIGPIPE, SIG_IGN);
+	for (unsigned i = 0; i < gw.n_workers; i++)
+		rte_eal_remote_launch(worker_main, gw.workers[i], gw.workers[i]->lcore_id);
+	log_msg(CFG_LOG_INFO, "ready: %u port(s), %u worker(s), console %s", gw.n_ports,
+		gw.n_workers, cfg->console_socket);
+	main_loop(&gw, console_fd);
+	log_msg(CFG_LOG_INFO, "stopping on signal %d", (int)main_stop_signal);
+	main_shutdown(&gw, console_fd);
+	log_msg(CFG_LOG_INFO, "stopped");
+	log_close();
+	rte_eal_cleanup();
+	return 0;
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "check-config", no_argument, NULL, 'C' },
+		{ "version", no_argument, NULL, 'V' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	static struct gw_config cfg;
+	const char *path = MAIN_DEFAULT_CONFIG;
+	bool check = false;
+	char err[CFG_ERR_LEN];
+	int c;
+
+	while ((c = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'c': path = optarg; break;
+		case 'C': check = true; break;
+		case 'V':
+			printf("mailgw %s (%s; %s)\n", MAILGW_VERSION, rte_version(), crypto_build_features());
+			return 0;
+		case 'h': main_usage(stdout); return 0;
+		default: main_usage(stderr); return 2;
+		}
+	}
+	if (optind != argc) {
+		fprintf(stderr, "mailgw: unexpected argument \"%s\"\n", argv[optind]);
+		main_usage(stderr);
+		return 2;
+	}
+	if (config_load(path, &cfg, err, sizeof(err)) != 0) {
+		fprintf(stderr, "%s\n", err);
+		return 2;
+	}
+	if (check) {
+		printf("%s: configuration OK\n", path);
+		return 0;
+	}
+	return main_run(&cfg);
+}

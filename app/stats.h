@@ -1,0 +1,105 @@
+/*
+ * stats.h — every counter the gateway keeps, with the name a user reads.
+ *
+ * Counters live per worker and per port (w->ctr[port][id]); the control
+ * plane adds them up for `mailgwctl show stats` and telemetry. Each received
+ * frame ends in exactly one counter of kind STATS_RX_DONE (consumed) or
+ * STATS_RX_DROP (dropped, the name says why), so
+ *   port.rx_frames == sum(RX_DONE) + sum(RX_DROP)
+ * holds at all times and tests can account for every frame.
+ */
+#ifndef MAILGW_APP_STATS_H
+#define MAILGW_APP_STATS_H
+
+#include <stdint.h>
+
+enum stats_kind {
+	STATS_EVENT = 0,    /* something happened; not a frame's fate */
+	STATS_RX_DONE = 1,  /* a received frame was consumed */
+	STATS_RX_DROP = 2,  /* a received frame was dropped for this reason */
+	STATS_TX_DROP = 3,  /* a frame we meant to send was dropped */
+};
+
+/* X(ID, "name", kind, "help") */
+#define STATS_COUNTERS(X) \
+	X(PORT_RX_FRAMES,       "port.rx_frames",        STATS_EVENT,   "frames received") \
+	X(PORT_RX_BYTES,        "port.rx_bytes",         STATS_EVENT,   "bytes received") \
+	X(PORT_TX_FRAMES,       "port.tx_frames",        STATS_EVENT,   "frames sent") \
+	X(PORT_TX_BYTES,        "port.tx_bytes",         STATS_EVENT,   "bytes sent") \
+	X(PORT_TX_RING_FULL,    "port.tx_ring_full",     STATS_TX_DROP, "frames dropped: TX ring full") \
+	X(PORT_TX_NO_MBUF,      "port.tx_no_mbuf",       STATS_TX_DROP, "frames not built: packet pool empty") \
+	X(ETH_RX_RUNT,          "eth.rx_runt",           STATS_RX_DROP, "frames shorter than an Ethernet header") \
+	X(ETH_RX_OVERSIZE,      "eth.rx_oversize",       STATS_RX_DROP, "frames longer than the port MTU allows") \
+	X(ETH_RX_MULTISEG,      "eth.rx_multiseg",       STATS_RX_DROP, "frames in chained buffers") \
+	X(ETH_RX_OTHER_HOST,    "eth.rx_other_host",     STATS_RX_DROP, "frames for another MAC address") \
+	X(ETH_RX_MULTICAST,     "eth.rx_multicast",      STATS_RX_DROP, "multicast frames") \
+	X(ETH_RX_OWN_SOURCE,    "eth.rx_own_source",     STATS_RX_DROP, "frames with our own source MAC") \
+	X(ETH_RX_BAD_SOURCE,    "eth.rx_bad_source",     STATS_RX_DROP, "frames with a multicast/zero source MAC") \
+	X(ETH_RX_VLAN,          "eth.rx_vlan",           STATS_RX_DROP, "VLAN-tagged frames (no VLAN configured)") \
+	X(ETH_RX_IPV6,          "eth.rx_ipv6",           STATS_RX_DROP, "IPv6 frames (IPv6 not configured)") \
+	X(ETH_RX_UNKNOWN_TYPE,  "eth.rx_unknown_type",   STATS_RX_DROP, "frames of an unknown EtherType") \
+	X(ARP_RX_REQUEST,       "arp.rx_request",        STATS_RX_DONE, "ARP requests for our address, answered") \
+	X(ARP_RX_REPLY,         "arp.rx_reply",          STATS_RX_DONE, "ARP replies to us") \
+	X(ARP_RX_GRATUITOUS,    "arp.rx_gratuitous",     STATS_RX_DONE, "gratuitous ARP / announcements") \
+	X(ARP_RX_NOT_FOR_US,    "arp.rx_not_for_us",     STATS_RX_DROP, "ARP for another address") \
+	X(ARP_RX_TRUNCATED,     "arp.rx_truncated",      STATS_RX_DROP, "ARP packets too short") \
+	X(ARP_RX_BAD_FORMAT,    "arp.rx_bad_format",     STATS_RX_DROP, "ARP with wrong hardware/protocol type or length") \
+	X(ARP_RX_BAD_OP,        "arp.rx_bad_op",         STATS_RX_DROP, "ARP with an unknown operation") \
+	X(ARP_RX_BAD_SENDER,    "arp.rx_bad_sender",     STATS_RX_DROP, "ARP from a multicast/zero MAC or a bogus address") \
+	X(ARP_RX_CONFLICT,      "arp.rx_conflict",       STATS_RX_DROP, "ARP claiming our own address") \
+	X(ARP_TX_REQUEST,       "arp.tx_request",        STATS_EVENT,   "ARP requests sent") \
+	X(ARP_TX_REPLY,         "arp.tx_reply",          STATS_EVENT,   "ARP replies sent") \
+	X(ARP_TX_GRATUITOUS,    "arp.tx_gratuitous",     STATS_EVENT,   "gratuitous ARP sent") \
+	X(ARP_LEARNED,          "arp.learned",           STATS_EVENT,   "neighbour entries created") \
+	X(ARP_EXPIRED,          "arp.expired",           STATS_EVENT,   "neighbour entries expired") \
+	X(ARP_RESOLVE_FAILED,   "arp.resolve_failed",    STATS_EVENT,   "neighbours that never answered") \
+	X(ARP_TX_UNRESOLVED,    "arp.tx_unresolved",     STATS_TX_DROP, "packets dropped: neighbour did not answer") \
+	X(ARP_TX_QUEUE_FULL,    "arp.tx_queue_full",     STATS_TX_DROP, "packets dropped: too many waiting on one neighbour") \
+	X(ARP_TX_CACHE_FULL,    "arp.tx_cache_full",     STATS_TX_DROP, "packets dropped: neighbour table full") \
+	X(ARP_SHARED_DROPPED,   "arp.shared_dropped",    STATS_EVENT,   "neighbour updates not passed to another worker (ring full)") \
+	X(IPV4_RX_TRUNCATED,    "ipv4.rx_truncated",     STATS_RX_DROP, "IPv4 packets shorter than their header/length") \
+	X(IPV4_RX_BAD_VERSION,  "ipv4.rx_bad_version",   STATS_RX_DROP, "IPv4 EtherType with another IP version") \
+	X(IPV4_RX_BAD_HLEN,     "ipv4.rx_bad_hlen",      STATS_RX_DROP, "IPv4 header length below 20 bytes") \
+	X(IPV4_RX_BAD_LEN,      "ipv4.rx_bad_len",       STATS_RX_DROP, "IPv4 total length shorter than the header") \
+	X(IPV4_RX_BAD_CSUM,     "ipv4.rx_bad_csum",      STATS_RX_DROP, "IPv4 header checksum errors") \
+	X(IPV4_RX_FRAGMENT,     "ipv4.rx_fragment",      STATS_RX_DROP, "IPv4 fragments (not reassembled)") \
+	X(IPV4_RX_BAD_SRC,      "ipv4.rx_bad_src",       STATS_RX_DROP, "IPv4 from a martian source address") \
+	X(IPV4_RX_BROADCAST,    "ipv4.rx_broadcast",     STATS_RX_DROP, "IPv4 to a broadcast/multicast address") \
+	X(IPV4_RX_NOT_FOR_US,   "ipv4.rx_not_for_us",    STATS_RX_DROP, "IPv4 for another address (we do not route)") \
+	X(IPV4_RX_UNKNOWN_PROTO,"ipv4.rx_unknown_proto", STATS_RX_DROP, "IPv4 of a protocol we do not serve") \
+	X(IPV4_RX_OPTIONS,      "ipv4.rx_options",       STATS_EVENT,   "IPv4 packets with options (options ignored)") \
+	X(IPV4_TX_NO_ROUTE,     "ipv4.tx_no_route",      STATS_TX_DROP, "packets dropped: no route to destination") \
+	X(IPV4_TX_PACKETS,      "ipv4.tx_packets",       STATS_EVENT,   "IPv4 packets sent") \
+	X(ICMP_RX_ECHO_REQUEST, "icmp.rx_echo_request",  STATS_RX_DONE, "echo requests answered") \
+	X(ICMP_RX_TRUNCATED,    "icmp.rx_truncated",     STATS_RX_DROP, "ICMP messages too short") \
+	X(ICMP_RX_BAD_CSUM,     "icmp.rx_bad_csum",      STATS_RX_DROP, "ICMP checksum errors") \
+	X(ICMP_RX_OTHER_TYPE,   "icmp.rx_other_type",    STATS_RX_DROP, "ICMP messages other than echo request") \
+	X(ICMP_RX_RATE_LIMITED, "icmp.rx_rate_limited",  STATS_RX_DROP, "echo requests over the reply rate limit") \
+	X(ICMP_TX_ECHO_REPLY,   "icmp.tx_echo_reply",    STATS_EVENT,   "echo replies sent") \
+	X(LOG_DROPPED,          "log.dropped",           STATS_EVENT,   "log lines lost: log ring full")
+
+enum stats_id {
+#define STATS_ENUM(id, name, kind, help) STATS_##id,
+	STATS_COUNTERS(STATS_ENUM)
+#undef STATS_ENUM
+	STATS_MAX
+};
+
+struct stats_desc {
+	const char *name;
+	enum stats_kind kind;
+	const char *help;
+};
+
+/* The table of all counters, indexed by enum stats_id. */
+extern const struct stats_desc stats_desc[STATS_MAX];
+
+/*
+ * Add up counters across workers. port < 0: all ports; otherwise only that
+ * port index. Writes STATS_MAX values to out.
+ */
+struct worker;
+void stats_sum(struct worker *const *workers, unsigned n_workers, int port,
+	       uint64_t out[STATS_MAX]);
+
+#endif

@@ -1,0 +1,194 @@
+/*
+ * worker.c — the run-to-completion loop of one data-path core (DESIGN §2):
+ * RX burst on every port -> net_input -> inbox (messages from other workers)
+ * -> housekeeping timers -> TX flush, then an idle back-off in adaptive mode.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <time.h>
+#include <rte_cycles.h>
+#include <rte_ethdev.h>
+#include <rte_lcore.h>
+#include <rte_malloc.h>
+#include <rte_mbuf.h>
+
+#include "app/worker.h"
+#include "app/net/arp.h"
+#include "app/net/eth.h"
+
+#define WORKER_TICK_MS         100     /* housekeeping period */
+#define WORKER_IDLE_POLLS      64      /* empty polls before sleeping (adaptive) */
+#define WORKER_INBOX_SIZE      1024
+
+struct worker *
+worker_create(struct gw *gw, unsigned id, unsigned lcore_id, char *err, size_t errlen)
+{
+	const struct gw_config *cfg = gw->cfg;
+	int socket = (int)rte_lcore_to_socket_id(lcore_id);
+	char name[RTE_MEMPOOL_NAMESIZE];
+	struct worker *w;
+
+	w = rte_zmalloc_socket("worker", sizeof(*w), RTE_CACHE_LINE_SIZE, socket);
+	if (w == NULL) {
+		snprintf(err, errlen, "worker %u: out of memory (raise system.memory_mb)", id);
+		return NULL;
+	}
+	w->id = id;
+	w->lcore_id = lcore_id;
+	w->queue = (uint16_t)id;
+	w->gw = gw;
+	w->cfg = cfg;
+	w->hz = rte_get_tsc_hz();
+	snprintf(name, sizeof(name), "mbuf_w%u", id);
+	w->pool = rte_pktmbuf_pool_create(name, cfg->limits.mbufs_per_worker, 256, 0,
+					  RTE_MBUF_DEFAULT_BUF_SIZE, socket);
+	snprintf(name, sizeof(name), "inbox_w%u", id);
+	w->inbox = rte_ring_create_elem(name, sizeof(struct worker_msg), WORKER_INBOX_SIZE,
+					socket, RING_F_SC_DEQ);
+	snprintf(name, sizeof(name), "log_w%u", id);
+	w->log_ring = log_ring_create(name, cfg->limits.log_ring_size, socket);
+	w->arp = arp_table_create(cfg->limits.arp_cache_size, cfg->limits.arp_queue_length, socket);
+	if (w->pool == NULL || w->inbox == NULL || w->log_ring == NULL || w->arp == NULL) {
+		snprintf(err, errlen, "worker %u: cannot allocate %s: %s (raise system.memory_mb "
+			 "or lower system.limits)", id,
+			 w->pool == NULL ? "packet pool" : w->arp == NULL ? "ARP table" : "rings",
+			 rte_strerror(rte_errno));
+		worker_destroy(w);
+		return NULL;
+	}
+	return w;
+}
+
+void
+worker_destroy(struct worker *w)
+{
+	if (w == NULL)
+		return;
+	arp_table_free(w->arp);
+	rte_ring_free(w->log_ring);
+	rte_ring_free(w->inbox);
+	rte_mempool_free(w->pool);
+	rte_free(w);
+}
+
+int
+worker_post(struct worker *to, const struct worker_msg *msg)
+{
+	return rte_ring_mp_enqueue_elem(to->inbox, (void *)(uintptr_t)msg, sizeof(*msg)) == 0 ? 0 : -ENOBUFS;
+}
+
+void
+worker_tx(struct worker *w, unsigned p, struct rte_mbuf *m)
+{
+	struct worker_txq *q = &w->txq[p];
+
+	q->pkts[q->n++] = m;
+	if (q->n == WORKER_BURST)
+		worker_tx_flush(w);
+}
+
+void
+worker_tx_flush(struct worker *w)
+{
+	for (unsigned p = 0; p < w->gw->n_ports; p++) {
+		struct worker_txq *q = &w->txq[p];
+		if (q->n == 0)
+			continue;
+		uint16_t sent = rte_eth_tx_burst(w->gw->ports[p].port_id, w->queue, q->pkts, q->n);
+		for (uint16_t i = 0; i < sent; i++)
+			w->ctr[p][STATS_PORT_TX_BYTES] += rte_pktmbuf_pkt_len(q->pkts[i]);
+		w->ctr[p][STATS_PORT_TX_FRAMES] += sent;
+		for (uint16_t i = sent; i < q->n; i++) {
+			w->ctr[p][STATS_PORT_TX_RING_FULL]++;
+			rte_pktmbuf_free(q->pkts[i]);
+		}
+		q->n = 0;
+	}
+}
+
+static void
+worker_inbox(struct worker *w)
+{
+	struct worker_msg msg;
+
+	while (rte_ring_sc_dequeue_elem(w->inbox, &msg, sizeof(msg)) == 0) {
+		if (msg.type == WORKER_MSG_ARP_LEARN && msg.port < w->gw->n_ports)
+			arp_learn_shared(w, &msg);
+	}
+}
+
+/* Adaptive mode: after a run of empty polls sleep, longer each time, up to the limit. */
+static void
+worker_idle(struct worker *w)
+{
+	if (w->cfg->poll_mode != CFG_POLL_ADAPTIVE || ++w->idle_polls < WORKER_IDLE_POLLS)
+		return;
+	if (w->idle_sleep_us < w->cfg->idle_sleep_max_us)
+		w->idle_sleep_us = w->idle_sleep_us ? w->idle_sleep_us * 2 : 1;
+	if (w->idle_sleep_us > w->cfg->idle_sleep_max_us)
+		w->idle_sleep_us = w->cfg->idle_sleep_max_us;
+	struct timespec ts = { 0, (long)w->idle_sleep_us * 1000 };
+	nanosleep(&ts, NULL);
+}
+
+static unsigned
+worker_poll(struct worker *w)
+{
+	struct rte_mbuf *pkts[WORKER_BURST];
+	unsigned total = 0;
+
+	for (unsigned p = 0; p < w->gw->n_ports; p++) {
+		uint16_t n = rte_eth_rx_burst(w->gw->ports[p].port_id, w->queue, pkts, WORKER_BURST);
+		if (n != 0) {
+			net_input(w, p, pkts, n);
+			total += n;
+		}
+	}
+	return total;
+}
+
+int
+worker_main(void *arg)
+{
+	struct worker *w = arg;
+	uint64_t tick = w->hz * WORKER_TICK_MS / 1000;
+
+	w->now = rte_rdtsc();
+	w->next_tick = w->now + tick;
+	w->icmp_last = w->now;
+	w->icmp_tokens = (uint64_t)w->cfg->limits.icmp_rate_limit * w->hz;
+	if (w->id == 0)
+		for (unsigned p = 0; p < w->gw->n_ports; p++)
+			arp_announce(w, p);
+	WORKER_LOG(w, CFG_LOG_INFO, "worker %u running on lcore %u (cpu %d)", w->id,
+		   w->lcore_id, rte_lcore_to_cpu_id((int)w->lcore_id));
+
+	uint64_t pass_start = rte_rdtsc();
+	unsigned n = 0;
+	while (!w->gw->stop) {
+		/* Charge the previous pass (and any idle sleep) to busy or idle. */
+		w->now = rte_rdtsc();
+		if (n != 0)
+			w->busy_cycles += w->now - pass_start;
+		else
+			w->idle_cycles += w->now - pass_start;
+		pass_start = w->now;
+		n = worker_poll(w);
+		worker_inbox(w);
+		if (w->now >= w->next_tick) {
+			w->next_tick = w->now + tick;
+			arp_tick(w);
+		}
+		worker_tx_flush(w);
+		w->loops++;
+		if (n != 0) {
+			w->idle_polls = 0;
+			w->idle_sleep_us = 0;
+		} else {
+			worker_idle(w);
+		}
+	}
+	worker_tx_flush(w);
+	WORKER_LOG(w, CFG_LOG_INFO, "worker %u stopped after %" PRIu64 " loops", w->id, w->loops);
+	return 0;
+}

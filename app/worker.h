@@ -1,0 +1,130 @@
+/*
+ * worker.h — one data-path core: its queues, pools, tables and counters,
+ * and the gateway context they all hang off.
+ *
+ * A struct worker is the first argument of every data-path function; it owns
+ * everything it touches (DESIGN §2, share nothing). The only shared state is
+ * read-only after start-up (struct gw: configuration, ports) plus the stop
+ * flag and the per-worker inbox rings.
+ */
+#ifndef MAILGW_APP_WORKER_H
+#define MAILGW_APP_WORKER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <rte_common.h>
+#include <rte_mbuf.h>
+#include <rte_ring.h>
+
+#include "platform/config.h"
+#include "drivers/port.h"
+#include "app/stats.h"
+#include "platform/log.h"
+
+#define WORKER_BURST 32
+
+struct arp_table;
+struct worker;
+
+/* The gateway context: built by main before the workers start. */
+struct gw {
+	const struct gw_config *cfg;
+	struct port ports[CFG_MAX_PORTS];
+	unsigned n_ports;
+	struct worker *workers[CFG_MAX_WORKERS];
+	unsigned n_workers;
+	volatile bool stop;             /* set by the control plane on SIGINT/SIGTERM */
+	uint64_t start_tsc;
+	uint64_t hz;
+};
+
+struct worker_txq {
+	uint16_t n;
+	struct rte_mbuf *pkts[WORKER_BURST];
+};
+
+/* Messages between workers (fixed size, carried by value in the inbox ring). */
+enum worker_msg_type {
+	WORKER_MSG_ARP_LEARN = 1,       /* a neighbour's MAC, seen by another worker */
+};
+
+struct worker_msg {
+	uint16_t type;
+	uint16_t port;
+	uint32_t ip;                    /* host byte order */
+	uint8_t mac[6];
+	uint8_t pad[2];
+};
+
+struct worker {
+	unsigned id;
+	unsigned lcore_id;
+	uint16_t queue;                 /* this worker's queue on every port */
+	struct gw *gw;
+	const struct gw_config *cfg;
+	struct rte_mempool *pool;
+	struct rte_ring *inbox;         /* struct worker_msg, many producers */
+	struct rte_ring *log_ring;      /* struct log_rec, to the control plane */
+	struct arp_table *arp;
+
+	uint64_t now;                   /* TSC at the top of this loop pass */
+	uint64_t hz;
+	uint64_t next_tick;             /* next housekeeping pass (ARP ageing) */
+	uint64_t icmp_tokens;           /* echo-reply token bucket, scaled by hz */
+	uint64_t icmp_last;
+
+	/* loop accounting, read by the console */
+	uint64_t loops;
+	uint64_t busy_cycles;
+	uint64_t idle_cycles;
+	uint32_t idle_polls;            /* consecutive empty polls (adaptive mode) */
+	uint32_t idle_sleep_us;
+
+	struct worker_txq txq[CFG_MAX_PORTS];
+	uint64_t ctr[CFG_MAX_PORTS][STATS_MAX];
+} __rte_cache_aligned;
+
+/* Log from a worker: never blocks; a full ring counts log.dropped. */
+#define WORKER_LOG(w, level, ...) do { \
+	if (log_ring_printf((w)->log_ring, (w)->cfg->log_level, (level), (w)->id, __VA_ARGS__) != 0) \
+		(w)->ctr[0][STATS_LOG_DROPPED]++; \
+} while (0)
+
+/* Count one event on port index p. */
+static inline void
+worker_count(struct worker *w, unsigned p, enum stats_id id)
+{
+	w->ctr[p][id]++;
+}
+
+/* Count a dropped received frame and free it. */
+static inline void
+worker_drop(struct worker *w, unsigned p, struct rte_mbuf *m, enum stats_id id)
+{
+	w->ctr[p][id]++;
+	rte_pktmbuf_free(m);
+}
+
+/* Queue a finished frame for transmission on port index p (flushed each loop pass). */
+void worker_tx(struct worker *w, unsigned p, struct rte_mbuf *m);
+
+/* Send whatever is queued on every port. */
+void worker_tx_flush(struct worker *w);
+
+/*
+ * Create worker id's private state: pool, rings, ARP table. Called on the
+ * control plane before ports are set up (the RX queues need the pools).
+ */
+struct worker *worker_create(struct gw *gw, unsigned id, unsigned lcore_id,
+			     char *err, size_t errlen);
+
+/* Free what worker_create made. */
+void worker_destroy(struct worker *w);
+
+/* The worker loop (rte_eal_remote_launch entry point; arg is struct worker *). */
+int worker_main(void *arg);
+
+/* Post a message to another worker's inbox. Returns 0 or -ENOBUFS. */
+int worker_post(struct worker *to, const struct worker_msg *msg);
+
+#endif

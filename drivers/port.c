@@ -1,0 +1,172 @@
+/*
+ * port.c — ethdev set-up for each configured port: one RX/TX queue pair per
+ * worker, RSS with a symmetric key when the device supports it, checksum
+ * offloads when it has them, MTU, and link-state polling for the control
+ * plane. Runs before the workers start (main.c).
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <rte_ethdev.h>
+
+#include "drivers/port.h"
+
+/* Symmetric Toeplitz key: a flow and its reverse hash to the same queue. */
+static uint8_t port_rss_key[40] = {
+	0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a,
+	0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a,
+	0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a,
+	0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a,
+};
+
+void
+port_dev_name(const char *device, char *name, size_t len)
+{
+	size_t n = strcspn(device, ",");
+	if (n >= len)
+		n = len - 1;
+	memcpy(name, device, n);
+	name[n] = '\0';
+}
+
+void
+port_eal_device(const char *device, unsigned n_queues, char *out, size_t len)
+{
+	if (strncmp(device, "net_af_packet", 13) == 0 && strstr(device, "qpairs=") == NULL)
+		snprintf(out, len, "%s,qpairs=%u", device, n_queues);
+	else
+		snprintf(out, len, "%s", device);
+}
+
+static int
+port_find(const struct cfg_port *cp, uint16_t *port_id)
+{
+	char name[RTE_ETH_NAME_MAX_LEN];
+
+	port_dev_name(cp->device, name, sizeof(name));
+	if (rte_eth_dev_get_port_by_name(name, port_id) == 0)
+		return 0;
+	if (cp->is_pci && strlen(name) < 12) {          /* "BB:DD.F" -> "0000:BB:DD.F" */
+		char full[RTE_ETH_NAME_MAX_LEN];
+		snprintf(full, sizeof(full), "0000:%s", name);
+		if (rte_eth_dev_get_port_by_name(full, port_id) == 0)
+			return 0;
+	}
+	return -ENODEV;
+}
+
+/* Decide offloads and RSS from what the device says it can do. */
+static void
+port_conf(struct port *p, const struct rte_eth_dev_info *info, struct rte_eth_conf *conf)
+{
+	memset(conf, 0, sizeof(*conf));
+	p->rss = p->n_queues > 1 && (info->flow_type_rss_offloads & RTE_ETH_RSS_IP) != 0;
+	if (p->rss) {
+		conf->rxmode.mq_mode = RTE_ETH_MQ_RX_RSS;
+		conf->rx_adv_conf.rss_conf.rss_key = port_rss_key;
+		conf->rx_adv_conf.rss_conf.rss_key_len = sizeof(port_rss_key);
+		conf->rx_adv_conf.rss_conf.rss_hf = info->flow_type_rss_offloads &
+			(RTE_ETH_RSS_IP | RTE_ETH_RSS_TCP);
+	}
+	p->rx_ip_csum = (info->rx_offload_capa & RTE_ETH_RX_OFFLOAD_IPV4_CKSUM) != 0;
+	if (p->rx_ip_csum)
+		conf->rxmode.offloads |= RTE_ETH_RX_OFFLOAD_IPV4_CKSUM;
+	p->tx_ip_csum = (info->tx_offload_capa & RTE_ETH_TX_OFFLOAD_IPV4_CKSUM) != 0;
+	if (p->tx_ip_csum)
+		conf->txmode.offloads |= RTE_ETH_TX_OFFLOAD_IPV4_CKSUM;
+	conf->intr_conf.lsc = 0;  /* link state is polled by the control plane */
+}
+
+int
+port_setup(struct port *p, unsigned index, const struct cfg_port *cp, unsigned n_queues,
+	   struct rte_mempool *const *pools, const struct cfg_limits *lim,
+	   char *err, size_t errlen)
+{
+	struct rte_eth_dev_info info;
+	struct rte_eth_conf conf;
+	int rc;
+
+	memset(p, 0, sizeof(*p));
+	p->index = index;
+	snprintf(p->name, sizeof(p->name), "%s", cp->name);
+	p->addr = cp->addr;
+	p->prefix_len = cp->prefix_len;
+	p->mask = cp->prefix_len == 0 ? 0 : 0xffffffffu << (32 - cp->prefix_len);
+	p->gateway = cp->gateway;
+	p->mtu = cp->mtu;
+	p->n_queues = (uint16_t)n_queues;
+	if (port_find(cp, &p->port_id) != 0) {
+		snprintf(err, errlen, "port %s: device \"%s\" not found (check ports.device and "
+			 "that the interface or PCI device exists)", cp->name, cp->device);
+		return -ENODEV;
+	}
+	rc = rte_eth_dev_info_get(p->port_id, &info);
+	if (rc != 0)
+		goto fail;
+	snprintf(p->driver, sizeof(p->driver), "%s", info.driver_name);
+	if (n_queues > info.max_rx_queues || n_queues > info.max_tx_queues) {
+		snprintf(err, errlen, "port %s: %u workers need %u queues, device has %u RX / %u TX",
+			 cp->name, n_queues, n_queues, info.max_rx_queues, info.max_tx_queues);
+		return -EINVAL;
+	}
+	port_conf(p, &info, &conf);
+	rc = rte_eth_dev_configure(p->port_id, n_queues, n_queues, &conf);
+	if (rc != 0)
+		goto fail;
+	rc = rte_eth_dev_set_mtu(p->port_id, p->mtu);
+	if (rc != 0 && rc != -ENOTSUP)
+		goto fail;
+	uint16_t rxd = lim->rx_descriptors, txd = lim->tx_descriptors;
+	rc = rte_eth_dev_adjust_nb_rx_tx_desc(p->port_id, &rxd, &txd);
+	if (rc != 0)
+		goto fail;
+	for (unsigned q = 0; q < n_queues; q++) {
+		int sock = rte_eth_dev_socket_id(p->port_id);
+		rc = rte_eth_rx_queue_setup(p->port_id, q, rxd, sock, NULL, pools[q]);
+		if (rc == 0)
+			rc = rte_eth_tx_queue_setup(p->port_id, q, txd, sock, NULL);
+		if (rc != 0)
+			goto fail;
+	}
+	rc = rte_eth_macaddr_get(p->port_id, &p->mac);
+	if (rc != 0)
+		goto fail;
+	return 0;
+fail:
+	snprintf(err, errlen, "port %s (%s): set-up failed: %s", cp->name, cp->device, rte_strerror(-rc));
+	return rc < 0 ? rc : -EIO;
+}
+
+int
+port_start(struct port *p, char *err, size_t errlen)
+{
+	int rc = rte_eth_dev_start(p->port_id);
+	if (rc != 0) {
+		snprintf(err, errlen, "port %s: cannot start: %s", p->name, rte_strerror(-rc));
+		return rc;
+	}
+	port_poll_link(p);
+	return 0;
+}
+
+void
+port_close(struct port *p)
+{
+	rte_eth_dev_stop(p->port_id);
+	rte_eth_dev_close(p->port_id);
+}
+
+int
+port_poll_link(struct port *p)
+{
+	struct rte_eth_link link;
+
+	if (rte_eth_link_get_nowait(p->port_id, &link) != 0)
+		return 0;
+	bool up = link.link_status == RTE_ETH_LINK_UP;
+	if (up == p->link_up && link.link_speed == p->link_speed)
+		return 0;
+	p->link_up = up;
+	p->link_speed = link.link_speed;
+	return 1;
+}

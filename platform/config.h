@@ -1,0 +1,119 @@
+/*
+ * config.h — the gateway's configuration (libconfig file, schema v1).
+ *
+ * config_load() parses and validates a file into one immutable
+ * struct gw_config. Every error names the file, the line and the setting:
+ * "FILE:LINE: setting.path: what is wrong". The control plane loads it once at
+ * start-up (and later on reload); workers only ever read it.
+ */
+#ifndef MAILGW_PLATFORM_CONFIG_H
+#define MAILGW_PLATFORM_CONFIG_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stddef.h>
+
+#define CFG_SCHEMA_VERSION   1
+#define CFG_MAX_PORTS        8
+#define CFG_MAX_WORKERS      64
+#define CFG_MAX_EAL_EXTRA    16
+#define CFG_NAME_LEN         16
+#define CFG_DEVICE_LEN       256
+#define CFG_PATH_LEN         256
+#define CFG_ERR_LEN          512
+
+enum cfg_poll_mode {
+	CFG_POLL_BUSY = 0,
+	CFG_POLL_ADAPTIVE = 1,
+};
+
+enum cfg_log_level {
+	CFG_LOG_ERR = 0,
+	CFG_LOG_WARNING = 1,
+	CFG_LOG_INFO = 2,
+	CFG_LOG_DEBUG = 3,
+};
+
+/* system.limits: every per-worker resource has a bound. */
+struct cfg_limits {
+	unsigned mbufs_per_worker;      /* packet buffers per worker pool */
+	unsigned rx_descriptors;        /* RX ring size per queue */
+	unsigned tx_descriptors;        /* TX ring size per queue */
+	unsigned arp_cache_size;        /* neighbour entries per worker */
+	unsigned arp_timeout;           /* seconds an entry stays reachable */
+	unsigned arp_queue_length;      /* packets held per unresolved entry */
+	unsigned icmp_rate_limit;       /* echo replies per second per worker */
+	unsigned log_ring_size;         /* pending log lines per worker */
+};
+
+struct cfg_port {
+	char name[CFG_NAME_LEN];        /* "ext", "int": used in logs, console */
+	char device[CFG_DEVICE_LEN];    /* PCI address or vdev string */
+	bool is_pci;                    /* device looks like DDDD:BB:DD.F or BB:DD.F */
+	uint32_t addr;                  /* IPv4 address, host byte order */
+	uint8_t prefix_len;             /* 0..32 */
+	uint32_t gateway;               /* host byte order; 0 = none */
+	uint16_t mtu;                   /* 576..9000, default 1500 */
+	int line;                       /* line of the port's group in the file */
+};
+
+struct gw_config {
+	char path[CFG_PATH_LEN];
+	int version;
+
+	/* system */
+	unsigned control_core;
+	unsigned worker_cores[CFG_MAX_WORKERS];
+	unsigned n_workers;
+	bool allow_shared_cores;        /* development: workers may share CPUs */
+	bool hugepages;
+	unsigned memory_mb;
+	char file_prefix[64];
+	enum cfg_poll_mode poll_mode;
+	unsigned idle_sleep_max_us;     /* adaptive mode: longest idle sleep */
+	char eal_extra_args[CFG_MAX_EAL_EXTRA][CFG_DEVICE_LEN];
+	unsigned n_eal_extra;
+	struct cfg_limits limits;
+
+	/* ports */
+	struct cfg_port ports[CFG_MAX_PORTS];
+	unsigned n_ports;
+
+	/* console */
+	char console_socket[108];       /* sun_path size */
+
+	/* log */
+	char log_file[CFG_PATH_LEN];    /* a path, "syslog" or "stderr" */
+	enum cfg_log_level log_level;
+};
+
+/*
+ * Fill cfg with every default of schema v1 (no ports). Used by config_load()
+ * before reading the file, and by tests.
+ */
+void config_defaults(struct gw_config *cfg);
+
+/*
+ * Load and validate FILE into cfg. Returns 0 on success; -EINVAL (bad
+ * content) or -ENOENT/-EACCES (unreadable file) with a one-line message
+ * "FILE:LINE: setting: what is wrong" in err (no trailing newline).
+ */
+int config_load(const char *path, struct gw_config *cfg, char *err, size_t errlen);
+
+/*
+ * Write the effective configuration (defaults filled in) in libconfig syntax
+ * to buf. Returns the length written (truncated to len-1), as snprintf.
+ */
+int config_format(const struct gw_config *cfg, char *buf, size_t len);
+
+/* Parse "a.b.c.d/len" (host byte order). Returns 0 or -EINVAL. */
+int config_parse_cidr(const char *s, uint32_t *addr, uint8_t *prefix_len);
+
+/* Parse "a.b.c.d" strictly (four decimal octets). Returns 0 or -EINVAL. */
+int config_parse_ipv4(const char *s, uint32_t *addr);
+
+/* Names for enums, for logs and `show config`. */
+const char *config_poll_mode_name(enum cfg_poll_mode m);
+const char *config_log_level_name(enum cfg_log_level l);
+
+#endif

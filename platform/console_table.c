@@ -1,0 +1,62 @@
+/*
+ * console_table.c — the list of console commands and their help text.
+ * Linked into both mailgw (platform/console.c dispatches on it) and mailgwctl.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "platform/console_table.h"
+
+const struct console_cmd_desc console_cmds[CONSOLE_CMD_MAX] = {
+	{ CONSOLE_HELP,         "help",         "",
+	  "list the console commands" },
+	{ CONSOLE_SHOW_PORTS,   "show ports",   "",
+	  "ports: driver, MAC, address, link, queues, offloads, packet counters" },
+	{ CONSOLE_SHOW_STATS,   "show stats",   "[PREFIX] [--all] [--port NAME]",
+	  "counters whose name starts with PREFIX (non-zero ones unless --all)" },
+	{ CONSOLE_SHOW_ARP,     "show arp",     "",
+	  "neighbour (ARP) entries of every worker: address, MAC, port, state, age" },
+	{ CONSOLE_SHOW_CONFIG,  "show config",  "",
+	  "the running configuration with every default filled in" },
+	{ CONSOLE_SHOW_WORKERS, "show workers", "",
+	  "worker cores: lcore, CPU, loops, busy and idle cycles" },
+};
+
+const struct console_cmd_desc *
+console_cmd_match(int argc, char **argv, int *n_words)
+{
+	const struct console_cmd_desc *best = NULL;
+	int best_n = 0;
+
+	for (int i = 0; i < CONSOLE_CMD_MAX; i++) {
+		char words[64];
+		char *save = NULL;
+		int n = 0, ok = 1;
+		snprintf(words, sizeof(words), "%s", console_cmds[i].words);
+		for (char *t = strtok_r(words, " ", &save); t; t = strtok_r(NULL, " ", &save), n++)
+			if (n >= argc || strcmp(t, argv[n]) != 0) {
+				ok = 0;
+				break;
+			}
+		if (ok && n > best_n) {
+			best = &console_cmds[i];
+			best_n = n;
+		}
+	}
+	*n_words = best_n;
+	return best;
+}
+
+int
+console_cmd_help(char *buf, unsigned long len)
+{
+	int off = 0;
+
+	for (int i = 0; i < CONSOLE_CMD_MAX && (unsigned long)off < len; i++) {
+		char left[64];
+		snprintf(left, sizeof(left), "%s%s%s", console_cmds[i].words,
+			 console_cmds[i].args[0] ? " " : "", console_cmds[i].args);
+		off += snprintf(buf + off, len - off, "  %-44s %s\n", left, console_cmds[i].help);
+	}
+	return off;
+}

@@ -1,0 +1,222 @@
+#!/usr/bin/env bash
+source "$(dirname "$0")/../lib/harness.sh"
+# test_config_errors.sh — `mailgw --check-config -c FILE` refuses broken
+# configurations with exit status 2 and exactly one line on stderr,
+# "FILE:LINE: setting: message" (a setting inside a port is named
+# `ports.[N] ("name").setting`, N from 0), and accepts the example file with
+# "FILE: configuration OK" on stdout and exit status 0.
+# MAILGW_BIN overrides the binary under test (default build/mailgw).
+
+cd "$T_ROOT" || exit 1
+MAILGW=${MAILGW_BIN:-$T_BUILD/mailgw}
+EXAMPLE=$T_ROOT/platform/rootfs/etc/mailgw/mailgw.conf
+
+if [[ ! -x $MAILGW ]]; then
+	t_fail "$MAILGW missing (run make)"
+	exit 1
+fi
+t_note "usable cores: $(taskset -pc $$ 2>/dev/null | sed 's/.*: //')"
+
+# check FILE: runs the check; sets rc, out and err (stdout, stderr).
+check() {
+	"$MAILGW" --check-config -c "$1" >"$T_TMP/out" 2>"$T_TMP/err"
+	rc=$?
+	out=$(cat "$T_TMP/out")
+	err=$(cat "$T_TMP/err")
+}
+
+# refused NAME FILE: exit status 2, nothing on stdout, one line on stderr.
+refused() {
+	assert_eq "$1: exit status" 2 "$rc"
+	assert_eq "$1: nothing on stdout" "" "$out"
+	assert_eq "$1: exactly one line on stderr" 1 "$(wc -l <"$T_TMP/err")"
+}
+
+# broken NAME EXPECTED: the configuration on stdin is refused with the one
+# line "FILE:EXPECTED".
+broken() {
+	local file=$T_TMP/$1.conf
+	cat >"$file"
+	check "$file"
+	refused "$1"
+	assert_eq "$1: message" "$file:$2" "$err"
+}
+
+# broken_cores NAME EXPECTED: as broken, but EXPECTED is followed by this
+# machine's list of usable cores and ")".
+broken_cores() {
+	local file=$T_TMP/$1.conf
+	cat >"$file"
+	check "$file"
+	refused "$1"
+	if [[ $err == "$file:$2"* ]]; then
+		t_ok "$1: message starts with '$2'"
+	else
+		t_fail "$1: expected '$file:$2...', got '$err'"
+	fi
+	assert_match "$1: message lists the usable cores" '\(usable cores: [0-9][0-9,-]*\)$' "$err"
+}
+
+PORTS='ports = (
+  { name = "ext"; device = "net_af_packet0"; address = "192.0.2.1/24"; },
+  { name = "int"; device = "net_af_packet1"; address = "10.0.0.1/24"; }
+);'
+
+# --- the example file passes
+check "$EXAMPLE"
+assert_eq "example: exit status" 0 "$rc"
+assert_eq "example: stdout" "$EXAMPLE: configuration OK" "$out"
+assert_eq "example: nothing on stderr" "" "$err"
+
+# --- a missing file
+check "$T_TMP/nonexistent.conf"
+refused "missing file"
+assert_eq "missing file: message" \
+	"$T_TMP/nonexistent.conf: cannot read: No such file or directory" "$err"
+
+# --- libconfig's own errors
+broken syntax "3: syntax error" <<EOF
+version = 1;
+system: {
+  memory_mb = ;
+};
+$PORTS
+EOF
+
+broken duplicate-setting "3: duplicate setting name" <<EOF
+version = 1;
+system: { memory_mb = 256; };
+system: { memory_mb = 512; };
+$PORTS
+EOF
+
+# --- unknown settings
+broken typo "3: system.worker_coers: unknown setting (did you mean \"worker_cores\"?)" <<EOF
+version = 1;
+system: {
+  worker_coers = [ 1 ];
+};
+$PORTS
+EOF
+
+broken unknown-port-setting "5: ports.[1] (\"int\").vlan: unknown setting" <<EOF
+version = 1;
+ports = (
+  { name = "ext"; device = "net_af_packet0"; address = "192.0.2.1/24"; },
+  { name = "int"; device = "net_af_packet1"; address = "10.0.0.1/24";
+    vlan = 5; }
+);
+EOF
+
+# --- types and ranges
+broken wrong-type "4: system.memory_mb: expected an integer, got a string" <<EOF
+version = 1;
+system: {
+  hugepages = false;
+  memory_mb = "256";
+};
+$PORTS
+EOF
+
+broken float "3: system.memory_mb: expected an integer, got a float" <<EOF
+version = 1;
+system: {
+  memory_mb = 256.0;
+};
+$PORTS
+EOF
+
+broken out-of-range "3: system.memory_mb: 32 is out of range (64..65536)" <<EOF
+version = 1;
+system: {
+  memory_mb = 32;
+};
+$PORTS
+EOF
+
+broken not-power-of-two "4: system.limits.rx_descriptors: 1000 is not a power of two" <<EOF
+version = 1;
+system: {
+  limits: {
+    rx_descriptors = 1000;
+  };
+};
+$PORTS
+EOF
+
+broken poll-mode "3: system.poll_mode: \"fast\" is unknown (expected \"busy\" or \"adaptive\")" <<EOF
+version = 1;
+system: {
+  poll_mode = "fast";
+};
+$PORTS
+EOF
+
+# --- cores
+broken_cores nonexistent-core "3: system.worker_cores: core 999 does not exist or is not usable (usable cores: " <<EOF
+version = 1;
+system: {
+  worker_cores = [ 999 ];
+};
+$PORTS
+EOF
+
+broken shared-core "4: system.worker_cores: core 0 is also the control core (allowed only with system.allow_shared_cores = true)" <<EOF
+version = 1;
+system: {
+  control_core = 0;
+  worker_cores = [ 0 ];
+};
+$PORTS
+EOF
+
+# --- ports
+broken missing-device "4: ports.[1] (\"int\").device: missing (required)" <<EOF
+version = 1;
+ports = (
+  { name = "ext"; device = "net_af_packet0"; address = "192.0.2.1/24"; },
+  {
+    name = "int";
+    address = "10.0.0.1/24";
+  }
+);
+EOF
+
+broken cidr-prefix-33 "4: ports.[1] (\"int\").address: \"10.0.0.1/33\" is not an IPv4 address with a prefix length (a.b.c.d/1..32)" <<EOF
+version = 1;
+ports = (
+  { name = "ext"; device = "net_af_packet0"; address = "192.0.2.1/24"; },
+  { name = "int"; device = "net_af_packet1"; address = "10.0.0.1/33"; }
+);
+EOF
+
+broken cidr-three-octets "4: ports.[1] (\"int\").address: \"10.0.0/24\" is not an IPv4 address with a prefix length (a.b.c.d/1..32)" <<EOF
+version = 1;
+ports = (
+  { name = "ext"; device = "net_af_packet0"; address = "192.0.2.1/24"; },
+  { name = "int"; device = "net_af_packet1"; address = "10.0.0/24"; }
+);
+EOF
+
+broken duplicate-address "6: ports.[1] (\"int\").address: 192.0.2.1 is already the address of ports.[0] (\"ext\")" <<EOF
+version = 1;
+ports = (
+  { name = "ext"; device = "net_af_packet0"; address = "192.0.2.1/24"; },
+  { name = "int";
+    device = "net_af_packet1";
+    address = "192.0.2.1/24"; }
+);
+EOF
+
+broken duplicate-name "4: ports.[1] (\"ext\").name: \"ext\" is already used by ports.[0]" <<EOF
+version = 1;
+ports = (
+  { name = "ext"; device = "net_af_packet0"; address = "192.0.2.1/24"; },
+  { name = "ext"; device = "net_af_packet1"; address = "10.0.0.1/24"; }
+);
+EOF
+
+broken missing-ports "1: ports: missing (required)" <<EOF
+version = 1;
+system: { memory_mb = 256; };
+EOF
