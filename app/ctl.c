@@ -26,12 +26,10 @@ ctl_ip(uint32_t a, char *buf, size_t len)
 	snprintf(buf, len, "%u.%u.%u.%u", a >> 24, (a >> 16) & 0xff, (a >> 8) & 0xff, a & 0xff);
 }
 
-/* Lower case, as ip(8) prints it. */
 static void
 ctl_mac(const struct rte_ether_addr *m, char *buf, size_t len)
 {
-	const uint8_t *b = m->addr_bytes;
-	snprintf(buf, len, "%02x:%02x:%02x:%02x:%02x:%02x", b[0], b[1], b[2], b[3], b[4], b[5]);
+	port_format_mac(m, buf, len);
 }
 
 static int

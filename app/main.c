@@ -124,7 +124,7 @@ main_log_ports(const struct gw *gw)
 	for (unsigned i = 0; i < gw->n_ports; i++) {
 		const struct port *p = &gw->ports[i];
 		char mac[RTE_ETHER_ADDR_FMT_SIZE];
-		rte_ether_format_addr(mac, sizeof(mac), &p->mac);
+		port_format_mac(&p->mac, mac, sizeof(mac));
 		log_msg(CFG_LOG_INFO, "port %s: %s, %s, %u.%u.%u.%u/%u, mtu %u, %u queue(s), rss %s, "
 			"checksums %s, link %s", p->name, p->driver, mac, p->addr >> 24,
 			(p->addr >> 16) & 0xff, (p->addr >> 8) & 0xff, p->addr & 0xff, p->prefix_len,

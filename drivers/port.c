@@ -20,6 +20,48 @@ static uint8_t port_rss_key[40] = {
 };
 
 void
+port_format_mac(const struct rte_ether_addr *mac, char *buf, size_t len)
+{
+	const uint8_t *b = mac->addr_bytes;
+	snprintf(buf, len, "%02x:%02x:%02x:%02x:%02x:%02x", b[0], b[1], b[2], b[3], b[4], b[5]);
+}
+
+/* af_packet's "iface=NAME" argument, or "" for other devices. */
+static void
+port_kernel_if(const char *device, char *out, size_t len)
+{
+	const char *v = strstr(device, ",iface=");
+
+	out[0] = '\0';
+	if (strncmp(device, "net_af_packet", 13) != 0 || v == NULL)
+		return;
+	v += 7;
+	size_t n = strcspn(v, ",");
+	if (n < len) {
+		memcpy(out, v, n);
+		out[n] = '\0';
+	}
+}
+
+/*
+ * net_af_packet reports a static "up"; its link is really the kernel
+ * interface's carrier. Returns 1 (carrier), 0 (none), -1 (unknown).
+ */
+static int
+port_kernel_carrier(const char *ifname)
+{
+	char path[96], c = '1';
+	snprintf(path, sizeof(path), "/sys/class/net/%s/carrier", ifname);
+	FILE *f = fopen(path, "r");
+	if (f == NULL)
+		return -1;
+	if (fread(&c, 1, 1, f) != 1)
+		c = '0';     /* reading carrier of a down interface fails: no link */
+	fclose(f);
+	return c == '1';
+}
+
+void
 port_dev_name(const char *device, char *name, size_t len)
 {
 	size_t n = strcspn(device, ",");
@@ -95,6 +137,7 @@ port_setup(struct port *p, unsigned index, const struct cfg_port *cp, unsigned n
 	p->gateway = cp->gateway;
 	p->mtu = cp->mtu;
 	p->n_queues = (uint16_t)n_queues;
+	port_kernel_if(cp->device, p->kernel_if, sizeof(p->kernel_if));
 	if (port_find(cp, &p->port_id) != 0) {
 		snprintf(err, errlen, "port %s: device \"%s\" not found (check ports.device and "
 			 "that the interface or PCI device exists)", cp->name, cp->device);
@@ -164,6 +207,8 @@ port_poll_link(struct port *p)
 	if (rte_eth_link_get_nowait(p->port_id, &link) != 0)
 		return 0;
 	bool up = link.link_status == RTE_ETH_LINK_UP;
+	if (up && p->kernel_if[0] != '\0' && port_kernel_carrier(p->kernel_if) == 0)
+		up = false;
 	if (up == p->link_up && link.link_speed == p->link_speed)
 		return 0;
 	p->link_up = up;

@@ -33,6 +33,7 @@ struct port {
 	bool tx_ip_csum;                /* device computes IPv4 checksums */
 	bool link_up;
 	uint32_t link_speed;            /* Mbps */
+	char kernel_if[32];             /* af_packet: the kernel interface behind the port */
 };
 
 /*
@@ -55,6 +56,9 @@ void port_close(struct port *p);
  * caller logs it), 0 otherwise. Control plane only.
  */
 int port_poll_link(struct port *p);
+
+/* "aa:bb:cc:dd:ee:ff" (lower case, as ip(8) prints it) into buf of >= 18 bytes. */
+void port_format_mac(const struct rte_ether_addr *mac, char *buf, size_t len);
 
 /* The DPDK ethdev name for a configured device string (text before ','). */
 void port_dev_name(const char *device, char *name, size_t len);

@@ -11,8 +11,19 @@ frame_fate_sum() {   # PORT
 	gwctl show stats --all --port "$1" | awk '$3 == "rx" || $3 == "drop" { s += $2 } END { print s + 0 }'
 }
 
+wait_for() {   # NAME TENTHS COMMAND...: passes once COMMAND succeeds
+	local name=$1 tries=$2 i; shift 2
+	for ((i = 0; i < tries; i++)); do
+		if "$@"; then t_ok "$name"; return; fi
+		sleep 0.1
+	done
+	t_fail "$name (not within $((tries / 10)) s)"
+}
+
 run_case() {   # LABEL WORKERS
 	local label=$1
+	ip -n "$EXT_NS" neigh flush dev "$EXT_PEER_IF"
+	ip -n "$INT_NS" neigh flush dev "$INT_PEER_IF"
 	GW_WORKERS=$2 GW_LIMITS_EXTRA="arp_timeout = 2;" gw_config >"$T_TMP/gw.conf"
 	if ! gw_start "$T_TMP/gw.conf"; then t_fail "$label: mailgw starts"; return; fi
 	t_ok "$label: mailgw starts and the console answers"
@@ -84,6 +95,17 @@ run_case() {   # LABEL WORKERS
 	local tel
 	tel=$(echo "/mailgw/stats,icmp" | timeout 10 dpdk-telemetry.py -f "$GW_PREFIX" 2>&1)
 	assert_match "$label: telemetry /mailgw/stats" '"icmp/rx_echo_request": [1-9]' "$tel"
+
+	# Link state: the host's interface going down takes our port's link down.
+	ip -n "$EXT_NS" link set "$EXT_PEER_IF" down
+	wait_for "$label: show ports: ext link down" 50 \
+		bash -c "$T_BUILD/mailgwctl -s $GW_SOCK show ports | grep -qE '^ext .* down '"
+	ip -n "$EXT_NS" link set "$EXT_PEER_IF" up
+	ip -n "$EXT_NS" route replace default via "$EXT_GW_IP" dev "$EXT_PEER_IF"
+	wait_for "$label: show ports: ext link up again" 50 \
+		bash -c "$T_BUILD/mailgwctl -s $GW_SOCK show ports | grep -qE '^ext .* up '"
+	assert_match "$label: link changes logged" "port ext: link down.*port ext: link up" \
+		"$(tr '\n' ' ' <"$GW_LOG")"
 
 	gw_stop
 	assert_eq "$label: SIGTERM stops mailgw with status 0" 0 "$GW_EXIT"
