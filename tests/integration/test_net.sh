@@ -45,6 +45,8 @@ run_case() {   # LABEL WORKERS
 	assert_match "$label: the host resolved the gateway's MAC" \
 		"lladdr $ext_mac" "$(ip -n "$EXT_NS" neigh show "$EXT_GW_IP")"
 	assert_ge "$label: ARP requests answered" "$(gw_stat arp.rx_request)" 1
+	assert_eq "$label: one gratuitous ARP per port at start" "1 1" \
+		"$(gw_stat arp.tx_gratuitous ext) $(gw_stat arp.tx_gratuitous int)"
 
 	# Keep traffic flowing past arp_timeout: the gateway re-probes by itself.
 	assert_eq "$label: ping across ARP refresh, loss %" 0 "$(ping_loss "$EXT_NS" "$EXT_GW_IP" 40 0.1)"
