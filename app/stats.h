@@ -76,6 +76,37 @@ enum stats_kind {
 	X(ICMP_RX_OTHER_TYPE,   "icmp.rx_other_type",    STATS_RX_DROP, "ICMP messages other than echo request") \
 	X(ICMP_RX_RATE_LIMITED, "icmp.rx_rate_limited",  STATS_RX_DROP, "echo requests over the reply rate limit") \
 	X(ICMP_TX_ECHO_REPLY,   "icmp.tx_echo_reply",    STATS_EVENT,   "echo replies sent") \
+	X(TCP_RX_SEGMENTS,      "tcp.rx_segments",       STATS_RX_DONE, "TCP segments processed") \
+	X(TCP_RX_BAD_HEADER,    "tcp.rx_bad_header",     STATS_RX_DROP, "TCP segments with a bad header length") \
+	X(TCP_RX_BAD_CSUM,      "tcp.rx_bad_csum",       STATS_RX_DROP, "TCP checksum errors") \
+	X(TCP_RX_CLOSED_PORT,   "tcp.rx_closed_port",    STATS_RX_DROP, "TCP segments to a closed port (answered with RST)") \
+	X(STEER_RING_FULL,      "steer.ring_full",       STATS_RX_DROP, "segments dropped: the owning worker's ring was full") \
+	X(STEER_HANDED_OVER,    "steer.handed_over",     STATS_EVENT,   "segments passed to the worker that owns their flow") \
+	X(TCP_TX_SEGMENTS,      "tcp.tx_segments",       STATS_EVENT,   "TCP segments sent") \
+	X(TCP_RX_BYTES,         "tcp.rx_bytes",          STATS_EVENT,   "payload bytes received") \
+	X(TCP_TX_BYTES,         "tcp.tx_bytes",          STATS_EVENT,   "payload bytes sent (retransmissions included)") \
+	X(TCP_RETRANSMITS,      "tcp.retransmits",       STATS_EVENT,   "segments retransmitted") \
+	X(TCP_FAST_RETRANSMITS, "tcp.fast_retransmits",  STATS_EVENT,   "fast retransmits (3 duplicate ACKs)") \
+	X(TCP_RTO_TIMEOUTS,     "tcp.rto_timeouts",      STATS_EVENT,   "retransmission timer expiries") \
+	X(TCP_RX_DUP_ACKS,      "tcp.rx_dup_acks",       STATS_EVENT,   "duplicate ACKs received") \
+	X(TCP_RX_OOO_SEGMENTS,  "tcp.rx_ooo_segments",   STATS_EVENT,   "segments received out of order") \
+	X(TCP_RX_OOO_BYTES,     "tcp.rx_ooo_bytes",      STATS_EVENT,   "bytes received out of order") \
+	X(TCP_TX_RESETS,        "tcp.tx_resets",         STATS_EVENT,   "resets sent") \
+	X(TCP_RX_RESETS,        "tcp.rx_resets",         STATS_EVENT,   "resets accepted") \
+	X(TCP_CHALLENGE_ACKS,   "tcp.challenge_acks",    STATS_EVENT,   "challenge ACKs sent (RFC 5961)") \
+	X(TCP_SYNCOOKIES_SENT,  "tcp.syncookies_sent",   STATS_EVENT,   "SYN-ACKs with a SYN cookie") \
+	X(TCP_SYNCOOKIES_ACCEPTED, "tcp.syncookies_accepted", STATS_EVENT, "connections completed by a valid SYN cookie") \
+	X(TCP_SYNCOOKIES_REJECTED, "tcp.syncookies_rejected", STATS_EVENT, "ACKs to a listener with an invalid SYN cookie") \
+	X(TCP_LISTEN_OVERFLOWS, "tcp.listen_overflows",  STATS_EVENT,   "SYNs to a listener whose backlog was full") \
+	X(TCP_CONN_OPENED,      "tcp.conn_opened",       STATS_EVENT,   "active opens") \
+	X(TCP_CONN_ACCEPTED,    "tcp.conn_accepted",     STATS_EVENT,   "passive opens accepted") \
+	X(TCP_CONN_ABORTED,     "tcp.conn_aborted",      STATS_EVENT,   "connections aborted with RST") \
+	X(TCP_CONN_TIMED_OUT,   "tcp.conn_timed_out",    STATS_EVENT,   "connections dropped: retransmissions or keepalives unanswered") \
+	X(TCP_CONN_CLOSED,      "tcp.conn_closed",       STATS_EVENT,   "connections closed in order (FIN both ways)") \
+	X(TCP_TIME_WAIT_RECYCLED, "tcp.time_wait_recycled", STATS_EVENT, "TIME_WAIT connections ended early (tcp.time_wait_max)") \
+	X(PROBE_STARTED,        "probe.started",         STATS_EVENT,   "test connections opened by `tcp connect`") \
+	X(PROBE_VERIFIED,       "probe.verified",        STATS_EVENT,   "test connections whose echo matched") \
+	X(PROBE_FAILED,         "probe.failed",          STATS_EVENT,   "test connections that failed") \
 	X(LOG_DROPPED,          "log.dropped",           STATS_EVENT,   "log lines lost: log ring full")
 
 enum stats_id {

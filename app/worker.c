@@ -1,10 +1,12 @@
 /*
  * worker.c — the run-to-completion loop of one data-path core (DESIGN §2):
- * RX burst on every port -> net_input -> inbox (messages from other workers)
- * -> housekeeping timers -> TX flush, then an idle back-off in adaptive mode.
+ * RX burst on every port (through linkem when impaired) -> net_input ->
+ * segments handed over by other workers -> inbox messages -> timers -> stream
+ * events -> TX flush (through linkem), then an idle back-off in adaptive mode.
  */
 #include <errno.h>
 #include <stdio.h>
+#include <string.h>
 #include <time.h>
 #include <rte_cycles.h>
 #include <rte_ethdev.h>
@@ -12,13 +14,36 @@
 #include <rte_malloc.h>
 #include <rte_mbuf.h>
 
+#include "app/services.h"
 #include "app/worker.h"
 #include "app/net/arp.h"
 #include "app/net/eth.h"
+#include "app/net/tcp.h"
 
 #define WORKER_TICK_MS         100     /* housekeeping period */
 #define WORKER_IDLE_POLLS      64      /* empty polls before sleeping (adaptive) */
 #define WORKER_INBOX_SIZE      1024
+
+/* One linkem per port and direction (disabled unless configured), so the console can turn any on. */
+static int
+worker_linkem_create(struct worker *w, int socket)
+{
+	const struct gw_config *cfg = w->cfg;
+
+	for (unsigned p = 0; p < cfg->n_ports; p++) {
+		const struct cfg_linkem *c = NULL;
+		for (unsigned i = 0; i < cfg->n_linkem; i++)
+			if (strcmp(cfg->linkem[i].port, cfg->ports[p].name) == 0)
+				c = &cfg->linkem[i];
+		w->linkem_rx[p] = rte_zmalloc_socket("linkem", sizeof(struct linkem), RTE_CACHE_LINE_SIZE, socket);
+		w->linkem_tx[p] = rte_zmalloc_socket("linkem", sizeof(struct linkem), RTE_CACHE_LINE_SIZE, socket);
+		if (w->linkem_rx[p] == NULL || w->linkem_tx[p] == NULL)
+			return -ENOMEM;
+		linkem_init(w->linkem_rx[p], c, w->id, CFG_LINKEM_RX, w->hz);
+		linkem_init(w->linkem_tx[p], c, w->id, CFG_LINKEM_TX, w->hz);
+	}
+	return 0;
+}
 
 struct worker *
 worker_create(struct gw *gw, unsigned id, unsigned lcore_id, char *err, size_t errlen)
@@ -48,6 +73,20 @@ worker_create(struct gw *gw, unsigned id, unsigned lcore_id, char *err, size_t e
 	snprintf(name, sizeof(name), "log_w%u", id);
 	w->log_ring = log_ring_create(name, cfg->limits.log_ring_size, socket);
 	w->arp = arp_table_create(cfg->limits.arp_cache_size, cfg->limits.arp_queue_length, socket);
+	timer_wheel_init(&w->timers, rte_rdtsc(), w->hz / 1000);
+	int tcp_rc = tcp_worker_init(w);
+	if (tcp_rc != 0) {
+		snprintf(err, errlen, "worker %u: cannot allocate the TCP tables for %u connections "
+			 "(raise system.memory_mb or lower tcp.max_connections)", id,
+			 cfg->tcp.max_connections);
+		worker_destroy(w);
+		return NULL;
+	}
+	if (worker_linkem_create(w, socket) != 0 || services_init(w) != 0) {
+		snprintf(err, errlen, "worker %u: out of memory for linkem/services (raise system.memory_mb)", id);
+		worker_destroy(w);
+		return NULL;
+	}
 	if (w->pool == NULL || w->inbox == NULL || w->log_ring == NULL || w->arp == NULL) {
 		snprintf(err, errlen, "worker %u: cannot allocate %s: %s (raise system.memory_mb "
 			 "or lower system.limits)", id,
@@ -64,6 +103,16 @@ worker_destroy(struct worker *w)
 {
 	if (w == NULL)
 		return;
+	services_fini(w);
+	tcp_worker_fini(w);
+	for (unsigned p = 0; p < CFG_MAX_PORTS; p++) {
+		if (w->linkem_rx[p] != NULL)
+			linkem_drain(w->linkem_rx[p]);
+		if (w->linkem_tx[p] != NULL)
+			linkem_drain(w->linkem_tx[p]);
+		rte_free(w->linkem_rx[p]);
+		rte_free(w->linkem_tx[p]);
+	}
 	arp_table_free(w->arp);
 	rte_ring_free(w->log_ring);
 	rte_ring_free(w->inbox);
@@ -83,7 +132,7 @@ worker_tx(struct worker *w, unsigned p, struct rte_mbuf *m)
 	struct worker_txq *q = &w->txq[p];
 
 	q->pkts[q->n++] = m;
-	if (q->n == WORKER_BURST)
+	if (q->n >= WORKER_BURST)
 		worker_tx_flush(w);
 }
 
@@ -92,6 +141,10 @@ worker_tx_flush(struct worker *w)
 {
 	for (unsigned p = 0; p < w->gw->n_ports; p++) {
 		struct worker_txq *q = &w->txq[p];
+		struct linkem *le = w->linkem_tx[p];
+		if (le != NULL && linkem_enabled(le))
+			q->n = q->n ? linkem_process(le, w->pool, w->now, q->pkts, q->n, RTE_DIM(q->pkts))
+				    : linkem_flush(le, w->now, q->pkts, RTE_DIM(q->pkts));
 		if (q->n == 0)
 			continue;
 		uint16_t sent = rte_eth_tx_burst(w->gw->ports[p].port_id, w->queue, q->pkts, q->n);
@@ -112,8 +165,28 @@ worker_inbox(struct worker *w)
 	struct worker_msg msg;
 
 	while (rte_ring_sc_dequeue_elem(w->inbox, &msg, sizeof(msg)) == 0) {
-		if (msg.type == WORKER_MSG_ARP_LEARN && msg.port < w->gw->n_ports)
-			arp_learn_shared(w, &msg);
+		switch (msg.type) {
+		case WORKER_MSG_ARP_LEARN:
+			if (msg.port < w->gw->n_ports)
+				arp_learn_shared(w, &msg);
+			break;
+		case WORKER_MSG_LINKEM:
+			if (msg.port < w->gw->n_ports) {
+				if (msg.flags & CFG_LINKEM_RX)
+					linkem_set(w->linkem_rx[msg.port], msg.cfg);
+				if (msg.flags & CFG_LINKEM_TX)
+					linkem_set(w->linkem_tx[msg.port], msg.cfg);
+			}
+			break;
+		case WORKER_MSG_CONNECT:
+			services_probe(w, msg.ip, msg.dport, msg.count, msg.bytes);
+			break;
+		case WORKER_MSG_CLEAR:
+			tcp_clear(w, msg.dport, msg.count, msg.flags & 1);
+			break;
+		default:
+			break;
+		}
 	}
 }
 
@@ -134,11 +207,15 @@ worker_idle(struct worker *w)
 static unsigned
 worker_poll(struct worker *w)
 {
-	struct rte_mbuf *pkts[WORKER_BURST];
+	struct rte_mbuf *pkts[2 * WORKER_BURST];
 	unsigned total = 0;
 
 	for (unsigned p = 0; p < w->gw->n_ports; p++) {
 		uint16_t n = rte_eth_rx_burst(w->gw->ports[p].port_id, w->queue, pkts, WORKER_BURST);
+		struct linkem *le = w->linkem_rx[p];
+		if (le != NULL && linkem_enabled(le))
+			n = n ? linkem_process(le, w->pool, w->now, pkts, n, RTE_DIM(pkts))
+			      : linkem_flush(le, w->now, pkts, RTE_DIM(pkts));
 		if (n != 0) {
 			net_input(w, p, pkts, n);
 			total += n;
@@ -160,6 +237,7 @@ worker_main(void *arg)
 	if (w->id == 0)
 		for (unsigned p = 0; p < w->gw->n_ports; p++)
 			arp_announce(w, p);
+	services_start(w);
 	WORKER_LOG(w, CFG_LOG_INFO, "worker %u running on lcore %u (cpu %d)", w->id,
 		   w->lcore_id, rte_lcore_to_cpu_id((int)w->lcore_id));
 
@@ -174,11 +252,14 @@ worker_main(void *arg)
 			w->idle_cycles += w->now - pass_start;
 		pass_start = w->now;
 		n = worker_poll(w);
+		tcp_steer_drain(w);
 		worker_inbox(w);
+		tcp_timers(w);
 		if (w->now >= w->next_tick) {
 			w->next_tick = w->now + tick;
 			arp_tick(w);
 		}
+		tcp_events(w);
 		worker_tx_flush(w);
 		w->loops++;
 		if (n != 0) {

@@ -20,10 +20,13 @@
 #include "drivers/port.h"
 #include "app/stats.h"
 #include "platform/log.h"
+#include "platform/timer.h"
+#include "drivers/linkem.h"
 
 #define WORKER_BURST 32
 
 struct arp_table;
+struct tcp_ctx;
 struct worker;
 
 /* The gateway context: built by main before the workers start. */
@@ -40,20 +43,27 @@ struct gw {
 
 struct worker_txq {
 	uint16_t n;
-	struct rte_mbuf *pkts[WORKER_BURST];
+	struct rte_mbuf *pkts[2 * WORKER_BURST];   /* room for linkem's held frames */
 };
 
 /* Messages between workers (fixed size, carried by value in the inbox ring). */
 enum worker_msg_type {
 	WORKER_MSG_ARP_LEARN = 1,       /* a neighbour's MAC, seen by another worker */
+	WORKER_MSG_LINKEM = 2,          /* new impairment for (port, dir): *cfg */
+	WORKER_MSG_CONNECT = 3,         /* open `count` test connections to ip:dport */
+	WORKER_MSG_CLEAR = 4,           /* close `count` connections on local port dport */
 };
 
 struct worker_msg {
 	uint16_t type;
-	uint16_t port;
+	uint16_t port;                  /* port index (ARP, linkem) */
 	uint32_t ip;                    /* host byte order */
 	uint8_t mac[6];
-	uint8_t pad[2];
+	uint16_t dport;
+	uint32_t count;
+	uint32_t flags;                 /* linkem: direction; clear: 1 = reset */
+	uint64_t bytes;
+	const void *cfg;                /* linkem: struct cfg_linkem, owned by the control plane */
 };
 
 struct worker {
@@ -66,6 +76,11 @@ struct worker {
 	struct rte_ring *inbox;         /* struct worker_msg, many producers */
 	struct rte_ring *log_ring;      /* struct log_rec, to the control plane */
 	struct arp_table *arp;
+	struct tcp_ctx *tcp;
+	struct timer_wheel timers;      /* 1 ms ticks: TCP and later SMTP */
+	struct linkem *linkem_rx[CFG_MAX_PORTS];
+	struct linkem *linkem_tx[CFG_MAX_PORTS];
+	void *services;                 /* app/services.c state */
 
 	uint64_t now;                   /* TSC at the top of this loop pass */
 	uint64_t hz;

@@ -46,7 +46,8 @@ struct cfg_bool_rule {
 };
 
 static const char *const cfg_root_names[] = {
-	"version", "system", "ports", "console", "log", NULL
+	"version", "system", "ports", "tcp", "services", "linkem", "console",
+	"log", NULL
 };
 static const char *const cfg_system_names[] = {
 	"control_core", "worker_cores", "allow_shared_cores", "hugepages",
@@ -61,6 +62,24 @@ static const char *const cfg_limit_names[] = {
 static const char *const cfg_port_names[] = {
 	"name", "device", "address", "gateway", "mtu", NULL
 };
+static const char *const cfg_tcp_names[] = {
+	"max_connections", "syn_backlog", "rcv_buffer", "snd_buffer",
+	"reass_limit", "time_wait", "time_wait_max", "rto_min_ms", "rto_max_ms",
+	"rto_initial_ms", "max_retransmits", "syn_retries", "delayed_ack_ms",
+	"keepalive_idle", "keepalive_interval", "keepalive_probes",
+	"idle_timeout", "syncookies", "ephemeral_ports", NULL
+};
+static const char *const cfg_services_names[] = {
+	"echo", "discard", "source", NULL
+};
+static const char *const cfg_service_names[] = { "enabled", "port", NULL };
+static const char *const cfg_source_names[] = {
+	"enabled", "port", "bytes", NULL
+};
+static const char *const cfg_linkem_names[] = {
+	"port", "direction", "loss", "duplicate", "reorder", "corrupt",
+	"delay_us", "jitter_us", "seed", NULL
+};
 static const char *const cfg_console_names[] = { "socket", NULL };
 static const char *const cfg_log_names[] = { "file", "level", NULL };
 
@@ -68,6 +87,11 @@ static const char *const cfg_poll_modes[] = { "busy", "adaptive", NULL };
 static const char *const cfg_log_levels[] = {
 	"err", "warning", "info", "debug", NULL
 };
+static const char *const cfg_syncookie_modes[] = {
+	"auto", "always", "never", NULL
+};
+/* Indexed by enum cfg_linkem_dir - 1. */
+static const char *const cfg_linkem_dirs[] = { "rx", "tx", "both", NULL };
 
 static const struct cfg_int_rule cfg_system_ints[] = {
 	{ "memory_mb", offsetof(struct gw_config, memory_mb), 64, 65536, false },
@@ -91,6 +115,86 @@ static const struct cfg_int_rule cfg_limit_ints[] = {
 	  1, 1000000, false },
 	{ "log_ring_size", offsetof(struct cfg_limits, log_ring_size),
 	  64, 65536, true },
+};
+
+static const struct cfg_int_rule cfg_tcp_ints[] = {
+	{ "max_connections", offsetof(struct cfg_tcp, max_connections),
+	  16, 1048576, false },
+	{ "syn_backlog", offsetof(struct cfg_tcp, syn_backlog), 1, 65536, false },
+	{ "rcv_buffer", offsetof(struct cfg_tcp, rcv_buffer), 4096, 16777216, false },
+	{ "snd_buffer", offsetof(struct cfg_tcp, snd_buffer), 4096, 16777216, false },
+	{ "reass_limit", offsetof(struct cfg_tcp, reass_limit), 0, 16777216, false },
+	{ "time_wait", offsetof(struct cfg_tcp, time_wait), 1, 600, false },
+	{ "time_wait_max", offsetof(struct cfg_tcp, time_wait_max),
+	  0, 1048576, false },
+	{ "rto_min_ms", offsetof(struct cfg_tcp, rto_min_ms), 1, 60000, false },
+	{ "rto_max_ms", offsetof(struct cfg_tcp, rto_max_ms), 1, 600000, false },
+	{ "rto_initial_ms", offsetof(struct cfg_tcp, rto_initial_ms),
+	  1, 600000, false },
+	{ "max_retransmits", offsetof(struct cfg_tcp, max_retransmits), 1, 30, false },
+	{ "syn_retries", offsetof(struct cfg_tcp, syn_retries), 1, 30, false },
+	{ "delayed_ack_ms", offsetof(struct cfg_tcp, delayed_ack_ms), 0, 500, false },
+	{ "keepalive_idle", offsetof(struct cfg_tcp, keepalive_idle), 0, 86400, false },
+	{ "keepalive_interval", offsetof(struct cfg_tcp, keepalive_interval),
+	  1, 3600, false },
+	{ "keepalive_probes", offsetof(struct cfg_tcp, keepalive_probes),
+	  1, 100, false },
+	{ "idle_timeout", offsetof(struct cfg_tcp, idle_timeout), 0, 86400, false },
+};
+
+/*
+ * Pairs of tcp settings that must satisfy LO <= HI. One of the two is bounded
+ * by the other (LO when lo_bounded, else HI): it is blamed when the file
+ * gives it, the other one when only that is given.
+ */
+static const struct cfg_tcp_order {
+	const char *lo, *hi;
+	size_t lo_offset, hi_offset;
+	bool lo_bounded;
+} cfg_tcp_orders[] = {
+	{ "rto_min_ms", "rto_max_ms", offsetof(struct cfg_tcp, rto_min_ms),
+	  offsetof(struct cfg_tcp, rto_max_ms), false },
+	{ "rto_min_ms", "rto_initial_ms", offsetof(struct cfg_tcp, rto_min_ms),
+	  offsetof(struct cfg_tcp, rto_initial_ms), false },
+	{ "rto_initial_ms", "rto_max_ms", offsetof(struct cfg_tcp, rto_initial_ms),
+	  offsetof(struct cfg_tcp, rto_max_ms), true },
+	{ "time_wait_max", "max_connections",
+	  offsetof(struct cfg_tcp, time_wait_max),
+	  offsetof(struct cfg_tcp, max_connections), true },
+};
+
+#define CFG_EPHEMERAL_MIN     1024
+#define CFG_EPHEMERAL_SPAN    64              /* ports in the range, at least */
+#define CFG_SOURCE_BYTES_MAX  (1LL << 50)
+#define CFG_LINKEM_DELAY_MAX  1000000         /* microseconds */
+
+/* A built-in service: its group in `services` and its place in the struct. */
+static const struct cfg_service_rule {
+	const char *name;
+	size_t offset;                  /* of its struct cfg_service */
+	const char *const *names;       /* settings its group may hold */
+} cfg_service_rules[] = {
+	{ "echo", offsetof(struct cfg_services, echo), cfg_service_names },
+	{ "discard", offsetof(struct cfg_services, discard), cfg_service_names },
+	{ "source", offsetof(struct cfg_services, source), cfg_source_names },
+};
+
+/* A percentage (int or float, 0..100) of a linkem entry. */
+static const struct cfg_percent_rule {
+	const char *name;
+	size_t offset;
+} cfg_linkem_percents[] = {
+	{ "loss", offsetof(struct cfg_linkem, loss) },
+	{ "duplicate", offsetof(struct cfg_linkem, duplicate) },
+	{ "reorder", offsetof(struct cfg_linkem, reorder) },
+	{ "corrupt", offsetof(struct cfg_linkem, corrupt) },
+};
+
+static const struct cfg_int_rule cfg_linkem_ints[] = {
+	{ "delay_us", offsetof(struct cfg_linkem, delay_us),
+	  0, CFG_LINKEM_DELAY_MAX, false },
+	{ "jitter_us", offsetof(struct cfg_linkem, jitter_us),
+	  0, CFG_LINKEM_DELAY_MAX, false },
 };
 
 static const struct cfg_bool_rule cfg_system_bools[] = {
@@ -281,11 +385,22 @@ static int cfg_get_strcpy(struct cfg_ctx *c, const config_setting_t *s,
 	return 0;
 }
 
+/* NAMES as "\"a\", \"b\" or \"c\"". */
+static void cfg_name_list(char *list, size_t n, const char *const *names)
+{
+	int i;
+
+	list[0] = '\0';
+	for (i = 0; names[i]; i++)
+		snprintf(list + strlen(list), n - strlen(list), "%s\"%s\"",
+			 i == 0 ? "" : names[i + 1] ? ", " : " or ", names[i]);
+}
+
 /* A string setting that must be one of NAMES; its index goes to OUT. */
 static int cfg_get_enum(struct cfg_ctx *c, const config_setting_t *s,
 			const char *path, const char *const *names, int *out)
 {
-	char list[128] = "";
+	char list[256];
 	const char *v;
 	int i, rc = cfg_get_string(c, s, path, &v);
 
@@ -296,12 +411,32 @@ static int cfg_get_enum(struct cfg_ctx *c, const config_setting_t *s,
 			*out = i;
 			return 0;
 		}
-		snprintf(list + strlen(list), sizeof(list) - strlen(list),
-			 "%s\"%s\"", i == 0 ? "" : names[i + 1] ? ", " : " or ",
-			 names[i]);
 	}
+	cfg_name_list(list, sizeof(list), names);
 	return cfg_fail(c, cfg_line(s), path, "\"%s\" is unknown (expected %s)",
 			v, list);
+}
+
+static int cfg_get_bool(struct cfg_ctx *c, const config_setting_t *s,
+			const char *path, bool *out)
+{
+	if (config_setting_type(s) != CONFIG_TYPE_BOOL)
+		return cfg_type_error(c, s, path, "a boolean");
+	*out = config_setting_get_bool(s);
+	return 0;
+}
+
+/* Shortest "%g" form of V that reads back as V exactly. */
+static void cfg_fmt_double(char buf[32], double v)
+{
+	int prec;
+
+	for (prec = 15; prec < 17; prec++) {
+		snprintf(buf, 32, "%.*g", prec, v);
+		if (strtod(buf, NULL) == v)
+			return;
+	}
+	snprintf(buf, 32, "%.17g", v);
 }
 
 /* Optional group member NAME of PARENT: *out = NULL when absent. */
@@ -354,16 +489,17 @@ static int cfg_load_bools(struct cfg_ctx *c, const config_setting_t *sys,
 	char path[CFG_PATH_BUF];
 	const config_setting_t *s;
 	size_t i;
+	int rc;
 
 	for (i = 0; i < CFG_NELEM(cfg_system_bools); i++) {
 		s = config_setting_get_member(sys, cfg_system_bools[i].name);
 		if (!s)
 			continue;
 		cfg_path(path, sizeof(path), "system", cfg_system_bools[i].name);
-		if (config_setting_type(s) != CONFIG_TYPE_BOOL)
-			return cfg_type_error(c, s, path, "a boolean");
-		*(bool *)((char *)cfg + cfg_system_bools[i].offset) =
-			config_setting_get_bool(s);
+		rc = cfg_get_bool(c, s, path,
+				  (bool *)((char *)cfg + cfg_system_bools[i].offset));
+		if (rc < 0)
+			return rc;
 	}
 	return 0;
 }
@@ -961,6 +1097,375 @@ static int cfg_load_ports(struct cfg_ctx *c, const config_setting_t *root,
 	return rc;
 }
 
+/* ---- tcp -------------------------------------------------------------------- */
+
+static unsigned cfg_tcp_value(const struct cfg_tcp *t, size_t offset)
+{
+	return *(const unsigned *)((const char *)t + offset);
+}
+
+/*
+ * tcp.LO <= tcp.HI. Blames the bounded setting if the file gives it, else
+ * the other one; a defaulted setting is named with ", the default".
+ */
+static int cfg_check_tcp_order(struct cfg_ctx *c, const config_setting_t *tcp,
+			       const struct cfg_tcp_order *o,
+			       const struct cfg_tcp *t)
+{
+	const config_setting_t *lo = config_setting_get_member(tcp, o->lo);
+	const config_setting_t *hi = config_setting_get_member(tcp, o->hi);
+	unsigned vlo = cfg_tcp_value(t, o->lo_offset);
+	unsigned vhi = cfg_tcp_value(t, o->hi_offset);
+	char path[CFG_PATH_BUF];
+
+	if (vlo <= vhi)
+		return 0;
+	if (lo && (o->lo_bounded || !hi)) {
+		cfg_path(path, sizeof(path), "tcp", o->lo);
+		return cfg_fail(c, cfg_line(lo), path, "%u is above tcp.%s (%u%s)",
+				vlo, o->hi, vhi, hi ? "" : ", the default");
+	}
+	cfg_path(path, sizeof(path), "tcp", o->hi);
+	return cfg_fail(c, cfg_line(hi), path, "%u is below tcp.%s (%u%s)",
+			vhi, o->lo, vlo, lo ? "" : ", the default");
+}
+
+/* ephemeral_ports = [first, last]: 1024..65535, first < last, >= 64 ports. */
+static int cfg_load_ephemeral(struct cfg_ctx *c, const config_setting_t *tcp,
+			      struct cfg_tcp *t)
+{
+	const config_setting_t *s = config_setting_get_member(tcp, "ephemeral_ports");
+	const char *path = "tcp.ephemeral_ports";
+	char epath[CFG_PATH_BUF];
+	long long v[2];
+	int i, n, rc;
+
+	if (!s)
+		return 0;
+	if (!cfg_is_sequence(s))
+		return cfg_type_error(c, s, path, "an array of two integers");
+	n = config_setting_length(s);
+	if (n != 2)
+		return cfg_fail(c, cfg_line(s), path, "has %d entries, expected 2", n);
+	for (i = 0; i < 2; i++) {
+		snprintf(epath, sizeof(epath), "%s.[%d]", path, i);
+		rc = cfg_get_int(c, config_setting_get_elem(s, i), epath,
+				 CFG_EPHEMERAL_MIN, 65535, &v[i]);
+		if (rc < 0)
+			return rc;
+	}
+	if (v[0] >= v[1])
+		return cfg_fail(c, cfg_line(s), path, "[%lld, %lld]: the first port "
+				"must be below the last", v[0], v[1]);
+	if (v[1] - v[0] + 1 < CFG_EPHEMERAL_SPAN)
+		return cfg_fail(c, cfg_line(s), path, "[%lld, %lld] has %lld ports, "
+				"at least %d", v[0], v[1], v[1] - v[0] + 1,
+				CFG_EPHEMERAL_SPAN);
+	t->ephemeral_first = (unsigned)v[0];
+	t->ephemeral_last = (unsigned)v[1];
+	return 0;
+}
+
+static int cfg_load_tcp(struct cfg_ctx *c, const config_setting_t *root,
+			struct gw_config *cfg)
+{
+	const config_setting_t *s;
+	config_setting_t *tcp;
+	size_t i;
+	int mode, rc = cfg_get_group(c, root, "tcp", "tcp", &tcp);
+
+	if (rc < 0 || !tcp)
+		return rc;
+	rc = cfg_check_names(c, tcp, "tcp", cfg_tcp_names);
+	if (rc == 0)
+		rc = cfg_load_ints(c, tcp, "tcp", cfg_tcp_ints,
+				   CFG_NELEM(cfg_tcp_ints), &cfg->tcp);
+	s = config_setting_get_member(tcp, "syncookies");
+	if (rc == 0 && s) {
+		rc = cfg_get_enum(c, s, "tcp.syncookies", cfg_syncookie_modes, &mode);
+		if (rc == 0)
+			cfg->tcp.syncookies = (enum cfg_syncookies)mode;
+	}
+	if (rc == 0)
+		rc = cfg_load_ephemeral(c, tcp, &cfg->tcp);
+	for (i = 0; rc == 0 && i < CFG_NELEM(cfg_tcp_orders); i++)
+		rc = cfg_check_tcp_order(c, tcp, &cfg_tcp_orders[i], &cfg->tcp);
+	return rc;
+}
+
+/* ---- services --------------------------------------------------------------- */
+
+/* Service I of cfg_service_rules[]. */
+static const struct cfg_service *cfg_service(const struct cfg_services *svc,
+					     size_t i)
+{
+	return (const struct cfg_service *)((const char *)svc +
+					    cfg_service_rules[i].offset);
+}
+
+static int cfg_load_service(struct cfg_ctx *c, const config_setting_t *svcs,
+			    const struct cfg_service_rule *r,
+			    struct cfg_services *svc)
+{
+	struct cfg_service *sv = (struct cfg_service *)((char *)svc + r->offset);
+	char label[64], path[CFG_PATH_BUF];
+	const config_setting_t *s;
+	config_setting_t *g;
+	long long v;
+	int rc;
+
+	cfg_path(label, sizeof(label), "services", r->name);
+	rc = cfg_get_group(c, svcs, r->name, label, &g);
+	if (rc < 0 || !g)
+		return rc;
+	rc = cfg_check_names(c, g, label, r->names);
+	s = config_setting_get_member(g, "enabled");
+	if (rc == 0 && s) {
+		cfg_path(path, sizeof(path), label, "enabled");
+		rc = cfg_get_bool(c, s, path, &sv->enabled);
+	}
+	s = config_setting_get_member(g, "port");
+	if (rc == 0 && s) {
+		cfg_path(path, sizeof(path), label, "port");
+		rc = cfg_get_int(c, s, path, 1, 65535, &v);
+		if (rc == 0)
+			sv->port = (uint16_t)v;
+	}
+	s = config_setting_get_member(g, "bytes");
+	if (rc == 0 && s) {             /* only "source" gets past the names */
+		cfg_path(path, sizeof(path), label, "bytes");
+		rc = cfg_get_int(c, s, path, 0, CFG_SOURCE_BYTES_MAX, &v);
+		if (rc == 0)
+			svc->source_bytes = (uint64_t)v;
+	}
+	return rc;
+}
+
+/* Enabled service J against the ephemeral ports and the services before it. */
+static int cfg_check_service(struct cfg_ctx *c, const config_setting_t *svcs,
+			     const struct gw_config *cfg, size_t j)
+{
+	const struct cfg_service *sj = cfg_service(&cfg->services, j);
+	const struct cfg_service *si;
+	char label[64], path[CFG_PATH_BUF];
+	int line;
+	size_t i;
+
+	cfg_path(label, sizeof(label), "services", cfg_service_rules[j].name);
+	cfg_path(path, sizeof(path), label, "port");
+	line = cfg_member_line(config_setting_get_member(svcs,
+				cfg_service_rules[j].name), "port");
+	if (sj->port >= cfg->tcp.ephemeral_first && sj->port <= cfg->tcp.ephemeral_last)
+		return cfg_fail(c, line, path, "%u is inside tcp.ephemeral_ports "
+				"[%u, %u]", sj->port, cfg->tcp.ephemeral_first,
+				cfg->tcp.ephemeral_last);
+	for (i = 0; i < j; i++) {
+		si = cfg_service(&cfg->services, i);
+		if (si->enabled && si->port == sj->port)
+			return cfg_fail(c, line, path, "%u is already used by services.%s",
+					sj->port, cfg_service_rules[i].name);
+	}
+	return 0;
+}
+
+static int cfg_load_services(struct cfg_ctx *c, const config_setting_t *root,
+			     struct gw_config *cfg)
+{
+	config_setting_t *svcs;
+	size_t i;
+	int rc = cfg_get_group(c, root, "services", "services", &svcs);
+
+	if (rc < 0 || !svcs)
+		return rc;
+	rc = cfg_check_names(c, svcs, "services", cfg_services_names);
+	for (i = 0; rc == 0 && i < CFG_NELEM(cfg_service_rules); i++)
+		rc = cfg_load_service(c, svcs, &cfg_service_rules[i], &cfg->services);
+	for (i = 0; rc == 0 && i < CFG_NELEM(cfg_service_rules); i++)
+		if (cfg_service(&cfg->services, i)->enabled)
+			rc = cfg_check_service(c, svcs, cfg, i);
+	return rc;
+}
+
+/* ---- linkem ----------------------------------------------------------------- */
+
+/* "linkem.[0] (\"ext\")" when PORT looks like a port name, else "linkem.[0]". */
+static void cfg_linkem_label(char *buf, size_t n, unsigned idx, const char *port)
+{
+	if (port && cfg_valid_port_name(port))
+		snprintf(buf, n, "linkem.[%u] (\"%s\")", idx, port);
+	else
+		snprintf(buf, n, "linkem.[%u]", idx);
+}
+
+static int cfg_linkem_port(struct cfg_ctx *c, const config_setting_t *g,
+			   const char *label, const struct gw_config *cfg,
+			   struct cfg_linkem *e)
+{
+	const char *names[CFG_MAX_PORTS + 1];
+	char path[CFG_PATH_BUF], list[256];
+	const config_setting_t *s;
+	const char *v;
+	unsigned i;
+	int rc = cfg_port_member(c, g, label, "port", &s);
+
+	cfg_path(path, sizeof(path), label, "port");
+	if (rc == 0)
+		rc = cfg_get_string(c, s, path, &v);
+	if (rc < 0)
+		return rc;
+	for (i = 0; i < cfg->n_ports; i++) {
+		if (strcmp(v, cfg->ports[i].name) == 0) {
+			snprintf(e->port, sizeof(e->port), "%s", v);
+			return 0;
+		}
+		names[i] = cfg->ports[i].name;
+	}
+	names[i] = NULL;
+	cfg_name_list(list, sizeof(list), names);
+	return cfg_fail(c, cfg_line(s), path,
+			"\"%s\" is not a configured port (expected %s)", v, list);
+}
+
+/* An integer or a float, 0..100. */
+static int cfg_get_percent(struct cfg_ctx *c, const config_setting_t *s,
+			   const char *path, double *out)
+{
+	char num[32];
+	long long i;
+	double v;
+	int rc;
+
+	switch (config_setting_type(s)) {
+	case CONFIG_TYPE_INT:
+	case CONFIG_TYPE_INT64:
+		rc = cfg_get_int(c, s, path, 0, 100, &i);
+		if (rc == 0)
+			*out = (double)i;
+		return rc;
+	case CONFIG_TYPE_FLOAT:
+		v = config_setting_get_float(s);
+		if (!(v >= 0 && v <= 100)) {
+			cfg_fmt_double(num, v);
+			return cfg_fail(c, cfg_line(s), path,
+					"%s is out of range (0..100)", num);
+		}
+		*out = v == 0 ? 0 : v;  /* no -0 */
+		return 0;
+	}
+	return cfg_type_error(c, s, path, "a number");
+}
+
+static int cfg_linkem_values(struct cfg_ctx *c, const config_setting_t *g,
+			     const char *label, struct cfg_linkem *e)
+{
+	char path[CFG_PATH_BUF];
+	const config_setting_t *s;
+	long long v;
+	size_t i;
+	int dir, rc = 0;
+
+	s = config_setting_get_member(g, "direction");
+	if (s) {
+		cfg_path(path, sizeof(path), label, "direction");
+		rc = cfg_get_enum(c, s, path, cfg_linkem_dirs, &dir);
+		if (rc == 0)
+			e->direction = (enum cfg_linkem_dir)(dir + 1);
+	}
+	for (i = 0; rc == 0 && i < CFG_NELEM(cfg_linkem_percents); i++) {
+		s = config_setting_get_member(g, cfg_linkem_percents[i].name);
+		if (!s)
+			continue;
+		cfg_path(path, sizeof(path), label, cfg_linkem_percents[i].name);
+		rc = cfg_get_percent(c, s, path,
+				     (double *)((char *)e + cfg_linkem_percents[i].offset));
+	}
+	if (rc == 0)
+		rc = cfg_load_ints(c, g, label, cfg_linkem_ints,
+				   CFG_NELEM(cfg_linkem_ints), e);
+	s = config_setting_get_member(g, "seed");
+	if (rc == 0 && s) {
+		cfg_path(path, sizeof(path), label, "seed");
+		rc = cfg_get_int(c, s, path, 0, INT64_MAX, &v);
+		if (rc == 0)
+			e->seed = (uint64_t)v;
+	}
+	return rc;
+}
+
+static int cfg_load_linkem_entry(struct cfg_ctx *c, const config_setting_t *g,
+				 unsigned idx, const struct gw_config *cfg,
+				 struct cfg_linkem *e)
+{
+	const config_setting_t *port;
+	char label[64];
+	int rc;
+
+	cfg_linkem_label(label, sizeof(label), idx, NULL);
+	if (config_setting_type(g) != CONFIG_TYPE_GROUP)
+		return cfg_type_error(c, g, label, "a group");
+	port = config_setting_get_member(g, "port");
+	if (port && config_setting_type(port) == CONFIG_TYPE_STRING)
+		cfg_linkem_label(label, sizeof(label), idx,
+				 config_setting_get_string(port));
+	memset(e, 0, sizeof(*e));
+	e->direction = CFG_LINKEM_BOTH;
+	e->seed = 1;
+	e->line = cfg_line(g);
+	rc = cfg_check_names(c, g, label, cfg_linkem_names);
+	if (rc == 0)
+		rc = cfg_linkem_port(c, g, label, cfg, e);
+	if (rc == 0)
+		rc = cfg_linkem_values(c, g, label, e);
+	return rc;
+}
+
+/* Entry J against an earlier entry I: one port's directions may not overlap. */
+static int cfg_check_linkem_pair(struct cfg_ctx *c, const config_setting_t *gj,
+				 const struct cfg_linkem *ei, unsigned i,
+				 const struct cfg_linkem *ej, unsigned j)
+{
+	const char *di = cfg_linkem_dirs[ei->direction - 1];
+	const char *dj = cfg_linkem_dirs[ej->direction - 1];
+	char li[64], lj[64], path[CFG_PATH_BUF];
+	int line = cfg_member_line(gj, "direction");
+
+	if (strcmp(ei->port, ej->port) != 0 || (ei->direction & ej->direction) == 0)
+		return 0;
+	cfg_linkem_label(li, sizeof(li), i, ei->port);
+	cfg_linkem_label(lj, sizeof(lj), j, ej->port);
+	cfg_path(path, sizeof(path), lj, "direction");
+	if (ei->direction == ej->direction)
+		return cfg_fail(c, line, path, "\"%s\" is already used by %s", dj, li);
+	return cfg_fail(c, line, path, "\"%s\" overlaps \"%s\" of %s", dj, di, li);
+}
+
+static int cfg_load_linkem(struct cfg_ctx *c, const config_setting_t *root,
+			   struct gw_config *cfg)
+{
+	const config_setting_t *list = config_setting_get_member(root, "linkem");
+	unsigned i, j;
+	int n, rc = 0;
+
+	if (!list)
+		return 0;
+	if (config_setting_type(list) != CONFIG_TYPE_LIST)
+		return cfg_type_error(c, list, "linkem", "a list of groups");
+	n = config_setting_length(list);
+	if (n > CFG_MAX_LINKEM)
+		return cfg_fail(c, cfg_line(list), "linkem",
+				"has %d entries, at most %d", n, CFG_MAX_LINKEM);
+	for (i = 0; rc == 0 && i < (unsigned)n; i++)
+		rc = cfg_load_linkem_entry(c, config_setting_get_elem(list, i), i,
+					   cfg, &cfg->linkem[i]);
+	for (j = 1; rc == 0 && j < (unsigned)n; j++)
+		for (i = 0; rc == 0 && i < j; i++)
+			rc = cfg_check_linkem_pair(c, config_setting_get_elem(list, j),
+						   &cfg->linkem[i], i,
+						   &cfg->linkem[j], j);
+	cfg->n_linkem = (unsigned)n;
+	return rc;
+}
+
 /* ---- console, log, version ------------------------------------------------ */
 
 static int cfg_load_console(struct cfg_ctx *c, const config_setting_t *root,
@@ -1055,6 +1560,12 @@ static int cfg_validate(struct cfg_ctx *c, const config_setting_t *root,
 	if (rc == 0)
 		rc = cfg_load_ports(c, root, cfg);
 	if (rc == 0)
+		rc = cfg_load_tcp(c, root, cfg);
+	if (rc == 0)
+		rc = cfg_load_services(c, root, cfg);
+	if (rc == 0)
+		rc = cfg_load_linkem(c, root, cfg);
+	if (rc == 0)
 		rc = cfg_load_console(c, root, cfg);
 	if (rc == 0)
 		rc = cfg_load_log(c, root, cfg);
@@ -1124,6 +1635,20 @@ void config_defaults(struct gw_config *cfg)
 		.tx_descriptors = 1024, .arp_cache_size = 1024, .arp_timeout = 300,
 		.arp_queue_length = 8, .icmp_rate_limit = 1000, .log_ring_size = 1024,
 	};
+	cfg->tcp = (struct cfg_tcp){
+		.max_connections = 8192, .syn_backlog = 1024, .rcv_buffer = 262144,
+		.snd_buffer = 262144, .reass_limit = 262144, .time_wait = 60,
+		.time_wait_max = 4096, .rto_min_ms = 200, .rto_max_ms = 60000,
+		.rto_initial_ms = 1000, .max_retransmits = 8, .syn_retries = 5,
+		.delayed_ack_ms = 40, .keepalive_idle = 0, .keepalive_interval = 75,
+		.keepalive_probes = 9, .idle_timeout = 0,
+		.syncookies = CFG_SYNCOOKIES_AUTO,
+		.ephemeral_first = 32768, .ephemeral_last = 60999,
+	};
+	cfg->services.echo.port = 7;
+	cfg->services.discard.port = 9;
+	cfg->services.source.port = 19;
+	cfg->services.source_bytes = 1048576;
 	strcpy(cfg->console_socket, "/run/mailgw/console.sock");
 	strcpy(cfg->log_file, "stderr");
 	cfg->log_level = CFG_LOG_INFO;
@@ -1253,6 +1778,70 @@ static void cfg_format_port(struct cfg_out *o, const struct cfg_port *p,
 	cfg_put(o, "    mtu = %u;\n  }%s\n", p->mtu, last ? "" : ",");
 }
 
+static void cfg_format_tcp(struct cfg_out *o, const struct cfg_tcp *t)
+{
+	size_t i;
+
+	cfg_put(o, "tcp: {\n");
+	for (i = 0; i < CFG_NELEM(cfg_tcp_ints); i++)
+		cfg_put(o, "  %s = %u;\n", cfg_tcp_ints[i].name,
+			cfg_tcp_value(t, cfg_tcp_ints[i].offset));
+	cfg_put_str_setting(o, "  ", "syncookies",
+			    (unsigned)t->syncookies < 3 ?
+			    cfg_syncookie_modes[t->syncookies] : "unknown");
+	cfg_put(o, "  ephemeral_ports = [ %u, %u ];\n};\n", t->ephemeral_first,
+		t->ephemeral_last);
+}
+
+/* A 64-bit integer; libconfig needs the L suffix above INT32_MAX. */
+static void cfg_put_u64(struct cfg_out *o, uint64_t v)
+{
+	cfg_put(o, "%llu%s", (unsigned long long)v, v > INT32_MAX ? "L" : "");
+}
+
+static void cfg_format_services(struct cfg_out *o, const struct cfg_services *svc)
+{
+	const struct cfg_service *sv;
+	size_t i;
+
+	cfg_put(o, "services: {\n");
+	for (i = 0; i < CFG_NELEM(cfg_service_rules); i++) {
+		sv = cfg_service(svc, i);
+		cfg_put(o, "  %s: { enabled = %s; port = %u;", cfg_service_rules[i].name,
+			sv->enabled ? "true" : "false", sv->port);
+		if (sv == &svc->source) {
+			cfg_put(o, " bytes = ");
+			cfg_put_u64(o, svc->source_bytes);
+			cfg_put(o, ";");
+		}
+		cfg_put(o, " };\n");
+	}
+	cfg_put(o, "};\n");
+}
+
+static void cfg_format_linkem(struct cfg_out *o, const struct cfg_linkem *e,
+			      bool last)
+{
+	char num[32];
+	size_t i;
+
+	cfg_put(o, "  {\n");
+	cfg_put_str_setting(o, "    ", "port", e->port);
+	cfg_put_str_setting(o, "    ", "direction",
+			    e->direction >= CFG_LINKEM_RX && e->direction <= CFG_LINKEM_BOTH ?
+			    cfg_linkem_dirs[e->direction - 1] : "unknown");
+	for (i = 0; i < CFG_NELEM(cfg_linkem_percents); i++) {
+		cfg_fmt_double(num, *(const double *)((const char *)e +
+						      cfg_linkem_percents[i].offset));
+		cfg_put(o, "    %s = %s%s;\n", cfg_linkem_percents[i].name, num,
+			strpbrk(num, ".e") ? "" : ".0");
+	}
+	cfg_put(o, "    delay_us = %u;\n    jitter_us = %u;\n    seed = ",
+		e->delay_us, e->jitter_us);
+	cfg_put_u64(o, e->seed);
+	cfg_put(o, ";\n  }%s\n", last ? "" : ",");
+}
+
 int config_format(const struct gw_config *cfg, char *buf, size_t len)
 {
 	struct cfg_out o = { .buf = buf, .len = buf ? len : 0, .used = 0 };
@@ -1269,7 +1858,16 @@ int config_format(const struct gw_config *cfg, char *buf, size_t len)
 	cfg_put(&o, "ports = (\n");
 	for (i = 0; i < cfg->n_ports; i++)
 		cfg_format_port(&o, &cfg->ports[i], i + 1 == cfg->n_ports);
-	cfg_put(&o, ");\nconsole: {\n");
+	cfg_put(&o, ");\n");
+	cfg_format_tcp(&o, &cfg->tcp);
+	cfg_format_services(&o, &cfg->services);
+	if (cfg->n_linkem) {
+		cfg_put(&o, "linkem = (\n");
+		for (i = 0; i < cfg->n_linkem; i++)
+			cfg_format_linkem(&o, &cfg->linkem[i], i + 1 == cfg->n_linkem);
+		cfg_put(&o, ");\n");
+	}
+	cfg_put(&o, "console: {\n");
 	cfg_put_str_setting(&o, "  ", "socket", cfg->console_socket);
 	cfg_put(&o, "};\nlog: {\n");
 	cfg_put_str_setting(&o, "  ", "file", cfg->log_file);

@@ -46,6 +46,68 @@ struct cfg_limits {
 	unsigned log_ring_size;         /* pending log lines per worker */
 };
 
+/* tcp: the userspace TCP stack (per worker unless noted). */
+struct cfg_tcp {
+	unsigned max_connections;       /* connection slots per worker, TIME_WAIT included */
+	unsigned syn_backlog;           /* half-open connections per listener per worker */
+	unsigned rcv_buffer;            /* bytes buffered per connection, receive side */
+	unsigned snd_buffer;            /* bytes buffered per connection, send side */
+	unsigned reass_limit;           /* out-of-order bytes held per connection */
+	unsigned time_wait;             /* seconds in TIME_WAIT (2 MSL) */
+	unsigned time_wait_max;         /* TIME_WAIT connections per worker; oldest recycled */
+	unsigned rto_min_ms;
+	unsigned rto_max_ms;
+	unsigned rto_initial_ms;
+	unsigned max_retransmits;       /* consecutive timeouts before the connection is aborted */
+	unsigned syn_retries;           /* SYN (active open) retransmissions */
+	unsigned delayed_ack_ms;
+	unsigned keepalive_idle;        /* seconds; 0 = off */
+	unsigned keepalive_interval;    /* seconds between probes */
+	unsigned keepalive_probes;      /* unanswered probes before abort */
+	unsigned idle_timeout;          /* seconds without any segment; 0 = off */
+	enum cfg_syncookies {
+		CFG_SYNCOOKIES_AUTO = 0,    /* when a listener's backlog is full */
+		CFG_SYNCOOKIES_ALWAYS = 1,
+		CFG_SYNCOOKIES_NEVER = 2,
+	} syncookies;
+	unsigned ephemeral_first;       /* local ports for active opens */
+	unsigned ephemeral_last;
+};
+
+/* services: built-in test services (off by default). */
+struct cfg_service {
+	bool enabled;
+	uint16_t port;
+};
+
+struct cfg_services {
+	struct cfg_service echo;        /* default port 7 */
+	struct cfg_service discard;     /* default port 9 */
+	struct cfg_service source;      /* default port 19 */
+	uint64_t source_bytes;          /* bytes the source sends per connection, then FIN */
+};
+
+/* linkem: impairment of one port in one direction (off unless configured). */
+#define CFG_MAX_LINKEM (CFG_MAX_PORTS * 2)
+enum cfg_linkem_dir {
+	CFG_LINKEM_RX = 1,
+	CFG_LINKEM_TX = 2,
+	CFG_LINKEM_BOTH = 3,
+};
+
+struct cfg_linkem {
+	char port[CFG_NAME_LEN];        /* a configured port name */
+	enum cfg_linkem_dir direction;
+	double loss;                    /* percent 0..100 */
+	double duplicate;               /* percent 0..100 */
+	double reorder;                 /* percent 0..100: held back behind the next frame */
+	double corrupt;                 /* percent 0..100: one byte flipped */
+	unsigned delay_us;              /* added to every frame */
+	unsigned jitter_us;             /* uniform extra 0..jitter_us */
+	uint64_t seed;
+	int line;
+};
+
 struct cfg_port {
 	char name[CFG_NAME_LEN];        /* "ext", "int": used in logs, console */
 	char device[CFG_DEVICE_LEN];    /* PCI address or vdev string */
@@ -78,6 +140,11 @@ struct gw_config {
 	/* ports */
 	struct cfg_port ports[CFG_MAX_PORTS];
 	unsigned n_ports;
+
+	struct cfg_tcp tcp;
+	struct cfg_services services;
+	struct cfg_linkem linkem[CFG_MAX_LINKEM];
+	unsigned n_linkem;
 
 	/* console */
 	char console_socket[108];       /* sun_path size */

@@ -1,7 +1,7 @@
 /*
  * ipv4.c — IPv4 (RFC 791) on the data path: header and checksum validation,
  * fragments and martians dropped with a counter, options skipped; delivery
- * to ICMP (TCP arrives with the userspace stack). Output: route over the
+ * to ICMP and TCP. Output: route over the
  * ports' connected networks and default gateways, then ARP.
  */
 #include <errno.h>
@@ -12,6 +12,7 @@
 #include "app/net/arp.h"
 #include "app/net/icmp.h"
 #include "app/net/ipv4.h"
+#include "app/net/tcp.h"
 
 int
 ipv4_is_martian(uint32_t a)
@@ -78,6 +79,8 @@ ipv4_input(struct worker *w, unsigned p, struct rte_mbuf *m)
 	switch (ip->next_proto_id) {
 	case IPPROTO_ICMP:
 		return icmp_input(w, p, m, hlen);
+	case IPPROTO_TCP:
+		return tcp_input(w, p, m, hlen);
 	default:
 		return worker_drop(w, p, m, STATS_IPV4_RX_UNKNOWN_PROTO);
 	}

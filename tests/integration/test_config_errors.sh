@@ -3,7 +3,8 @@ source "$(dirname "$0")/../lib/harness.sh"
 # test_config_errors.sh — `mailgw --check-config -c FILE` refuses broken
 # configurations with exit status 2 and exactly one line on stderr,
 # "FILE:LINE: setting: message" (a setting inside a port is named
-# `ports.[N] ("name").setting`, N from 0), and accepts the example file with
+# `ports.[N] ("name").setting`, N from 0, one inside a linkem entry
+# `linkem.[N] ("port").setting`), and accepts the example file with
 # "FILE: configuration OK" on stdout and exit status 0.
 # MAILGW_BIN overrides the binary under test (default build/mailgw).
 
@@ -219,4 +220,113 @@ EOF
 broken missing-ports "1: ports: missing (required)" <<EOF
 version = 1;
 system: { memory_mb = 256; };
+EOF
+
+# --- tcp, services, linkem
+broken tcp-typo "3: tcp.max_conections: unknown setting (did you mean \"max_connections\"?)" <<EOF
+version = 1;
+tcp: {
+  max_conections = 100;
+};
+$PORTS
+EOF
+
+broken rto-initial-below-min "4: tcp.rto_initial_ms: 100 is below tcp.rto_min_ms (200)" <<EOF
+version = 1;
+tcp: {
+  rto_min_ms = 200;
+  rto_initial_ms = 100;
+};
+$PORTS
+EOF
+
+broken time-wait-max "3: tcp.time_wait_max: 10000 is above tcp.max_connections (8192, the default)" <<EOF
+version = 1;
+tcp: {
+  time_wait_max = 10000;
+};
+$PORTS
+EOF
+
+broken ephemeral-reversed "3: tcp.ephemeral_ports: [60999, 32768]: the first port must be below the last" <<EOF
+version = 1;
+tcp: {
+  ephemeral_ports = [ 60999, 32768 ];
+};
+$PORTS
+EOF
+
+broken ephemeral-small "3: tcp.ephemeral_ports: [40000, 40010] has 11 ports, at least 64" <<EOF
+version = 1;
+tcp: {
+  ephemeral_ports = [ 40000, 40010 ];
+};
+$PORTS
+EOF
+
+broken unknown-service "3: services.chargen: unknown setting" <<EOF
+version = 1;
+services: {
+  chargen = { enabled = true; port = 19; };
+};
+$PORTS
+EOF
+
+broken service-port-clash "4: services.discard.port: 7 is already used by services.echo" <<EOF
+version = 1;
+services: {
+  echo = { enabled = true; };
+  discard = { enabled = true; port = 7; };
+};
+$PORTS
+EOF
+
+broken service-in-ephemeral "3: services.echo.port: 40000 is inside tcp.ephemeral_ports [32768, 60999]" <<EOF
+version = 1;
+services: {
+  echo = { enabled = true; port = 40000; };
+};
+$PORTS
+EOF
+
+broken linkem-unknown-port "7: linkem.[0] (\"dmz\").port: \"dmz\" is not a configured port (expected \"ext\" or \"int\")" <<EOF
+version = 1;
+$PORTS
+linkem = (
+  { port = "dmz"; loss = 1.0; }
+);
+EOF
+
+broken linkem-direction "7: linkem.[0] (\"ext\").direction: \"in\" is unknown (expected \"rx\", \"tx\" or \"both\")" <<EOF
+version = 1;
+$PORTS
+linkem = (
+  { port = "ext"; direction = "in"; }
+);
+EOF
+
+broken linkem-loss "8: linkem.[0] (\"ext\").loss: 101 is out of range (0..100)" <<EOF
+version = 1;
+$PORTS
+linkem = (
+  { port = "ext";
+    loss = 101; }
+);
+EOF
+
+broken linkem-overlap "8: linkem.[1] (\"int\").direction: \"rx\" overlaps \"both\" of linkem.[0] (\"int\")" <<EOF
+version = 1;
+$PORTS
+linkem = (
+  { port = "int"; },
+  { port = "int"; direction = "rx"; }
+);
+EOF
+
+broken linkem-typo "7: linkem.[0] (\"ext\").los: unknown setting (did you mean \"loss\"?)" <<EOF
+version = 1;
+$PORTS
+linkem = (
+  { port = "ext"; los = 2.0; }
+);
 EOF

@@ -31,7 +31,8 @@ topo_two_ports() {
 }
 
 # gw_config: a configuration for topo_two_ports on stdout.
-# GW_WORKERS (default "[1]"), GW_SYSTEM_EXTRA, GW_LIMITS_EXTRA, GW_LOG_LEVEL.
+# GW_WORKERS (default "[1]"), GW_SYSTEM_EXTRA, GW_LIMITS_EXTRA, GW_LOG_LEVEL,
+# GW_EXTRA_GROUPS (top-level groups appended as they are: tcp, services, linkem).
 gw_config() {
 	cat <<CONF
 version = 1;
@@ -52,6 +53,7 @@ ports = (
 );
 console: { socket = "$GW_SOCK"; };
 log: { file = "$GW_LOG"; level = "${GW_LOG_LEVEL:-info}"; };
+${GW_EXTRA_GROUPS:-}
 CONF
 }
 

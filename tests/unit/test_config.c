@@ -5,7 +5,8 @@
  * Error texts are checked exactly: "FILE:LINE: setting: message", where a
  * setting inside a port is named `ports.[N] ("name").setting` (N counts from
  * 0; the `("name")` part appears once the port's name is known to be valid),
- * and an element of an array setting `system.worker_cores.[N]`.
+ * one inside a linkem entry `linkem.[N] ("port").setting` likewise, and an
+ * element of an array setting `system.worker_cores.[N]`.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -38,6 +39,13 @@
 #define PORT1(x) V "ports = (\n" P1 "  { name = \"int\"; " x " }\n);\n"
 /* console and log groups start on line 6. */
 #define TAIL(x) V PORTS x
+/* The error is on line 3. */
+#define TCP(x) V "tcp: {\n  " x "\n};\n" PORTS
+/* The error is on line 3. */
+#define SVC(x) V "services: {\n  " x "\n};\n" PORTS
+/* `linkem = (` is on line 6, its first entry on line 7. */
+#define LINKEM(x) V PORTS "linkem = (\n  " x "\n);\n"
+#define LE4 "{ port = \"ext\"; }, { port = \"ext\"; }, { port = \"ext\"; }, { port = \"ext\"; },\n"
 
 struct test_config_case {
 	const char *text;
@@ -203,6 +211,167 @@ static const struct test_config_case test_config_broken[] = {
 	{ PORT1("device = \"d\"; address = \"192.0.0.1/16\";"),
 	  "4: ports.[1] (\"int\").address: subnet 192.0.0.0/16 overlaps "
 	  "subnet 192.0.2.0/24 of ports.[0] (\"ext\")" },
+	/* tcp */
+	{ TCP("max_conections = 100;"),
+	  "3: tcp.max_conections: unknown setting (did you mean \"max_connections\"?)" },
+	{ V "tpc: { };\n" PORTS, "2: tpc: unknown setting (did you mean \"tcp\"?)" },
+	{ V "tcp = 5;\n" PORTS, "2: tcp: expected a group, got an integer" },
+	{ TCP("max_connections = 8;"),
+	  "3: tcp.max_connections: 8 is out of range (16..1048576)" },
+	{ TCP("syn_backlog = 65537;"),
+	  "3: tcp.syn_backlog: 65537 is out of range (1..65536)" },
+	{ TCP("rcv_buffer = 4095;"),
+	  "3: tcp.rcv_buffer: 4095 is out of range (4096..16777216)" },
+	{ TCP("snd_buffer = 16777217;"),
+	  "3: tcp.snd_buffer: 16777217 is out of range (4096..16777216)" },
+	{ TCP("reass_limit = -1;"),
+	  "3: tcp.reass_limit: -1 is out of range (0..16777216)" },
+	{ TCP("time_wait = 0;"), "3: tcp.time_wait: 0 is out of range (1..600)" },
+	{ TCP("time_wait_max = 1048577;"),
+	  "3: tcp.time_wait_max: 1048577 is out of range (0..1048576)" },
+	{ TCP("rto_min_ms = 0;"), "3: tcp.rto_min_ms: 0 is out of range (1..60000)" },
+	{ TCP("rto_max_ms = 600001;"),
+	  "3: tcp.rto_max_ms: 600001 is out of range (1..600000)" },
+	{ TCP("max_retransmits = 31;"),
+	  "3: tcp.max_retransmits: 31 is out of range (1..30)" },
+	{ TCP("syn_retries = 0;"), "3: tcp.syn_retries: 0 is out of range (1..30)" },
+	{ TCP("delayed_ack_ms = 501;"),
+	  "3: tcp.delayed_ack_ms: 501 is out of range (0..500)" },
+	{ TCP("keepalive_idle = 86401;"),
+	  "3: tcp.keepalive_idle: 86401 is out of range (0..86400)" },
+	{ TCP("keepalive_interval = 0;"),
+	  "3: tcp.keepalive_interval: 0 is out of range (1..3600)" },
+	{ TCP("keepalive_probes = 101;"),
+	  "3: tcp.keepalive_probes: 101 is out of range (1..100)" },
+	{ TCP("idle_timeout = 100000;"),
+	  "3: tcp.idle_timeout: 100000 is out of range (0..86400)" },
+	{ TCP("time_wait = 60.0;"), "3: tcp.time_wait: expected an integer, got a float" },
+	{ TCP("syncookies = \"sometimes\";"),
+	  "3: tcp.syncookies: \"sometimes\" is unknown "
+	  "(expected \"auto\", \"always\" or \"never\")" },
+	{ TCP("syncookies = true;"),
+	  "3: tcp.syncookies: expected a string, got a boolean" },
+	/* tcp settings that depend on each other */
+	{ TCP("rto_initial_ms = 100;"),
+	  "3: tcp.rto_initial_ms: 100 is below tcp.rto_min_ms (200, the default)" },
+	{ TCP("rto_min_ms = 500; rto_initial_ms = 300;"),
+	  "3: tcp.rto_initial_ms: 300 is below tcp.rto_min_ms (500)" },
+	{ TCP("rto_min_ms = 2000;"),
+	  "3: tcp.rto_min_ms: 2000 is above tcp.rto_initial_ms (1000, the default)" },
+	{ TCP("rto_max_ms = 500;"),
+	  "3: tcp.rto_max_ms: 500 is below tcp.rto_initial_ms (1000, the default)" },
+	{ TCP("rto_min_ms = 300; rto_max_ms = 250; rto_initial_ms = 260;"),
+	  "3: tcp.rto_max_ms: 250 is below tcp.rto_min_ms (300)" },
+	{ TCP("rto_initial_ms = 70000;"),
+	  "3: tcp.rto_initial_ms: 70000 is above tcp.rto_max_ms (60000, the default)" },
+	{ TCP("time_wait_max = 10000;"),
+	  "3: tcp.time_wait_max: 10000 is above tcp.max_connections (8192, the default)" },
+	{ TCP("max_connections = 1000;"),
+	  "3: tcp.max_connections: 1000 is below tcp.time_wait_max (4096, the default)" },
+	{ TCP("max_connections = 100; time_wait_max = 101;"),
+	  "3: tcp.time_wait_max: 101 is above tcp.max_connections (100)" },
+	{ TCP("rto_max_ms = 65000;\n  rto_initial_ms = 70000;"),
+	  "4: tcp.rto_initial_ms: 70000 is above tcp.rto_max_ms (65000)" },
+	{ TCP("rto_min_ms = 500;\n  rto_max_ms = 400;"),
+	  "4: tcp.rto_max_ms: 400 is below tcp.rto_min_ms (500)" },
+	/* tcp.ephemeral_ports */
+	{ TCP("ephemeral_ports = [32768];"),
+	  "3: tcp.ephemeral_ports: has 1 entries, expected 2" },
+	{ TCP("ephemeral_ports = [32768, 40000, 50000];"),
+	  "3: tcp.ephemeral_ports: has 3 entries, expected 2" },
+	{ TCP("ephemeral_ports = 32768;"),
+	  "3: tcp.ephemeral_ports: expected an array of two integers, got an integer" },
+	{ TCP("ephemeral_ports = [60999, 32768];"),
+	  "3: tcp.ephemeral_ports: [60999, 32768]: the first port must be below the last" },
+	{ TCP("ephemeral_ports = [40000, 40000];"),
+	  "3: tcp.ephemeral_ports: [40000, 40000]: the first port must be below the last" },
+	{ TCP("ephemeral_ports = [40000, 40062];"),
+	  "3: tcp.ephemeral_ports: [40000, 40062] has 63 ports, at least 64" },
+	{ TCP("ephemeral_ports = [1023, 60999];"),
+	  "3: tcp.ephemeral_ports.[0]: 1023 is out of range (1024..65535)" },
+	{ TCP("ephemeral_ports = [32768, 65536];"),
+	  "3: tcp.ephemeral_ports.[1]: 65536 is out of range (1024..65535)" },
+	{ TCP("ephemeral_ports = (\"32768\", 60999);"),
+	  "3: tcp.ephemeral_ports.[0]: expected an integer, got a string" },
+	/* services */
+	{ V "services = 1;\n" PORTS, "2: services: expected a group, got an integer" },
+	{ SVC("chargen = { enabled = true; port = 19; };"),
+	  "3: services.chargen: unknown setting" },
+	{ SVC("ecko = { enabled = true; };"),
+	  "3: services.ecko: unknown setting (did you mean \"echo\"?)" },
+	{ SVC("echo = { enabled = true; prot = 7; };"),
+	  "3: services.echo.prot: unknown setting (did you mean \"port\"?)" },
+	{ SVC("discard = { bytes = 5; };"),
+	  "3: services.discard.bytes: unknown setting" },
+	{ SVC("echo = 1;"), "3: services.echo: expected a group, got an integer" },
+	{ SVC("echo = { enabled = 1; };"),
+	  "3: services.echo.enabled: expected a boolean, got an integer" },
+	{ SVC("echo = { port = 0; };"),
+	  "3: services.echo.port: 0 is out of range (1..65535)" },
+	{ SVC("source = { port = 65536; };"),
+	  "3: services.source.port: 65536 is out of range (1..65535)" },
+	{ SVC("source = { bytes = 1125899906842625L; };"),
+	  "3: services.source.bytes: 1125899906842625 is out of range (0..1125899906842624)" },
+	{ SVC("source = { bytes = -1; };"),
+	  "3: services.source.bytes: -1 is out of range (0..1125899906842624)" },
+	{ SVC("source = { bytes = 1.5; };"),
+	  "3: services.source.bytes: expected an integer, got a float" },
+	{ SVC("echo = { enabled = true; port = 9; };\n  discard = { enabled = true; };"),
+	  "4: services.discard.port: 9 is already used by services.echo" },
+	{ SVC("echo = { enabled = true; };\n  source = {\n    enabled = true;\n    port = 7;\n  };"),
+	  "6: services.source.port: 7 is already used by services.echo" },
+	{ SVC("echo = { enabled = true; port = 40000; };"),
+	  "3: services.echo.port: 40000 is inside tcp.ephemeral_ports [32768, 60999]" },
+	{ V "tcp: { ephemeral_ports = [1024, 2047]; };\n"
+	  "services: {\n  discard = { enabled = true; port = 2047; };\n};\n" PORTS,
+	  "4: services.discard.port: 2047 is inside tcp.ephemeral_ports [1024, 2047]" },
+	/* linkem */
+	{ V PORTS "linkem = { port = \"ext\"; };\n",
+	  "6: linkem: expected a list of groups, got a group" },
+	{ V PORTS "linkm = ( );\n", "6: linkm: unknown setting (did you mean \"linkem\"?)" },
+	{ LINKEM("5"), "7: linkem.[0]: expected a group, got an integer" },
+	{ LINKEM(LE4 LE4 LE4 LE4 "{ port = \"int\"; }"),
+	  "6: linkem: has 17 entries, at most 16" },
+	{ LINKEM("{ loss = 1.0; }"), "7: linkem.[0].port: missing (required)" },
+	{ LINKEM("{ port = 1; }"), "7: linkem.[0].port: expected a string, got an integer" },
+	{ LINKEM("{ port = \"dmz\"; }"),
+	  "7: linkem.[0] (\"dmz\").port: \"dmz\" is not a configured port "
+	  "(expected \"ext\" or \"int\")" },
+	{ LINKEM("{ port = \"EXT\"; }"),
+	  "7: linkem.[0].port: \"EXT\" is not a configured port "
+	  "(expected \"ext\" or \"int\")" },
+	{ LINKEM("{ port = \"ext\"; los = 2.0; }"),
+	  "7: linkem.[0] (\"ext\").los: unknown setting (did you mean \"loss\"?)" },
+	{ LINKEM("{ port = \"ext\"; rate = 2; }"),
+	  "7: linkem.[0] (\"ext\").rate: unknown setting" },
+	{ LINKEM("{ port = \"ext\"; direction = \"in\"; }"),
+	  "7: linkem.[0] (\"ext\").direction: \"in\" is unknown "
+	  "(expected \"rx\", \"tx\" or \"both\")" },
+	{ LINKEM("{ port = \"ext\"; loss = 101; }"),
+	  "7: linkem.[0] (\"ext\").loss: 101 is out of range (0..100)" },
+	{ LINKEM("{ port = \"ext\"; duplicate = 100.5; }"),
+	  "7: linkem.[0] (\"ext\").duplicate: 100.5 is out of range (0..100)" },
+	{ LINKEM("{ port = \"ext\"; reorder = -0.001; }"),
+	  "7: linkem.[0] (\"ext\").reorder: -0.001 is out of range (0..100)" },
+	{ LINKEM("{ port = \"ext\"; corrupt = \"1%\"; }"),
+	  "7: linkem.[0] (\"ext\").corrupt: expected a number, got a string" },
+	{ LINKEM("{ port = \"ext\"; delay_us = 1000001; }"),
+	  "7: linkem.[0] (\"ext\").delay_us: 1000001 is out of range (0..1000000)" },
+	{ LINKEM("{ port = \"ext\"; jitter_us = -1; }"),
+	  "7: linkem.[0] (\"ext\").jitter_us: -1 is out of range (0..1000000)" },
+	{ LINKEM("{ port = \"ext\"; seed = -1; }"),
+	  "7: linkem.[0] (\"ext\").seed: -1 is out of range (0..9223372036854775807)" },
+	{ LINKEM("{ port = \"ext\"; seed = 1.0; }"),
+	  "7: linkem.[0] (\"ext\").seed: expected an integer, got a float" },
+	{ LINKEM("{ port = \"ext\"; },\n  { port = \"ext\"; direction = \"rx\"; }"),
+	  "8: linkem.[1] (\"ext\").direction: \"rx\" overlaps \"both\" of linkem.[0] (\"ext\")" },
+	{ LINKEM("{ port = \"int\"; direction = \"tx\"; },\n  { port = \"ext\"; },\n"
+		 "  { port = \"int\";\n    direction = \"both\"; }"),
+	  "10: linkem.[2] (\"int\").direction: \"both\" overlaps \"tx\" of linkem.[0] (\"int\")" },
+	{ LINKEM("{ port = \"int\"; direction = \"rx\"; },\n  { port = \"int\"; direction = \"rx\"; }"),
+	  "8: linkem.[1] (\"int\").direction: \"rx\" is already used by linkem.[0] (\"int\")" },
+	{ LINKEM("{ port = \"ext\"; },\n  { port = \"ext\"; }"),
+	  "8: linkem.[1] (\"ext\").direction: \"both\" is already used by linkem.[0] (\"ext\")" },
 	/* libconfig's own errors */
 	{ V "system: {\n  memory_mb = ;\n};\n" PORTS, "3: syntax error" },
 	{ V "system: {\n  memory_mb = 256;\n  hugepages = false;\n}};\n" PORTS,
@@ -290,6 +459,34 @@ static void test_defaults(void **state)
 	assert_int_equal(d.limits.icmp_rate_limit, 1000);
 	assert_int_equal(d.limits.log_ring_size, 1024);
 	assert_int_equal(d.n_ports, 0);
+	assert_int_equal(d.tcp.max_connections, 8192);
+	assert_int_equal(d.tcp.syn_backlog, 1024);
+	assert_int_equal(d.tcp.rcv_buffer, 262144);
+	assert_int_equal(d.tcp.snd_buffer, 262144);
+	assert_int_equal(d.tcp.reass_limit, 262144);
+	assert_int_equal(d.tcp.time_wait, 60);
+	assert_int_equal(d.tcp.time_wait_max, 4096);
+	assert_int_equal(d.tcp.rto_min_ms, 200);
+	assert_int_equal(d.tcp.rto_max_ms, 60000);
+	assert_int_equal(d.tcp.rto_initial_ms, 1000);
+	assert_int_equal(d.tcp.max_retransmits, 8);
+	assert_int_equal(d.tcp.syn_retries, 5);
+	assert_int_equal(d.tcp.delayed_ack_ms, 40);
+	assert_int_equal(d.tcp.keepalive_idle, 0);
+	assert_int_equal(d.tcp.keepalive_interval, 75);
+	assert_int_equal(d.tcp.keepalive_probes, 9);
+	assert_int_equal(d.tcp.idle_timeout, 0);
+	assert_int_equal(d.tcp.syncookies, CFG_SYNCOOKIES_AUTO);
+	assert_int_equal(d.tcp.ephemeral_first, 32768);
+	assert_int_equal(d.tcp.ephemeral_last, 60999);
+	assert_false(d.services.echo.enabled);
+	assert_int_equal(d.services.echo.port, 7);
+	assert_false(d.services.discard.enabled);
+	assert_int_equal(d.services.discard.port, 9);
+	assert_false(d.services.source.enabled);
+	assert_int_equal(d.services.source.port, 19);
+	assert_int_equal(d.services.source_bytes, 1048576);
+	assert_int_equal(d.n_linkem, 0);
 	assert_string_equal(d.console_socket, "/run/mailgw/console.sock");
 	assert_string_equal(d.log_file, "stderr");
 	assert_int_equal(d.log_level, CFG_LOG_INFO);
@@ -339,7 +536,7 @@ static const char *test_config_example(char *buf, size_t len)
 static void test_example_file(void **state)
 {
 	char path[PATH_MAX + 64], err[CFG_ERR_LEN];
-	struct gw_config cfg;
+	struct gw_config cfg, d;
 
 	(void)state;
 	NEED_CORES();
@@ -365,6 +562,12 @@ static void test_example_file(void **state)
 	assert_string_equal(cfg.console_socket, "/run/mailgw/console.sock");
 	assert_string_equal(cfg.log_file, "/var/log/mailgw.log");
 	assert_int_equal(cfg.log_level, CFG_LOG_INFO);
+
+	/* The example shows the defaults of tcp and services; no linkem. */
+	config_defaults(&d);
+	assert_memory_equal(&cfg.tcp, &d.tcp, sizeof(d.tcp));
+	assert_memory_equal(&cfg.services, &d.services, sizeof(d.services));
+	assert_int_equal(cfg.n_linkem, 0);
 }
 
 /* Does ERR match the case's expectation for file PATH? */
@@ -405,6 +608,113 @@ static void test_broken(void **state)
 	}
 }
 
+/* Every setting of tcp, services and linkem, none at its default. */
+static const char test_config_all_new[] = V
+	"system: { worker_cores = [1]; };\n"
+	PORTS
+	"tcp: {\n"
+	"  max_connections = 100000; syn_backlog = 65536; rcv_buffer = 4096;\n"
+	"  snd_buffer = 16777216; reass_limit = 0; time_wait = 600;\n"
+	"  time_wait_max = 100000; rto_min_ms = 1; rto_max_ms = 600000;\n"
+	"  rto_initial_ms = 3000; max_retransmits = 30; syn_retries = 1;\n"
+	"  delayed_ack_ms = 0; keepalive_idle = 7200; keepalive_interval = 3600;\n"
+	"  keepalive_probes = 100; idle_timeout = 86400; syncookies = \"never\";\n"
+	"  ephemeral_ports = (1024, 1087);\n"
+	"};\n"
+	"services: {\n"
+	"  echo = { enabled = true; port = 7007; };\n"
+	"  discard: { enabled = true; port = 65535; };\n"
+	"  source = { enabled = true; port = 1; bytes = 1125899906842624L; };\n"
+	"};\n"
+	"linkem = (\n"
+	"  { port = \"ext\"; direction = \"rx\"; loss = 2.5; duplicate = 1;\n"
+	"    reorder = 100; corrupt = 0.001; delay_us = 1000000; jitter_us = 250;\n"
+	"    seed = 9223372036854775807L; },\n"
+	"  { port = \"ext\"; direction = \"tx\"; seed = 0; },\n"
+	"  {\n"
+	"    port = \"int\";\n"
+	"    loss = 33.333333333333336; duplicate = 0.1; reorder = 1e-05;\n"
+	"    corrupt = 100.0; delay_us = 0; jitter_us = 1000000; seed = 42;\n"
+	"  }\n"
+	");\n";
+
+static void test_new_groups(void **state)
+{
+	char path[64], err[CFG_ERR_LEN];
+	struct gw_config cfg;
+
+	(void)state;
+	NEED_CORES();
+	assert_int_equal(test_config_load_text(test_config_all_new, &cfg, path,
+					       err, sizeof(err)), 0);
+	assert_string_equal(err, "");
+	assert_int_equal(cfg.tcp.max_connections, 100000);
+	assert_int_equal(cfg.tcp.syn_backlog, 65536);
+	assert_int_equal(cfg.tcp.rcv_buffer, 4096);
+	assert_int_equal(cfg.tcp.snd_buffer, 16777216);
+	assert_int_equal(cfg.tcp.reass_limit, 0);
+	assert_int_equal(cfg.tcp.time_wait, 600);
+	assert_int_equal(cfg.tcp.time_wait_max, 100000);
+	assert_int_equal(cfg.tcp.rto_min_ms, 1);
+	assert_int_equal(cfg.tcp.rto_max_ms, 600000);
+	assert_int_equal(cfg.tcp.rto_initial_ms, 3000);
+	assert_int_equal(cfg.tcp.max_retransmits, 30);
+	assert_int_equal(cfg.tcp.syn_retries, 1);
+	assert_int_equal(cfg.tcp.delayed_ack_ms, 0);
+	assert_int_equal(cfg.tcp.keepalive_idle, 7200);
+	assert_int_equal(cfg.tcp.keepalive_interval, 3600);
+	assert_int_equal(cfg.tcp.keepalive_probes, 100);
+	assert_int_equal(cfg.tcp.idle_timeout, 86400);
+	assert_int_equal(cfg.tcp.syncookies, CFG_SYNCOOKIES_NEVER);
+	assert_int_equal(cfg.tcp.ephemeral_first, 1024);
+	assert_int_equal(cfg.tcp.ephemeral_last, 1087);
+	assert_true(cfg.services.echo.enabled);
+	assert_int_equal(cfg.services.echo.port, 7007);
+	assert_true(cfg.services.discard.enabled);
+	assert_int_equal(cfg.services.discard.port, 65535);
+	assert_true(cfg.services.source.enabled);
+	assert_int_equal(cfg.services.source.port, 1);
+	assert_true(cfg.services.source_bytes == 1ULL << 50);
+	assert_int_equal(cfg.n_linkem, 3);
+	assert_string_equal(cfg.linkem[0].port, "ext");
+	assert_int_equal(cfg.linkem[0].direction, CFG_LINKEM_RX);
+	assert_true(cfg.linkem[0].loss == 2.5);
+	assert_true(cfg.linkem[0].duplicate == 1.0);
+	assert_true(cfg.linkem[0].reorder == 100.0);
+	assert_true(cfg.linkem[0].corrupt == 0.001);
+	assert_int_equal(cfg.linkem[0].delay_us, 1000000);
+	assert_int_equal(cfg.linkem[0].jitter_us, 250);
+	assert_true(cfg.linkem[0].seed == 9223372036854775807ULL);
+	assert_int_equal(cfg.linkem[0].line, 22);
+	/* Left out: direction "both", percentages and delays 0, seed 1. */
+	assert_string_equal(cfg.linkem[1].port, "ext");
+	assert_int_equal(cfg.linkem[1].direction, CFG_LINKEM_TX);
+	assert_true(cfg.linkem[1].loss == 0 && cfg.linkem[1].duplicate == 0 &&
+		    cfg.linkem[1].reorder == 0 && cfg.linkem[1].corrupt == 0);
+	assert_int_equal(cfg.linkem[1].delay_us, 0);
+	assert_int_equal(cfg.linkem[1].jitter_us, 0);
+	assert_true(cfg.linkem[1].seed == 0);
+	assert_int_equal(cfg.linkem[1].line, 25);
+	assert_string_equal(cfg.linkem[2].port, "int");
+	assert_int_equal(cfg.linkem[2].direction, CFG_LINKEM_BOTH);
+	assert_true(cfg.linkem[2].loss == 100.0 / 3);
+	assert_true(cfg.linkem[2].duplicate == 0.1);
+	assert_true(cfg.linkem[2].reorder == 1e-05);
+	assert_true(cfg.linkem[2].corrupt == 100.0);
+	assert_int_equal(cfg.linkem[2].jitter_us, 1000000);
+	assert_true(cfg.linkem[2].seed == 42);
+	assert_int_equal(cfg.linkem[2].line, 26);
+
+	/* An entry with only its port gets every default. */
+	assert_int_equal(test_config_load_text(LINKEM("{ port = \"int\"; }"), &cfg,
+					       path, err, sizeof(err)), 0);
+	assert_int_equal(cfg.n_linkem, 1);
+	assert_int_equal(cfg.linkem[0].direction, CFG_LINKEM_BOTH);
+	assert_true(cfg.linkem[0].loss == 0 && cfg.linkem[0].corrupt == 0);
+	assert_true(cfg.linkem[0].seed == 1);
+	assert_int_equal(cfg.linkem[0].line, 7);
+}
+
 /* Settings that look odd but are valid. */
 static void test_accepted(void **state)
 {
@@ -434,6 +744,42 @@ static void test_accepted(void **state)
 	assert_false(cfg.ports[2].is_pci);
 	assert_int_equal(cfg.ports[2].mtu, 9000);
 	assert_int_equal(cfg.ports[2].line, 5);
+
+	/* Empty groups and an empty linkem list. */
+	assert_int_equal(test_config_load_text(V PORTS "tcp: { };\nservices: { echo: { }; };\n"
+					       "linkem = ( );\n", &cfg, path, err,
+					       sizeof(err)), 0);
+	assert_int_equal(cfg.n_linkem, 0);
+	assert_int_equal(cfg.tcp.max_connections, 8192);
+	/* Disabled services may share a port and sit in the ephemeral range. */
+	assert_int_equal(test_config_load_text(SVC("echo = { port = 40000; };"),
+					       &cfg, path, err, sizeof(err)), 0);
+	assert_int_equal(cfg.services.echo.port, 40000);
+	assert_int_equal(test_config_load_text(SVC(
+		"echo = { port = 5000; }; discard = { port = 5000; };\n"
+		"  source = { enabled = true; port = 5000; bytes = 0; };"),
+		&cfg, path, err, sizeof(err)), 0);
+	assert_false(cfg.services.echo.enabled);
+	assert_int_equal(cfg.services.echo.port, 5000);
+	assert_true(cfg.services.source.enabled);
+	assert_int_equal(cfg.services.source_bytes, 0);
+	assert_int_equal(test_config_load_text(TCP(
+		"ephemeral_ports = [49152, 49215]; rto_min_ms = 1000; rto_initial_ms = 1000;\n"
+		"  rto_max_ms = 1000; time_wait_max = 16; max_connections = 16;"),
+		&cfg, path, err, sizeof(err)), 0);
+	assert_int_equal(cfg.tcp.ephemeral_first, 49152);
+	assert_int_equal(cfg.tcp.ephemeral_last, 49215);
+	/* source.bytes as a plain int; seed at int64's lower bound of 0. */
+	assert_int_equal(test_config_load_text(SVC("source = { bytes = 2147483647; };"),
+					       &cfg, path, err, sizeof(err)), 0);
+	assert_int_equal(cfg.services.source_bytes, 2147483647);
+	/* rx and tx of one port, and the same direction of two ports. */
+	assert_int_equal(test_config_load_text(LINKEM(
+		"{ port = \"ext\"; direction = \"rx\"; }, { port = \"ext\"; direction = \"tx\"; },\n"
+		"  { port = \"int\"; direction = \"rx\"; loss = 0; corrupt = 0.0; }"),
+		&cfg, path, err, sizeof(err)), 0);
+	assert_int_equal(cfg.n_linkem, 3);
+	assert_int_equal(cfg.linkem[2].direction, CFG_LINKEM_RX);
 }
 
 static void test_unreadable(void **state)
@@ -535,6 +881,8 @@ static void test_config_round_trip(const struct gw_config *in)
 	memcpy(out.path, in->path, sizeof(out.path));
 	for (i = 0; i < out.n_ports; i++)       /* lines of the new text */
 		out.ports[i].line = in->ports[i].line;
+	for (i = 0; i < out.n_linkem; i++)
+		out.linkem[i].line = in->linkem[i].line;
 	assert_memory_equal(&out, in, sizeof(out));
 }
 
@@ -548,6 +896,18 @@ static void test_format(void **state)
 	NEED_CORES();
 	test_config_example(path, sizeof(path));
 	assert_int_equal(config_load(path, &cfg, err, sizeof(err)), 0);
+	test_config_round_trip(&cfg);
+	/* Without linkem entries there is no linkem list. */
+	big = malloc(65536);
+	assert_non_null(big);
+	config_format(&cfg, big, 65536);
+	assert_non_null(strstr(big, "\ntcp: {\n"));
+	assert_non_null(strstr(big, "\nservices: {\n"));
+	assert_null(strstr(big, "linkem"));
+	free(big);
+
+	assert_int_equal(test_config_load_text(test_config_all_new, &cfg, path, err,
+					       sizeof(err)), 0);
 	test_config_round_trip(&cfg);
 
 	assert_int_equal(test_config_load_text(V
@@ -566,9 +926,18 @@ static void test_format(void **state)
 		"  { name = \"p2p\"; device = \"net_tap0\"; address = \"172.16.0.1/31\"; gateway = \"172.16.0.0\"; },\n"
 		"  { name = \"host\"; device = \"net_tap1\"; address = \"172.16.0.9/32\"; }\n"
 		");\n"
+		"tcp: { syncookies = \"always\"; ephemeral_ports = [65472, 65535]; keepalive_idle = 1; };\n"
+		"services: { discard: { enabled = true; port = 65471; }; source: { bytes = 3000000000L; }; };\n"
+		"linkem = (\n"
+		"  { port = \"host\"; direction = \"tx\"; loss = 0.30000000000000004; seed = 2147483648L; },\n"
+		"  { port = \"p2p\"; reorder = 99.99999999999999; corrupt = 5e-324; delay_us = 7; },\n"
+		"  { port = \"host\"; direction = \"rx\"; duplicate = 12; seed = 2147483647; }\n"
+		");\n"
 		"console: { socket = \"/tmp/c.sock\"; };\n"
 		"log: { file = \"syslog\"; level = \"debug\"; };\n",
 		&cfg, path, err, sizeof(err)), 0);
+	assert_int_equal(cfg.n_linkem, 3);
+	assert_true(cfg.linkem[1].corrupt > 0);
 	assert_string_equal(cfg.eal_extra_args[1], "say \"hi\" \\ \t");
 	test_config_round_trip(&cfg);
 
@@ -601,6 +970,7 @@ int main(void)
 		cmocka_unit_test(test_defaults),
 		cmocka_unit_test(test_example_file),
 		cmocka_unit_test(test_broken),
+		cmocka_unit_test(test_new_groups),
 		cmocka_unit_test(test_accepted),
 		cmocka_unit_test(test_unreadable),
 		cmocka_unit_test(test_parse_cidr),

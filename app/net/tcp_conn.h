@@ -1,0 +1,192 @@
+/*
+ * tcp_conn.h — internals shared by the TCP modules (tcp_conn.c: table,
+ * slots, listeners; tcp_in.c: segment arrival; tcp_out.c: segment output;
+ * tcp_timer.c: timers; tcp_stream.c: the stream interface and buffers).
+ * Nothing outside app/net/tcp_*.c includes this.
+ */
+#ifndef MAILGW_APP_NET_TCP_CONN_H
+#define MAILGW_APP_NET_TCP_CONN_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <rte_hash.h>
+#include <rte_mbuf.h>
+#include <rte_ring.h>
+#include <rte_tcp.h>
+
+#include "app/net/stream.h"
+#include "app/net/tcp.h"
+#include "app/net/tcp_cc.h"
+#include "app/net/tcp_rto.h"
+#include "app/net/tcp_syncookie.h"
+#include "platform/timer.h"
+
+enum tcp_state {
+	TCP_CLOSED = 0,
+	TCP_SYN_SENT,
+	TCP_SYN_RECEIVED,
+	TCP_ESTABLISHED,
+	TCP_FIN_WAIT_1,
+	TCP_FIN_WAIT_2,
+	TCP_CLOSE_WAIT,
+	TCP_CLOSING,
+	TCP_LAST_ACK,
+	TCP_TIME_WAIT,
+	TCP_STATE_MAX
+};
+
+/* Deferred stream events (delivered by tcp_events). */
+#define TCP_EV_CONNECTED  0x01
+#define TCP_EV_READABLE   0x02
+#define TCP_EV_WRITABLE   0x04
+#define TCP_EV_CLOSED     0x08
+
+#define TCP_SACK_BLOCKS   3
+#define TCP_OPT_SPACE     40
+
+struct tcp_key {
+	uint32_t raddr;
+	uint32_t laddr;
+	uint16_t rport;
+	uint16_t lport;
+} __rte_packed;
+
+/* A byte queue made of mbufs (data only), chained through m->next. */
+struct tcp_bufq {
+	struct rte_mbuf *head;
+	struct rte_mbuf *tail;
+	uint32_t bytes;
+	uint32_t n_mbufs;
+};
+
+struct tcp_listener {
+	uint16_t port;
+	uint16_t syn_pending;           /* connections in SYN_RECEIVED */
+	tcp_accept_fn fn;
+	void *arg;
+};
+
+struct tcp_conn {
+	struct stream s;                /* first: stream <-> conn */
+	struct worker *w;
+	uint32_t idx;                   /* slot index */
+	uint8_t state;                  /* enum tcp_state */
+	uint8_t port;                   /* our port index */
+	uint8_t events;                 /* TCP_EV_* waiting for tcp_events */
+	uint8_t close_reason;
+	struct tcp_key key;
+	struct tcp_listener *listener;  /* set while SYN_RECEIVED (backlog accounting) */
+
+	/* send side */
+	uint32_t iss, snd_una, snd_nxt, snd_max, snd_wnd, snd_wl1, snd_wl2;
+	uint16_t mss;                   /* segment payload limit, options excluded */
+	uint8_t snd_wscale, rcv_wscale;
+	bool ws_ok, ts_ok, sack_ok;
+	bool fin_queued;                /* the app shut down: FIN after the data */
+	bool fin_sent;
+	bool app_attached;              /* the app holds the stream (not yet closed/aborted) */
+	bool want_writable;             /* a write came up short */
+	bool persist;                   /* rtx timer is the persist timer */
+	uint8_t rtx_count;              /* consecutive timeouts */
+	uint8_t keep_probes;
+	struct tcp_bufq snd;            /* from snd_una: sent-unacked, then unsent */
+
+	/* receive side */
+	uint32_t irs, rcv_nxt, rcv_adv; /* rcv_adv: right edge we advertised */
+	uint32_t ts_recent;
+	bool fin_rcvd;
+	bool ooo_fin;                   /* a FIN seen out of order, at ooo_fin_seq */
+	uint32_t ooo_fin_seq;
+	uint8_t segs_unacked;           /* full segments since our last ACK */
+	bool ack_now;
+	struct tcp_bufq rcv;            /* in order, not yet read */
+	struct tcp_bufq ooo;            /* out of order, sorted; seq in m->hash.usr */
+	uint32_t last_ooo_seq;
+
+	/* congestion control and timing */
+	struct tcp_cc cc;
+	struct tcp_rto rto;
+	uint32_t rtt_seq;               /* timed segment (no timestamps), Karn */
+	uint64_t rtt_start;             /* TSC; 0: none timed */
+	uint64_t last_rx;               /* TSC of the last segment received */
+	struct timer rtx_timer;         /* SYN/RTO/persist/TIME_WAIT */
+	struct timer delack_timer;
+	struct timer keep_timer;        /* keepalive, idle, FIN_WAIT_2 */
+
+	uint64_t bytes_in, bytes_out;
+	uint32_t next;                  /* free list / event list / TIME_WAIT list, index + 1 */
+	uint32_t tw_prev, tw_next;      /* TIME_WAIT order, index + 1 */
+	uint32_t ev_next;               /* event list, index + 1 */
+};
+
+struct tcp_ctx {
+	struct rte_hash *table;         /* tcp_key -> struct tcp_conn * */
+	struct tcp_conn *conns;
+	unsigned n_conns;
+	unsigned in_use;
+	uint32_t free_head;             /* index + 1 */
+	uint32_t ev_head, ev_tail;      /* conns with events, index + 1 */
+	uint32_t tw_head, tw_tail;      /* TIME_WAIT, oldest first */
+	unsigned n_time_wait;
+	struct tcp_listener listeners[TCP_MAX_LISTENERS];
+	unsigned n_listeners;
+	struct rte_ring *steer_in[64];  /* from worker i to us (MAX workers) */
+	uint16_t next_port;             /* ephemeral search start */
+	uint64_t ms_hz;                 /* TSC per millisecond */
+};
+
+extern const struct tcp_syncookie_key *tcp_cookie_key;
+
+/* tcp_conn.c */
+struct tcp_conn *tcp_conn_lookup(struct worker *w, const struct tcp_key *k);
+struct tcp_conn *tcp_conn_alloc(struct worker *w, const struct tcp_key *k, unsigned port);
+void tcp_conn_free(struct tcp_conn *c);
+void tcp_set_state(struct tcp_conn *c, enum tcp_state st);
+void tcp_conn_closed(struct tcp_conn *c, enum stream_close_reason why);
+void tcp_event(struct tcp_conn *c, uint8_t ev);
+struct tcp_listener *tcp_listener_find(struct worker *w, uint16_t port);
+void tcp_conn_init_send(struct tcp_conn *c, uint32_t iss);
+uint32_t tcp_ts_now(const struct worker *w);
+uint32_t tcp_iss(struct worker *w, const struct tcp_key *k);
+
+/* tcp_out.c */
+void tcp_output(struct tcp_conn *c);
+void tcp_send_ack(struct tcp_conn *c);
+int tcp_send_segment(struct tcp_conn *c, uint32_t seq, uint32_t len, uint8_t flags);
+void tcp_send_syn(struct tcp_conn *c, bool ack);
+void tcp_send_probe(struct tcp_conn *c);
+void tcp_send_reset(struct worker *w, unsigned p, const struct tcp_key *k, uint32_t seq,
+		    uint32_t ack, uint8_t flags);
+void tcp_send_cookie_synack(struct worker *w, unsigned p, const struct tcp_key *k,
+			    uint32_t iss, uint32_t irs, uint16_t mss, int wscale, bool sack, bool ts,
+			    uint32_t tsecr);
+uint32_t tcp_rcv_window(const struct tcp_conn *c);
+uint16_t tcp_mss_for_port(const struct worker *w, unsigned p);
+
+/* tcp_in.c */
+void tcp_input_conn(struct tcp_conn *c, struct rte_mbuf *m, const struct rte_tcp_hdr *th,
+		    unsigned payload_off, unsigned payload_len);
+
+/* tcp_timer.c */
+void tcp_timers_init(struct tcp_conn *c);
+void tcp_timers_stop(struct tcp_conn *c);
+void tcp_rtx_arm(struct tcp_conn *c);
+void tcp_rtx_stop(struct tcp_conn *c);
+void tcp_delack_arm(struct tcp_conn *c);
+void tcp_keep_arm(struct tcp_conn *c);
+void tcp_time_wait_enter(struct tcp_conn *c);
+
+/* tcp_stream.c */
+extern const struct stream_impl tcp_stream_impl;
+void tcp_bufq_free(struct tcp_bufq *q);
+uint32_t tcp_bufq_copy(const struct tcp_bufq *q, uint32_t off, void *dst, uint32_t len);
+void tcp_bufq_drop_front(struct tcp_bufq *q, uint32_t len);
+void tcp_bufq_append_mbuf(struct tcp_bufq *q, struct rte_mbuf *m);
+
+static inline struct tcp_conn *
+tcp_conn_of(struct stream *s)
+{
+	return (struct tcp_conn *)s;
+}
+
+#endif

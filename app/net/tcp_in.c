@@ -1,0 +1,700 @@
+/*
+ * tcp_in.c — TCP segment arrival (RFC 9293 §3.10.7), called from ipv4_input
+ * for every TCP segment to one of our addresses. Validates the header and
+ * checksum, hands segments of flows another worker owns to that worker,
+ * answers SYNs on listeners (with SYN cookies when the backlog is full),
+ * then runs the per-connection checks in the RFC's order: timestamps (PAWS),
+ * sequence acceptability, RST (RFC 5961 challenge ACKs), SYN, ACK, data
+ * (in order, or into the bounded reassembly queue), FIN.
+ */
+#include <string.h>
+#include <rte_byteorder.h>
+#include <rte_ip.h>
+#include <rte_tcp.h>
+
+#include "app/worker.h"
+#include "app/net/tcp_conn.h"
+#include "app/net/tcp_seq.h"
+
+struct tcp_opts {
+	uint16_t mss;           /* 0: absent */
+	int8_t ws;              /* -1: absent */
+	bool sack_ok;
+	bool ts;
+	uint32_t tsval, tsecr;
+};
+
+/* Parse options defensively: a malformed length ends the parse. */
+static void
+tcp_parse_opts(const uint8_t *o, unsigned len, struct tcp_opts *out)
+{
+	*out = (struct tcp_opts){ .ws = -1 };
+	for (unsigned i = 0; i < len;) {
+		uint8_t kind = o[i];
+		if (kind == 0)
+			break;
+		if (kind == 1) {
+			i++;
+			continue;
+		}
+		if (i + 1 >= len || o[i + 1] < 2 || i + o[i + 1] > len)
+			break;
+		uint8_t olen = o[i + 1];
+		if (kind == 2 && olen == 4)
+			out->mss = (uint16_t)(o[i + 2] << 8 | o[i + 3]);
+		else if (kind == 3 && olen == 3)
+			out->ws = (int8_t)RTE_MIN(o[i + 2], 14);
+		else if (kind == 4 && olen == 2)
+			out->sack_ok = true;
+		else if (kind == 8 && olen == 10) {
+			out->ts = true;
+			out->tsval = (uint32_t)o[i + 2] << 24 | o[i + 3] << 16 | o[i + 4] << 8 | o[i + 5];
+			out->tsecr = (uint32_t)o[i + 6] << 24 | o[i + 7] << 16 | o[i + 8] << 8 | o[i + 9];
+		}
+		i += olen;
+	}
+}
+
+/* Take what the peer's SYN (or SYN-ACK) offers. */
+static void
+tcp_apply_syn_opts(struct tcp_conn *c, const struct tcp_opts *o)
+{
+	uint16_t ours = tcp_mss_for_port(c->w, c->port);
+
+	c->mss = o->mss ? RTE_MIN(o->mss, ours) : RTE_MIN(536, ours);
+	if (c->mss < 64)
+		c->mss = 64;
+	c->ws_ok = o->ws >= 0;
+	c->snd_wscale = c->ws_ok ? (uint8_t)o->ws : 0;
+	if (!c->ws_ok)
+		c->rcv_wscale = 0;
+	c->sack_ok = o->sack_ok;
+	c->ts_ok = o->ts;
+	if (o->ts)
+		c->ts_recent = o->tsval;
+	if (c->ts_ok && c->mss > 12)
+		c->mss -= 12;           /* room for the timestamp option in every segment */
+}
+
+static void
+tcp_established(struct tcp_conn *c, uint32_t wnd_field, uint32_t seq, uint32_t ack)
+{
+	tcp_set_state(c, TCP_ESTABLISHED);
+	c->snd_wnd = wnd_field << c->snd_wscale;
+	c->snd_wl1 = seq;
+	c->snd_wl2 = ack;
+	tcp_cc_init(&c->cc, c->mss, c->iss);
+	tcp_keep_arm(c);
+}
+
+/* The app takes a passive connection: the listener's accept function attaches it. */
+static void
+tcp_accept(struct tcp_conn *c, struct tcp_listener *l)
+{
+	struct worker *w = c->w;
+
+	c->app_attached = true;
+	w->ctr[c->port][STATS_TCP_CONN_ACCEPTED]++;
+	l->fn(w, &c->s, l->arg);
+	if (c->app_attached)
+		tcp_event(c, TCP_EV_CONNECTED);
+}
+
+/* A SYN for a listener: a half-open connection, or a SYN cookie when full. */
+static void
+tcp_listen_syn(struct worker *w, unsigned p, const struct tcp_key *k, struct tcp_listener *l,
+	       const struct rte_tcp_hdr *th, const struct tcp_opts *o)
+{
+	const struct cfg_tcp *tc = &w->cfg->tcp;
+	uint32_t seq = rte_be_to_cpu_32(th->sent_seq);
+	bool full = l->syn_pending >= tc->syn_backlog;
+	struct tcp_conn *c = NULL;
+
+	if (full)
+		w->ctr[p][STATS_TCP_LISTEN_OVERFLOWS]++;
+	if (!full && tc->syncookies != CFG_SYNCOOKIES_ALWAYS)
+		c = tcp_conn_alloc(w, k, p);
+	if (c == NULL) {
+		if (tc->syncookies == CFG_SYNCOOKIES_NEVER)
+			return;
+		uint16_t mss_used;
+		uint16_t mss = o->mss ? RTE_MIN(o->mss, tcp_mss_for_port(w, p)) : 536;
+		uint32_t iss = tcp_syncookie_make(tcp_cookie_key, k->raddr, k->laddr, k->rport, k->lport,
+						  seq, mss, w->now / w->hz, &mss_used);
+		tcp_send_cookie_synack(w, p, k, iss, seq, mss_used, o->ws, o->sack_ok, o->ts, o->tsval);
+		w->ctr[p][STATS_TCP_SYNCOOKIES_SENT]++;
+		return;
+	}
+	c->irs = seq;
+	c->rcv_nxt = seq + 1;
+	tcp_apply_syn_opts(c, o);
+	tcp_conn_init_send(c, tcp_iss(w, k));
+	c->snd_wnd = rte_be_to_cpu_16(th->rx_win);
+	tcp_set_state(c, TCP_SYN_RECEIVED);
+	c->listener = l;
+	l->syn_pending++;
+	tcp_send_syn(c, true);
+	tcp_rtx_arm(c);
+}
+
+/* An ACK with no connection on a listener: maybe the end of a SYN-cookie handshake. */
+static struct tcp_conn *
+tcp_listen_ack(struct worker *w, unsigned p, const struct tcp_key *k, struct tcp_listener *l,
+	       const struct rte_tcp_hdr *th, const struct tcp_opts *o)
+{
+	uint32_t seq = rte_be_to_cpu_32(th->sent_seq), ack = rte_be_to_cpu_32(th->recv_ack);
+	uint16_t mss;
+
+	if (w->cfg->tcp.syncookies == CFG_SYNCOOKIES_NEVER ||
+	    tcp_syncookie_check(tcp_cookie_key, k->raddr, k->laddr, k->rport, k->lport, seq - 1,
+				ack - 1, w->now / w->hz, &mss) != 0) {
+		w->ctr[p][STATS_TCP_SYNCOOKIES_REJECTED]++;
+		tcp_send_reset(w, p, k, ack, 0, RTE_TCP_RST_FLAG);
+		return NULL;
+	}
+	struct tcp_conn *c = tcp_conn_alloc(w, k, p);
+	if (c == NULL) {
+		w->ctr[p][STATS_TCP_LISTEN_OVERFLOWS]++;
+		return NULL;
+	}
+	struct tcp_opts syn = { .mss = mss, .ws = -1 };
+	if (o->ts) {
+		int ws, sack;
+		tcp_syncookie_ts_decode(o->tsecr, &ws, &sack);
+		syn.ws = (int8_t)ws;
+		syn.sack_ok = sack;
+		syn.ts = true;
+		syn.tsval = o->tsval;
+	}
+	c->irs = seq - 1;
+	c->rcv_nxt = seq;
+	c->rcv_wscale = 0;
+	if (syn.ws >= 0) {
+		uint32_t buf = w->cfg->tcp.rcv_buffer;
+		while (c->rcv_wscale < 14 && (buf >> c->rcv_wscale) > 65535)
+			c->rcv_wscale++;
+	}
+	tcp_apply_syn_opts(c, &syn);
+	tcp_conn_init_send(c, ack - 1);
+	c->snd_una = ack;
+	w->ctr[p][STATS_TCP_SYNCOOKIES_ACCEPTED]++;
+	tcp_established(c, rte_be_to_cpu_16(th->rx_win), seq, ack);
+	tcp_accept(c, l);
+	return c;
+}
+
+/* Hand a segment to the worker that owns its flow. */
+static void
+tcp_hand_over(struct worker *w, unsigned p, unsigned owner, struct rte_mbuf *m)
+{
+	struct rte_ring *r = w->gw->workers[owner]->tcp->steer_in[w->id];
+
+	m->port = (uint16_t)p;
+	if (rte_ring_sp_enqueue(r, m) != 0)
+		return worker_drop(w, p, m, STATS_STEER_RING_FULL);
+	w->ctr[p][STATS_STEER_HANDED_OVER]++;
+}
+
+/* No connection: listener work, or RST for a closed port (RFC 9293 §3.10.7.1). */
+static void
+tcp_input_closed(struct worker *w, unsigned p, struct rte_mbuf *m, const struct tcp_key *k,
+		 const struct rte_tcp_hdr *th, unsigned plen, const struct tcp_opts *o)
+{
+	struct tcp_listener *l = tcp_listener_find(w, k->lport);
+	uint8_t f = th->tcp_flags;
+	uint32_t seq = rte_be_to_cpu_32(th->sent_seq), ack = rte_be_to_cpu_32(th->recv_ack);
+
+	if (f & RTE_TCP_RST_FLAG)
+		return worker_drop(w, p, m, STATS_TCP_RX_SEGMENTS);
+	if (l == NULL) {
+		if (f & RTE_TCP_ACK_FLAG)
+			tcp_send_reset(w, p, k, ack, 0, RTE_TCP_RST_FLAG);
+		else
+			tcp_send_reset(w, p, k, 0, seq + plen + !!(f & RTE_TCP_SYN_FLAG) + !!(f & RTE_TCP_FIN_FLAG),
+				       RTE_TCP_RST_FLAG | RTE_TCP_ACK_FLAG);
+		return worker_drop(w, p, m, STATS_TCP_RX_CLOSED_PORT);
+	}
+	if ((f & (RTE_TCP_SYN_FLAG | RTE_TCP_ACK_FLAG)) == RTE_TCP_SYN_FLAG) {
+		tcp_listen_syn(w, p, k, l, th, o);
+		return worker_drop(w, p, m, STATS_TCP_RX_SEGMENTS);
+	}
+	if ((f & (RTE_TCP_SYN_FLAG | RTE_TCP_ACK_FLAG)) == RTE_TCP_ACK_FLAG) {
+		struct tcp_conn *c = tcp_listen_ack(w, p, k, l, th, o);
+		if (c != NULL) {
+			unsigned hlen = (rte_pktmbuf_mtod(m, struct rte_ipv4_hdr *)->version_ihl & 0xf) * 4u;
+			unsigned doff = (th->data_off >> 4) * 4u;
+			w->ctr[p][STATS_TCP_RX_SEGMENTS]++;
+			tcp_input_conn(c, m, th, hlen + doff, plen);
+			return;
+		}
+	}
+	worker_drop(w, p, m, STATS_TCP_RX_SEGMENTS);
+}
+
+/* Pseudo-header + segment must sum to 0xffff. */
+static bool
+tcp_csum_ok(const struct rte_ipv4_hdr *ip, const struct rte_tcp_hdr *th, unsigned len)
+{
+	uint32_t sum = rte_raw_cksum(th, len) + rte_ipv4_phdr_cksum(ip, 0);
+	sum = (sum & 0xffff) + (sum >> 16);
+	sum = (sum & 0xffff) + (sum >> 16);
+	return sum == 0xffff;
+}
+
+void
+tcp_input(struct worker *w, unsigned p, struct rte_mbuf *m, unsigned hlen)
+{
+	const struct rte_ipv4_hdr *ip = rte_pktmbuf_mtod(m, const struct rte_ipv4_hdr *);
+	unsigned len = rte_be_to_cpu_16(ip->total_length) - hlen;
+	const struct rte_tcp_hdr *th = rte_pktmbuf_mtod_offset(m, const struct rte_tcp_hdr *, hlen);
+
+	if (len < sizeof(*th))
+		return worker_drop(w, p, m, STATS_TCP_RX_BAD_HEADER);
+	unsigned doff = (th->data_off >> 4) * 4u;
+	if (doff < sizeof(*th) || doff > len)
+		return worker_drop(w, p, m, STATS_TCP_RX_BAD_HEADER);
+	uint64_t cs = m->ol_flags & RTE_MBUF_F_RX_L4_CKSUM_MASK;
+	if (cs == RTE_MBUF_F_RX_L4_CKSUM_BAD ||
+	    (cs != RTE_MBUF_F_RX_L4_CKSUM_GOOD && !tcp_csum_ok(ip, th, len)))
+		return worker_drop(w, p, m, STATS_TCP_RX_BAD_CSUM);
+	struct tcp_key k = {
+		.raddr = rte_be_to_cpu_32(ip->src_addr), .laddr = rte_be_to_cpu_32(ip->dst_addr),
+		.rport = rte_be_to_cpu_16(th->src_port), .lport = rte_be_to_cpu_16(th->dst_port),
+	};
+	unsigned owner = tcp_flow_owner(w->gw, k.raddr, k.rport, k.laddr, k.lport);
+	if (owner != w->id)
+		return tcp_hand_over(w, p, owner, m);
+
+	struct tcp_conn *c = tcp_conn_lookup(w, &k);
+	if (c == NULL) {
+		struct tcp_opts o;
+		tcp_parse_opts((const uint8_t *)(th + 1), doff - sizeof(*th), &o);
+		return tcp_input_closed(w, p, m, &k, th, len - doff, &o);
+	}
+	w->ctr[p][STATS_TCP_RX_SEGMENTS]++;
+	tcp_input_conn(c, m, th, hlen + doff, len - doff);
+}
+
+/* ------------------------------------------------------------------ */
+/* Per-connection processing.                                          */
+
+struct tcp_seg {
+	uint32_t seq, ack, wnd;
+	unsigned plen;          /* payload bytes */
+	unsigned poff;          /* payload offset from the mbuf's data start */
+	uint8_t flags;
+	struct tcp_opts o;
+};
+
+static void
+tcp_syn_sent(struct tcp_conn *c, struct tcp_seg *s)
+{
+	struct worker *w = c->w;
+	bool ack = s->flags & RTE_TCP_ACK_FLAG;
+
+	if (ack && (tcp_seq_leq(s->ack, c->iss) || tcp_seq_gt(s->ack, c->snd_max))) {
+		if (!(s->flags & RTE_TCP_RST_FLAG))
+			tcp_send_reset(w, c->port, &c->key, s->ack, 0, RTE_TCP_RST_FLAG);
+		return;
+	}
+	if (s->flags & RTE_TCP_RST_FLAG) {
+		if (ack) {
+			w->ctr[c->port][STATS_TCP_RX_RESETS]++;
+			tcp_conn_closed(c, STREAM_REFUSED);
+		}
+		return;
+	}
+	if (!(s->flags & RTE_TCP_SYN_FLAG))
+		return;
+	c->irs = s->seq;
+	c->rcv_nxt = s->seq + 1;
+	tcp_apply_syn_opts(c, &s->o);
+	if (!ack) {                         /* simultaneous open */
+		tcp_set_state(c, TCP_SYN_RECEIVED);
+		tcp_send_syn(c, true);
+		return;
+	}
+	c->snd_una = s->ack;
+	if (c->rtt_start == 0 && !c->ts_ok && c->rtx_count == 0)
+		tcp_rto_sample(&c->rto, (uint32_t)((w->now - c->last_rx) * 1000000 / w->hz));
+	tcp_established(c, s->wnd, s->seq, s->ack);
+	tcp_rtx_stop(c);
+	c->rtx_count = 0;
+	tcp_event(c, TCP_EV_CONNECTED);
+	tcp_send_ack(c);
+	tcp_output(c);
+}
+
+/* RFC 5961 §3-4: RST must hit RCV.NXT exactly; in-window RST and any SYN get a challenge ACK. */
+static bool
+tcp_check_rst_syn(struct tcp_conn *c, const struct tcp_seg *s)
+{
+	struct worker *w = c->w;
+
+	if (s->flags & RTE_TCP_RST_FLAG) {
+		if (s->seq != c->rcv_nxt) {
+			w->ctr[c->port][STATS_TCP_CHALLENGE_ACKS]++;
+			tcp_send_ack(c);
+			return false;
+		}
+		w->ctr[c->port][STATS_TCP_RX_RESETS]++;
+		if (c->state == TCP_SYN_RECEIVED && !c->app_attached) {
+			tcp_conn_closed(c, STREAM_RESET);   /* passive, never accepted: just forget it */
+			return false;
+		}
+		tcp_conn_closed(c, c->state == TCP_TIME_WAIT ? STREAM_CLOSED : STREAM_RESET);
+		return false;
+	}
+	if (s->flags & RTE_TCP_SYN_FLAG) {
+		w->ctr[c->port][STATS_TCP_CHALLENGE_ACKS]++;
+		tcp_send_ack(c);
+		return false;
+	}
+	return true;
+}
+
+/* Our FIN was acknowledged. */
+static void
+tcp_fin_acked(struct tcp_conn *c)
+{
+	switch (c->state) {
+	case TCP_FIN_WAIT_1:
+		tcp_set_state(c, TCP_FIN_WAIT_2);
+		tcp_keep_arm(c);                /* FIN_WAIT_2 gives up after time_wait x 2 */
+		break;
+	case TCP_CLOSING:
+		tcp_set_state(c, TCP_TIME_WAIT);
+		tcp_conn_closed(c, STREAM_CLOSED);
+		break;
+	case TCP_LAST_ACK:
+		c->w->ctr[c->port][STATS_TCP_CONN_CLOSED]++;
+		tcp_conn_closed(c, STREAM_CLOSED);
+		break;
+	default:
+		break;
+	}
+}
+
+static void
+tcp_rtt_sample(struct tcp_conn *c, const struct tcp_seg *s)
+{
+	struct worker *w = c->w;
+
+	if (c->ts_ok && s->o.ts && s->o.tsecr != 0) {
+		uint32_t ms = tcp_ts_now(w) - s->o.tsecr;
+		if (ms < 600000)
+			tcp_rto_sample(&c->rto, ms * 1000u + 500);
+	} else if (c->rtt_start != 0 && tcp_seq_gt(s->ack, c->rtt_seq)) {
+		tcp_rto_sample(&c->rto, (uint32_t)((w->now - c->rtt_start) * 1000000 / w->hz));
+		c->rtt_start = 0;
+	}
+}
+
+/* An ACK of new data (SND.UNA < ack <= SND.MAX). */
+static void
+tcp_new_ack(struct tcp_conn *c, const struct tcp_seg *s)
+{
+	struct worker *w = c->w;
+	uint32_t acked = s->ack - c->snd_una;
+	uint32_t data = RTE_MIN(acked, c->snd.bytes);
+	bool fin_acked = c->fin_sent && s->ack == c->snd_una + c->snd.bytes + 1;
+
+	tcp_rtt_sample(c, s);
+	tcp_bufq_drop_front(&c->snd, data);
+	c->snd_una = s->ack;
+	if (tcp_seq_lt(c->snd_nxt, c->snd_una))
+		c->snd_nxt = c->snd_una;
+	c->rtx_count = 0;
+	tcp_rto_reset_backoff(&c->rto);
+	enum tcp_cc_action a = tcp_cc_on_ack(&c->cc, acked, c->snd_una, c->snd_max - c->snd_una);
+	if (a == TCP_CC_RETRANSMIT_NEXT_HOLE && c->snd.bytes != 0) {
+		w->ctr[c->port][STATS_TCP_RETRANSMITS]++;
+		tcp_send_segment(c, c->snd_una, RTE_MIN((uint32_t)c->mss, c->snd.bytes), 0);
+	}
+	tcp_rtx_stop(c);
+	if (c->snd_max != c->snd_una)
+		tcp_rtx_arm(c);
+	if (c->want_writable && data != 0) {
+		c->want_writable = false;
+		tcp_event(c, TCP_EV_WRITABLE);
+	}
+	if (fin_acked)
+		tcp_fin_acked(c);
+}
+
+/* ACK field processing; false when the segment must be dropped. */
+static bool
+tcp_process_ack(struct tcp_conn *c, const struct tcp_seg *s)
+{
+	struct worker *w = c->w;
+
+	if (!(s->flags & RTE_TCP_ACK_FLAG))
+		return false;
+	if (c->state == TCP_SYN_RECEIVED) {
+		if (!tcp_seq_between_incl(s->ack, c->snd_una + 1, c->snd_max)) {
+			tcp_send_reset(w, c->port, &c->key, s->ack, 0, RTE_TCP_RST_FLAG);
+			return false;
+		}
+		struct tcp_listener *l = c->listener;
+		c->snd_una = s->ack;
+		tcp_rtx_stop(c);
+		c->rtx_count = 0;
+		tcp_established(c, s->wnd, s->seq, s->ack);
+		if (l != NULL)
+			tcp_accept(c, l);
+		return c->state != TCP_CLOSED;
+	}
+	if (tcp_seq_gt(s->ack, c->snd_max)) {
+		tcp_send_ack(c);
+		return false;
+	}
+	uint32_t wnd = s->wnd << c->snd_wscale;
+	if (tcp_seq_ack_new(s->ack, c->snd_una, c->snd_max)) {
+		tcp_new_ack(c, s);
+	} else if (s->ack == c->snd_una && s->plen == 0 && !(s->flags & RTE_TCP_FIN_FLAG) &&
+		   c->snd_max != c->snd_una && wnd == c->snd_wnd) {
+		w->ctr[c->port][STATS_TCP_RX_DUP_ACKS]++;
+		uint32_t flight = c->snd_max - c->snd_una;
+		if (tcp_cc_on_dupack(&c->cc, c->snd_una, c->snd_max, flight) == TCP_CC_FAST_RETRANSMIT &&
+		    c->snd.bytes != 0) {
+			w->ctr[c->port][STATS_TCP_FAST_RETRANSMITS]++;
+			w->ctr[c->port][STATS_TCP_RETRANSMITS]++;
+			c->rtt_start = 0;   /* Karn */
+			tcp_send_segment(c, c->snd_una, RTE_MIN((uint32_t)c->mss, c->snd.bytes), 0);
+		}
+	}
+	if (c->state == TCP_CLOSED || c->state == TCP_TIME_WAIT)
+		return c->state == TCP_TIME_WAIT;
+	if (tcp_seq_wnd_update_ok(c->snd_wl1, c->snd_wl2, s->seq, s->ack)) {
+		bool opened = c->snd_wnd == 0 && wnd != 0;
+		c->snd_wnd = wnd;
+		c->snd_wl1 = s->seq;
+		c->snd_wl2 = s->ack;
+		if (opened && c->persist)
+			tcp_rtx_stop(c);
+	}
+	return true;
+}
+
+/* Insert an out-of-order segment (m at its payload) into the sorted queue, trimming overlaps. */
+static bool
+tcp_ooo_insert(struct tcp_conn *c, struct rte_mbuf *m, uint32_t seq)
+{
+	struct tcp_bufq *q = &c->ooo;
+	struct rte_mbuf **link = &q->head, *prev = NULL;
+
+	if (q->bytes + m->data_len > c->w->cfg->tcp.reass_limit)
+		return false;
+	while (*link != NULL && tcp_seq_leq((*link)->hash.usr + (*link)->data_len, seq)) {
+		prev = *link;
+		link = &(*link)->next;
+	}
+	/* Overlap with the segment before (ends after seq): trim our front. */
+	if (prev != NULL && tcp_seq_gt(prev->hash.usr + prev->data_len, seq)) {
+		uint32_t cut = prev->hash.usr + prev->data_len - seq;
+		if (cut >= m->data_len)
+			return false;
+		rte_pktmbuf_adj(m, (uint16_t)cut);
+		seq += cut;
+	}
+	/* Segments we cover completely go; a partial overlap trims our tail. */
+	while (*link != NULL) {
+		struct rte_mbuf *n = *link;
+		uint32_t end = seq + m->data_len;
+		if (tcp_seq_geq(n->hash.usr, end))
+			break;
+		if (tcp_seq_leq(n->hash.usr + n->data_len, end)) {
+			*link = n->next;
+			if (q->tail == n)
+				q->tail = prev;
+			q->bytes -= n->data_len;
+			q->n_mbufs--;
+			n->next = NULL;
+			rte_pktmbuf_free_seg(n);
+			continue;
+		}
+		rte_pktmbuf_trim(m, (uint16_t)(end - n->hash.usr));
+		break;
+	}
+	if (m->data_len == 0)
+		return false;
+	m->hash.usr = seq;
+	m->next = *link;
+	*link = m;
+	if (m->next == NULL)
+		q->tail = m;
+	q->bytes += m->data_len;
+	q->n_mbufs++;
+	c->last_ooo_seq = seq;
+	return true;
+}
+
+/* Move what became contiguous from the reassembly queue to the receive queue. */
+static void
+tcp_ooo_pull(struct tcp_conn *c)
+{
+	struct tcp_bufq *q = &c->ooo;
+
+	while (q->head != NULL && tcp_seq_leq(q->head->hash.usr, c->rcv_nxt)) {
+		struct rte_mbuf *m = q->head;
+		q->head = m->next;
+		if (q->head == NULL)
+			q->tail = NULL;
+		q->bytes -= m->data_len;
+		q->n_mbufs--;
+		m->next = NULL;
+		uint32_t skip = c->rcv_nxt - m->hash.usr;
+		if (skip >= m->data_len) {
+			rte_pktmbuf_free_seg(m);
+			continue;
+		}
+		rte_pktmbuf_adj(m, (uint16_t)skip);
+		c->rcv_nxt += m->data_len;
+		c->bytes_in += m->data_len;
+		tcp_bufq_append_mbuf(&c->rcv, m);
+	}
+	if (c->ooo_fin && c->rcv_nxt == c->ooo_fin_seq && q->head == NULL)
+		c->ooo_fin = false;     /* the FIN is now in order: tcp_fin handles it */
+}
+
+/*
+ * Payload: in order into the receive queue, ahead into reassembly. Returns
+ * true when m was queued (no longer ours to free).
+ */
+static bool
+tcp_data(struct tcp_conn *c, struct rte_mbuf *m, struct tcp_seg *s)
+{
+	struct worker *w = c->w;
+	uint32_t seq = s->seq;
+
+	rte_pktmbuf_adj(m, (uint16_t)s->poff);
+	rte_pktmbuf_trim(m, (uint16_t)(rte_pktmbuf_data_len(m) - s->plen));
+	if (tcp_seq_lt(seq, c->rcv_nxt)) {          /* already have the front */
+		uint32_t cut = c->rcv_nxt - seq;
+		rte_pktmbuf_adj(m, (uint16_t)cut);
+		seq = c->rcv_nxt;
+	}
+	uint32_t wnd = tcp_rcv_window(c);
+	uint32_t edge = tcp_seq_max(c->rcv_nxt + wnd, c->rcv_adv);
+	if (tcp_seq_gt(seq + m->data_len, edge))
+		rte_pktmbuf_trim(m, (uint16_t)(seq + m->data_len - edge));
+	if (m->data_len == 0)
+		return false;
+	w->ctr[c->port][STATS_TCP_RX_BYTES] += m->data_len;
+	if (seq != c->rcv_nxt) {
+		w->ctr[c->port][STATS_TCP_RX_OOO_SEGMENTS]++;
+		w->ctr[c->port][STATS_TCP_RX_OOO_BYTES] += m->data_len;
+		c->ack_now = true;                  /* duplicate ACK with SACK */
+		return tcp_ooo_insert(c, m, seq);
+	}
+	bool filled = c->ooo.head != NULL;
+	c->rcv_nxt += m->data_len;
+	c->bytes_in += m->data_len;
+	tcp_bufq_append_mbuf(&c->rcv, m);
+	if (filled) {
+		tcp_ooo_pull(c);
+		c->ack_now = true;
+	}
+	tcp_event(c, TCP_EV_READABLE);
+	if (++c->segs_unacked >= 2 || w->cfg->tcp.delayed_ack_ms == 0)
+		c->ack_now = true;
+	return true;
+}
+
+/* A FIN at `fin_seq`: in order, it ends the peer's stream. */
+static void
+tcp_fin(struct tcp_conn *c, uint32_t fin_seq)
+{
+	if (fin_seq != c->rcv_nxt) {
+		c->ooo_fin = true;
+		c->ooo_fin_seq = fin_seq;
+		c->ack_now = true;
+		return;
+	}
+	c->rcv_nxt++;
+	c->fin_rcvd = true;
+	c->ack_now = true;
+	tcp_event(c, TCP_EV_READABLE);
+	switch (c->state) {
+	case TCP_SYN_RECEIVED:
+	case TCP_ESTABLISHED:
+		tcp_set_state(c, TCP_CLOSE_WAIT);
+		break;
+	case TCP_FIN_WAIT_1:
+		tcp_set_state(c, TCP_CLOSING);
+		break;
+	case TCP_FIN_WAIT_2:
+		tcp_send_ack(c);
+		tcp_set_state(c, TCP_TIME_WAIT);
+		c->w->ctr[c->port][STATS_TCP_CONN_CLOSED]++;
+		tcp_conn_closed(c, STREAM_CLOSED);
+		break;
+	default:
+		break;
+	}
+}
+
+/* Sequence checks before anything else; false: drop (an ACK may have been sent). */
+static bool
+tcp_acceptable(struct tcp_conn *c, const struct tcp_seg *s)
+{
+	uint32_t seg_len = s->plen + !!(s->flags & RTE_TCP_SYN_FLAG) + !!(s->flags & RTE_TCP_FIN_FLAG);
+	uint32_t wnd = tcp_seq_max(c->rcv_nxt + tcp_rcv_window(c), c->rcv_adv) - c->rcv_nxt;
+
+	/* PAWS (RFC 7323 §5): an older timestamp marks an old duplicate. */
+	if (c->ts_ok && s->o.ts && !(s->flags & RTE_TCP_RST_FLAG) &&
+	    tcp_seq_lt(s->o.tsval, c->ts_recent)) {
+		tcp_send_ack(c);
+		return false;
+	}
+	if (tcp_seq_seg_acceptable(s->seq, seg_len, c->rcv_nxt, wnd))
+		return true;
+	if (!(s->flags & RTE_TCP_RST_FLAG)) {
+		tcp_send_ack(c);
+		if (c->state == TCP_TIME_WAIT && (s->flags & RTE_TCP_FIN_FLAG))
+			tcp_time_wait_enter(c);     /* retransmitted FIN: restart 2 MSL */
+	}
+	return false;
+}
+
+void
+tcp_input_conn(struct tcp_conn *c, struct rte_mbuf *m, const struct rte_tcp_hdr *th,
+	       unsigned payload_off, unsigned payload_len)
+{
+	struct tcp_seg s = {
+		.seq = rte_be_to_cpu_32(th->sent_seq), .ack = rte_be_to_cpu_32(th->recv_ack),
+		.wnd = rte_be_to_cpu_16(th->rx_win), .plen = payload_len, .poff = payload_off,
+		.flags = th->tcp_flags,
+	};
+	tcp_parse_opts((const uint8_t *)(th + 1), (th->data_off >> 4) * 4u - sizeof(*th), &s.o);
+	c->last_rx = c->w->now;
+	if (c->state == TCP_SYN_SENT) {
+		tcp_syn_sent(c, &s);
+		rte_pktmbuf_free(m);
+		return;
+	}
+	bool queued = false;
+	if (!tcp_acceptable(c, &s) || !tcp_check_rst_syn(c, &s) || !tcp_process_ack(c, &s))
+		goto done;
+	if (c->ts_ok && s.o.ts && tcp_seq_leq(s.seq, c->rcv_adv) && tcp_seq_geq(s.o.tsval, c->ts_recent))
+		c->ts_recent = s.o.tsval;
+	if (c->state == TCP_TIME_WAIT)
+		goto done;
+	tcp_keep_arm(c);
+	bool can_recv = c->state == TCP_ESTABLISHED || c->state == TCP_FIN_WAIT_1 ||
+			c->state == TCP_FIN_WAIT_2;
+	if (s.plen != 0 && can_recv && !c->fin_rcvd)
+		queued = tcp_data(c, m, &s);
+	if ((s.flags & RTE_TCP_FIN_FLAG) && !c->fin_rcvd && c->state != TCP_CLOSED)
+		tcp_fin(c, s.seq + s.plen);
+	else if (c->ooo_fin && !c->fin_rcvd && c->rcv_nxt == c->ooo_fin_seq)
+		tcp_fin(c, c->ooo_fin_seq);
+	if (c->state != TCP_CLOSED && c->state != TCP_TIME_WAIT) {
+		tcp_output(c);
+		if (!c->ack_now && c->segs_unacked != 0)
+			tcp_delack_arm(c);
+	}
+done:
+	if (!queued)
+		rte_pktmbuf_free(m);
+}

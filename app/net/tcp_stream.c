@@ -1,0 +1,232 @@
+/*
+ * tcp_stream.c — the stream interface of a TCP connection (app/net/stream.h)
+ * and its byte queues: data lives in mbufs from the worker's pool, chained
+ * through m->next; the send queue runs from SND.UNA, the receive queue holds
+ * in-order bytes not yet read. Writes are bounded by tcp.snd_buffer, reads
+ * reopen the receive window (with a window update when it grew enough).
+ */
+#include <errno.h>
+#include <string.h>
+#include <rte_tcp.h>
+
+#include "app/worker.h"
+#include "app/net/tcp_conn.h"
+#include "app/net/tcp_seq.h"
+
+#define TCP_COALESCE_MAX 512    /* small segments are copied into the tail mbuf */
+
+void
+tcp_bufq_free(struct tcp_bufq *q)
+{
+	struct rte_mbuf *m = q->head;
+
+	while (m != NULL) {
+		struct rte_mbuf *n = m->next;
+		m->next = NULL;
+		rte_pktmbuf_free_seg(m);
+		m = n;
+	}
+	*q = (struct tcp_bufq){ 0 };
+}
+
+void
+tcp_bufq_append_mbuf(struct tcp_bufq *q, struct rte_mbuf *m)
+{
+	struct rte_mbuf *t = q->tail;
+
+	m->next = NULL;
+	q->bytes += m->data_len;
+	if (t != NULL && m->data_len <= TCP_COALESCE_MAX && rte_pktmbuf_tailroom(t) >= m->data_len) {
+		memcpy(rte_pktmbuf_mtod_offset(t, uint8_t *, t->data_len),
+		       rte_pktmbuf_mtod(m, uint8_t *), m->data_len);
+		t->data_len += m->data_len;
+		t->pkt_len = t->data_len;
+		rte_pktmbuf_free_seg(m);
+		return;
+	}
+	if (t != NULL)
+		t->next = m;
+	else
+		q->head = m;
+	q->tail = m;
+	q->n_mbufs++;
+}
+
+uint32_t
+tcp_bufq_copy(const struct tcp_bufq *q, uint32_t off, void *dst, uint32_t len)
+{
+	const struct rte_mbuf *m = q->head;
+	uint32_t done = 0;
+
+	while (m != NULL && off >= m->data_len) {
+		off -= m->data_len;
+		m = m->next;
+	}
+	while (m != NULL && done < len) {
+		uint32_t n = RTE_MIN((uint32_t)m->data_len - off, len - done);
+		memcpy((uint8_t *)dst + done, rte_pktmbuf_mtod_offset(m, const uint8_t *, off), n);
+		done += n;
+		off = 0;
+		m = m->next;
+	}
+	return done;
+}
+
+void
+tcp_bufq_drop_front(struct tcp_bufq *q, uint32_t len)
+{
+	while (len != 0 && q->head != NULL) {
+		struct rte_mbuf *m = q->head;
+		if (len < m->data_len) {
+			rte_pktmbuf_adj(m, (uint16_t)len);
+			q->bytes -= len;
+			return;
+		}
+		len -= m->data_len;
+		q->bytes -= m->data_len;
+		q->head = m->next;
+		q->n_mbufs--;
+		m->next = NULL;
+		rte_pktmbuf_free_seg(m);
+	}
+	if (q->head == NULL)
+		q->tail = NULL;
+}
+
+/* Append bytes to the send queue; returns how many fitted (pool permitting). */
+static uint32_t
+tcp_bufq_append_bytes(struct worker *w, unsigned p, struct tcp_bufq *q, const uint8_t *src, uint32_t len)
+{
+	uint32_t done = 0;
+
+	while (done < len) {
+		struct rte_mbuf *t = q->tail;
+		if (t == NULL || rte_pktmbuf_tailroom(t) == 0) {
+			struct rte_mbuf *m = rte_pktmbuf_alloc(w->pool);
+			if (m == NULL) {
+				w->ctr[p][STATS_PORT_TX_NO_MBUF]++;
+				break;
+			}
+			m->next = NULL;
+			if (t != NULL)
+				t->next = m;
+			else
+				q->head = m;
+			q->tail = t = m;
+			q->n_mbufs++;
+		}
+		uint32_t n = RTE_MIN((uint32_t)rte_pktmbuf_tailroom(t), len - done);
+		memcpy(rte_pktmbuf_mtod_offset(t, uint8_t *, t->data_len), src + done, n);
+		t->data_len += n;
+		t->pkt_len = t->data_len;
+		q->bytes += n;
+		done += n;
+	}
+	return done;
+}
+
+static ssize_t
+tcp_stream_read(struct stream *s, void *buf, size_t len)
+{
+	struct tcp_conn *c = tcp_conn_of(s);
+	uint32_t before = tcp_rcv_window(c);
+	uint32_t n = tcp_bufq_copy(&c->rcv, 0, buf, (uint32_t)RTE_MIN(len, (size_t)UINT32_MAX));
+
+	tcp_bufq_drop_front(&c->rcv, n);
+	/* Window update when the window grew by two segments or half the buffer (RFC 9293 §3.8.6.2.2). */
+	uint32_t after = tcp_rcv_window(c);
+	uint32_t advertised = c->rcv_adv - c->rcv_nxt;
+	if (n != 0 && c->state >= TCP_ESTABLISHED && c->state <= TCP_FIN_WAIT_2 && !c->fin_rcvd &&
+	    after > before && (after - advertised >= 2u * c->mss ||
+			       after - advertised >= c->w->cfg->tcp.rcv_buffer / 2) && after > advertised)
+		tcp_send_ack(c);
+	return n;
+}
+
+static ssize_t
+tcp_stream_write(struct stream *s, const void *buf, size_t len)
+{
+	struct tcp_conn *c = tcp_conn_of(s);
+	uint32_t limit = c->w->cfg->tcp.snd_buffer;
+
+	if (c->fin_queued || (c->state != TCP_ESTABLISHED && c->state != TCP_CLOSE_WAIT &&
+			      c->state != TCP_SYN_SENT && c->state != TCP_SYN_RECEIVED))
+		return -EPIPE;
+	uint32_t room = c->snd.bytes < limit ? limit - c->snd.bytes : 0;
+	uint32_t want = (uint32_t)RTE_MIN(len, (size_t)room);
+	uint32_t n = tcp_bufq_append_bytes(c->w, c->port, &c->snd, buf, want);
+	c->want_writable = n < len || c->snd.bytes >= limit;
+	tcp_output(c);
+	return n;
+}
+
+static size_t
+tcp_stream_write_space(const struct stream *s)
+{
+	const struct tcp_conn *c = (const struct tcp_conn *)s;
+	uint32_t limit = c->w->cfg->tcp.snd_buffer;
+
+	if (c->fin_queued)
+		return 0;
+	return c->snd.bytes < limit ? limit - c->snd.bytes : 0;
+}
+
+static size_t
+tcp_stream_read_avail(const struct stream *s)
+{
+	return ((const struct tcp_conn *)s)->rcv.bytes;
+}
+
+static bool
+tcp_stream_eof(const struct stream *s)
+{
+	const struct tcp_conn *c = (const struct tcp_conn *)s;
+	return c->fin_rcvd && c->rcv.bytes == 0;
+}
+
+static int
+tcp_stream_shutdown(struct stream *s)
+{
+	struct tcp_conn *c = tcp_conn_of(s);
+
+	if (c->fin_queued)
+		return 0;
+	switch (c->state) {
+	case TCP_ESTABLISHED:
+		tcp_set_state(c, TCP_FIN_WAIT_1);
+		break;
+	case TCP_CLOSE_WAIT:
+		tcp_set_state(c, TCP_LAST_ACK);
+		break;
+	default:
+		return -ENOTCONN;
+	}
+	c->fin_queued = true;
+	tcp_output(c);
+	return 0;
+}
+
+static void
+tcp_stream_abort(struct stream *s)
+{
+	struct tcp_conn *c = tcp_conn_of(s);
+	struct worker *w = c->w;
+
+	c->app_attached = false;
+	if (c->state == TCP_CLOSED || c->state == TCP_TIME_WAIT)
+		return;
+	if (c->state != TCP_SYN_SENT)
+		tcp_send_reset(w, c->port, &c->key, c->snd_nxt, 0, RTE_TCP_RST_FLAG);
+	w->ctr[c->port][STATS_TCP_CONN_ABORTED]++;
+	tcp_conn_closed(c, STREAM_ABORTED);
+}
+
+const struct stream_impl tcp_stream_impl = {
+	.read = tcp_stream_read,
+	.write = tcp_stream_write,
+	.write_space = tcp_stream_write_space,
+	.read_avail = tcp_stream_read_avail,
+	.eof = tcp_stream_eof,
+	.shutdown = tcp_stream_shutdown,
+	.abort = tcp_stream_abort,
+};

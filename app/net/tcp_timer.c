@@ -1,0 +1,249 @@
+/*
+ * tcp_timer.c — the TCP timers of one connection, on the worker's timer
+ * wheel (platform/timer.c, 1 ms ticks): retransmission (SYN, data, FIN;
+ * RFC 6298 with exponential back-off and an abort bound), persist (zero
+ * window probes), delayed ACK, keepalive / idle / FIN_WAIT_2, and TIME_WAIT
+ * with a bounded count (the oldest is recycled).
+ */
+#include <rte_tcp.h>
+
+#include "app/worker.h"
+#include "app/net/tcp_conn.h"
+
+static uint64_t
+tcp_us_to_tsc(const struct worker *w, uint64_t us)
+{
+	return us * (w->hz / 1000000);
+}
+
+/* Leave TIME_WAIT for CLOSED (the slot is freed by the caller or tcp_events). */
+static void
+tcp_tw_leave(struct tcp_conn *c)
+{
+	struct tcp_ctx *t = c->w->tcp;
+
+	if (c->tw_prev)
+		t->conns[c->tw_prev - 1].tw_next = c->tw_next;
+	else
+		t->tw_head = c->tw_next;
+	if (c->tw_next)
+		t->conns[c->tw_next - 1].tw_prev = c->tw_prev;
+	else
+		t->tw_tail = c->tw_prev;
+	c->tw_prev = c->tw_next = 0;
+	t->n_time_wait--;
+	c->state = TCP_CLOSED;
+}
+
+static void
+tcp_tw_finish(struct tcp_conn *c)
+{
+	timer_cancel(&c->w->timers, &c->rtx_timer);
+	tcp_tw_leave(c);
+	if (c->events == 0)
+		tcp_conn_free(c);
+}
+
+void
+tcp_time_wait_enter(struct tcp_conn *c)
+{
+	struct worker *w = c->w;
+	struct tcp_ctx *t = w->tcp;
+
+	timer_cancel(&w->timers, &c->delack_timer);
+	timer_cancel(&w->timers, &c->keep_timer);
+	timer_arm(&w->timers, &c->rtx_timer, w->now + (uint64_t)w->cfg->tcp.time_wait * w->hz);
+	while (t->n_time_wait > w->cfg->tcp.time_wait_max && t->tw_head != 0) {
+		struct tcp_conn *old = &t->conns[t->tw_head - 1];
+		w->ctr[old->port][STATS_TCP_TIME_WAIT_RECYCLED]++;
+		if (old == c) {         /* no TIME_WAIT allowed at all */
+			timer_cancel(&w->timers, &c->rtx_timer);
+			tcp_tw_leave(c);
+			return;
+		}
+		tcp_tw_finish(old);
+	}
+}
+
+static void
+tcp_timeout(struct tcp_conn *c)
+{
+	c->w->ctr[c->port][STATS_TCP_CONN_TIMED_OUT]++;
+	tcp_conn_closed(c, STREAM_TIMEOUT);
+}
+
+/* SYN / SYN-ACK retransmission. */
+static void
+tcp_syn_timeout(struct tcp_conn *c)
+{
+	if (c->rtx_count >= c->w->cfg->tcp.syn_retries) {
+		if (c->state == TCP_SYN_RECEIVED && !c->app_attached)
+			tcp_conn_closed(c, STREAM_TIMEOUT);   /* never accepted: forget it */
+		else
+			tcp_timeout(c);
+		return;
+	}
+	c->rtx_count++;
+	tcp_rto_backoff(&c->rto);
+	c->w->ctr[c->port][STATS_TCP_RETRANSMITS]++;
+	tcp_send_syn(c, c->state == TCP_SYN_RECEIVED);
+	tcp_rtx_arm(c);
+}
+
+static void
+tcp_rtx_fire(struct timer *t, void *arg)
+{
+	struct tcp_conn *c = arg;
+	struct worker *w = c->w;
+	(void)t;
+
+	if (c->state == TCP_TIME_WAIT)
+		return tcp_tw_finish(c);
+	if (c->state == TCP_SYN_SENT || c->state == TCP_SYN_RECEIVED)
+		return tcp_syn_timeout(c);
+	if (c->rtx_count >= w->cfg->tcp.max_retransmits)
+		return tcp_timeout(c);
+	c->rtx_count++;
+	tcp_rto_backoff(&c->rto);
+	if (c->persist) {
+		c->persist = false;
+		tcp_send_probe(c);
+		tcp_rtx_arm(c);
+		return;
+	}
+	w->ctr[c->port][STATS_TCP_RTO_TIMEOUTS]++;
+	tcp_cc_on_rto(&c->cc, c->snd_max - c->snd_una, c->snd_max);
+	c->snd_nxt = c->snd_una;        /* go back N */
+	c->rtt_start = 0;               /* Karn: no sample from retransmissions */
+	tcp_output(c);
+	tcp_rtx_arm(c);
+}
+
+void
+tcp_rtx_arm(struct tcp_conn *c)
+{
+	struct worker *w = c->w;
+
+	if (timer_pending(&c->rtx_timer))
+		return;
+	c->persist = c->state >= TCP_ESTABLISHED && c->snd_max == c->snd_una;
+	uint64_t us = tcp_rto_current(&c->rto);
+	timer_arm(&w->timers, &c->rtx_timer, w->now + tcp_us_to_tsc(w, us));
+}
+
+void
+tcp_rtx_stop(struct tcp_conn *c)
+{
+	timer_cancel(&c->w->timers, &c->rtx_timer);
+	c->persist = false;
+}
+
+static void
+tcp_delack_fire(struct timer *t, void *arg)
+{
+	struct tcp_conn *c = arg;
+	(void)t;
+
+	if (c->segs_unacked != 0 && c->state != TCP_TIME_WAIT && c->state != TCP_CLOSED)
+		tcp_send_ack(c);
+}
+
+void
+tcp_delack_arm(struct tcp_conn *c)
+{
+	struct worker *w = c->w;
+
+	if (!timer_pending(&c->delack_timer))
+		timer_arm(&w->timers, &c->delack_timer,
+			  w->now + (uint64_t)w->cfg->tcp.delayed_ack_ms * w->tcp->ms_hz);
+}
+
+/* The next keepalive / idle / FIN_WAIT_2 deadline, 0 for none. */
+static uint64_t
+tcp_keep_deadline(const struct tcp_conn *c)
+{
+	const struct worker *w = c->w;
+	const struct cfg_tcp *tc = &w->cfg->tcp;
+	uint64_t d = 0;
+
+	if (c->state == TCP_FIN_WAIT_2)
+		d = c->last_rx + 2ull * tc->time_wait * w->hz;
+	if (tc->idle_timeout != 0) {
+		uint64_t i = c->last_rx + (uint64_t)tc->idle_timeout * w->hz;
+		d = d == 0 ? i : RTE_MIN(d, i);
+	}
+	if (tc->keepalive_idle != 0 && c->state == TCP_ESTABLISHED) {
+		uint64_t k = c->last_rx + ((uint64_t)tc->keepalive_idle +
+					   (uint64_t)c->keep_probes * tc->keepalive_interval) * w->hz;
+		d = d == 0 ? k : RTE_MIN(d, k);
+	}
+	return d;
+}
+
+void
+tcp_keep_arm(struct tcp_conn *c)
+{
+	c->keep_probes = 0;
+	uint64_t d = tcp_keep_deadline(c);
+	if (d != 0)
+		timer_arm(&c->w->timers, &c->keep_timer, d);
+	else
+		timer_cancel(&c->w->timers, &c->keep_timer);
+}
+
+static void
+tcp_keep_fire(struct timer *t, void *arg)
+{
+	struct tcp_conn *c = arg;
+	struct worker *w = c->w;
+	const struct cfg_tcp *tc = &w->cfg->tcp;
+	uint64_t idle = w->now - c->last_rx;
+	(void)t;
+
+	if (c->state == TCP_FIN_WAIT_2 && idle >= 2ull * tc->time_wait * w->hz) {
+		w->ctr[c->port][STATS_TCP_CONN_CLOSED]++;
+		return tcp_conn_closed(c, STREAM_CLOSED);
+	}
+	if (tc->idle_timeout != 0 && idle >= (uint64_t)tc->idle_timeout * w->hz) {
+		tcp_send_reset(w, c->port, &c->key, c->snd_nxt, 0, RTE_TCP_RST_FLAG);
+		w->ctr[c->port][STATS_TCP_CONN_ABORTED]++;
+		return tcp_conn_closed(c, STREAM_IDLE);
+	}
+	if (tc->keepalive_idle != 0 && c->state == TCP_ESTABLISHED &&
+	    idle >= ((uint64_t)tc->keepalive_idle + (uint64_t)c->keep_probes * tc->keepalive_interval) * w->hz) {
+		if (c->keep_probes >= tc->keepalive_probes)
+			return tcp_timeout(c);
+		c->keep_probes++;
+		tcp_send_probe(c);
+	}
+	uint8_t probes = c->keep_probes;
+	uint64_t d = tcp_keep_deadline(c);
+	if (d != 0)
+		timer_arm(&w->timers, &c->keep_timer, RTE_MAX(d, w->now + w->tcp->ms_hz));
+	c->keep_probes = probes;
+}
+
+void
+tcp_timers_init(struct tcp_conn *c)
+{
+	timer_init(&c->rtx_timer, tcp_rtx_fire, c);
+	timer_init(&c->delack_timer, tcp_delack_fire, c);
+	timer_init(&c->keep_timer, tcp_keep_fire, c);
+}
+
+void
+tcp_timers_stop(struct tcp_conn *c)
+{
+	struct worker *w = c->w;
+
+	timer_cancel(&w->timers, &c->rtx_timer);
+	timer_cancel(&w->timers, &c->delack_timer);
+	timer_cancel(&w->timers, &c->keep_timer);
+	c->persist = false;
+}
+
+void
+tcp_timers(struct worker *w)
+{
+	timer_run(&w->timers, w->now);
+}
