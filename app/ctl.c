@@ -6,6 +6,7 @@
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <time.h>
 #include <string.h>
 #include <arpa/inet.h>
 #include <rte_ethdev.h>
@@ -15,6 +16,8 @@
 #include "app/ctl.h"
 #include "app/worker.h"
 #include "app/net/arp.h"
+#include "app/net/tcp.h"
+#include "platform/log.h"
 #include "platform/console_table.h"
 
 /* Process-wide pointer for telemetry callbacks (control plane, set once). */
@@ -36,7 +39,7 @@ static int
 ctl_help(struct console_out *o, bool json)
 {
 	if (!json) {
-		char buf[4096];
+		char buf[8192];
 		console_cmd_help(buf, sizeof(buf));
 		console_printf(o, "commands:\n%s", buf);
 		return 0;
@@ -227,8 +230,9 @@ ctl_show_workers(struct gw *gw, struct console_out *o, bool json)
 	if (json)
 		console_printf(o, "[");
 	else
-		console_printf(o, "%-6s %-5s %-4s %14s %18s %18s %6s\n", "WORKER", "LCORE", "CPU",
-			       "LOOPS", "BUSY-CYCLES", "IDLE-CYCLES", "BUSY%");
+		console_printf(o, "%-6s %-5s %-4s %12s %16s %16s %6s %9s %9s %7s %6s\n", "WORKER", "LCORE",
+			       "CPU", "LOOPS", "BUSY-CYCLES", "IDLE-CYCLES", "BUSY%", "MBUFS", "FREE",
+			       "CONNS", "TW");
 	for (unsigned i = 0; i < gw->n_workers; i++) {
 		const struct worker *w = gw->workers[i];
 		uint64_t busy = *(const volatile uint64_t *)&w->busy_cycles;
@@ -236,17 +240,383 @@ ctl_show_workers(struct gw *gw, struct console_out *o, bool json)
 		uint64_t loops = *(const volatile uint64_t *)&w->loops;
 		double pct = busy + idle ? 100.0 * busy / (busy + idle) : 0.0;
 		int cpu = rte_lcore_to_cpu_id((int)w->lcore_id);
+		unsigned total = w->pool->size, avail = rte_mempool_avail_count(w->pool);
+		unsigned conns, tw;
+		tcp_usage(w, &conns, &tw);
 		if (json)
 			console_printf(o, "%s{\"worker\":%u,\"lcore\":%u,\"cpu\":%d,\"loops\":%" PRIu64
-				       ",\"busy_cycles\":%" PRIu64 ",\"idle_cycles\":%" PRIu64 "}",
-				       i ? "," : "", w->id, w->lcore_id, cpu, loops, busy, idle);
+				       ",\"busy_cycles\":%" PRIu64 ",\"idle_cycles\":%" PRIu64 ",\"mbufs_total\":%u"
+				       ",\"mbufs_avail\":%u,\"connections\":%u,\"time_wait\":%u}",
+				       i ? "," : "", w->id, w->lcore_id, cpu, loops, busy, idle, total, avail,
+				       conns, tw);
 		else
-			console_printf(o, "%-6u %-5u %-4d %14" PRIu64 " %18" PRIu64 " %18" PRIu64 " %5.1f%%\n",
-				       w->id, w->lcore_id, cpu, loops, busy, idle, pct);
+			console_printf(o, "%-6u %-5u %-4d %12" PRIu64 " %16" PRIu64 " %16" PRIu64 " %5.1f%% %9u %9u %7u %6u\n",
+				       w->id, w->lcore_id, cpu, loops, busy, idle, pct, total, avail, conns, tw);
 	}
 	if (json)
 		console_printf(o, "]\n");
 	return 0;
+}
+
+/* Does connection v match every filter word (a port number, an address, a state)? */
+static bool
+ctl_conn_match(const struct tcp_conn_view *v, int argc, char **argv)
+{
+	for (int i = 0; i < argc; i++) {
+		char *end;
+		unsigned long n = strtoul(argv[i], &end, 10);
+		uint32_t a;
+		if (*end == '\0' && n <= 65535) {
+			if (v->lport != n && v->rport != n)
+				return false;
+		} else if (config_parse_ipv4(argv[i], &a) == 0) {
+			if (v->laddr != a && v->raddr != a)
+				return false;
+		} else if (strcasecmp(argv[i], tcp_state_name(v->state)) != 0) {
+			return false;
+		}
+	}
+	return true;
+}
+
+static int
+ctl_show_connections(struct gw *gw, struct console_out *o, int argc, char **argv, bool json)
+{
+	unsigned max = gw->cfg->tcp.max_connections;
+	struct tcp_conn_view *v = calloc(max, sizeof(*v));
+	bool first = true;
+
+	if (v == NULL)
+		return 1;
+	if (json)
+		console_printf(o, "[");
+	else
+		console_printf(o, "%-21s %-21s %-12s %8s %9s %9s %12s %12s %6s\n", "LOCAL", "REMOTE",
+			       "STATE", "RTT-MS", "CWND", "SND-WND", "BYTES-IN", "BYTES-OUT", "WORKER");
+	for (unsigned wi = 0; wi < gw->n_workers; wi++) {
+		unsigned n = tcp_snapshot(gw->workers[wi], v, max);
+		for (unsigned i = 0; i < n; i++) {
+			char l[24], r[24];
+			if (!ctl_conn_match(&v[i], argc, argv))
+				continue;
+			ctl_ip(v[i].laddr, l, sizeof(l));
+			ctl_ip(v[i].raddr, r, sizeof(r));
+			if (json) {
+				console_printf(o, "%s{\"worker\":%u,\"local\":\"%s:%u\",\"remote\":\"%s:%u\","
+					       "\"state\":\"%s\",\"rtt_us\":%u,\"cwnd\":%u,\"snd_wnd\":%u,"
+					       "\"bytes_in\":%" PRIu64 ",\"bytes_out\":%" PRIu64 "}",
+					       first ? "" : ",", v[i].worker, l, v[i].lport, r, v[i].rport,
+					       tcp_state_name(v[i].state), v[i].rtt_us, v[i].cwnd, v[i].snd_wnd,
+					       v[i].bytes_in, v[i].bytes_out);
+			} else {
+				char ls[32], rs[32];
+				snprintf(ls, sizeof(ls), "%s:%u", l, v[i].lport);
+				snprintf(rs, sizeof(rs), "%s:%u", r, v[i].rport);
+				console_printf(o, "%-21s %-21s %-12s %8.1f %9u %9u %12" PRIu64 " %12" PRIu64 " %6u\n",
+					       ls, rs, tcp_state_name(v[i].state), v[i].rtt_us / 1000.0,
+					       v[i].cwnd, v[i].snd_wnd, v[i].bytes_in, v[i].bytes_out, v[i].worker);
+			}
+			first = false;
+		}
+	}
+	if (json)
+		console_printf(o, "]\n");
+	free(v);
+	return 0;
+}
+
+/* Parse "--name VALUE" options into unsigned longs; returns 0 or prints the error. */
+static int
+ctl_opt_ulong(struct console_out *o, int *i, int argc, char **argv, unsigned long long *out)
+{
+	char *end;
+	if (*i + 1 >= argc) {
+		console_printf(o, "error: %s needs a value\n", argv[*i]);
+		return -1;
+	}
+	*out = strtoull(argv[++*i], &end, 10);
+	if (*end != '\0') {
+		console_printf(o, "error: %s: \"%s\" is not a number\n", argv[*i - 1], argv[*i]);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+ctl_post_all(struct gw *gw, struct worker_msg *msg, struct console_out *o)
+{
+	for (unsigned i = 0; i < gw->n_workers; i++)
+		if (worker_post(gw->workers[i], msg) != 0) {
+			console_printf(o, "error: worker %u's inbox is full; try again\n", i);
+			return 1;
+		}
+	return 0;
+}
+
+static int
+ctl_clear_connections(struct gw *gw, struct console_out *o, int argc, char **argv)
+{
+	unsigned long long port = 0, count = ~0u;
+	bool reset = false;
+
+	for (int i = 0; i < argc; i++) {
+		if (strcmp(argv[i], "--port") == 0) {
+			if (ctl_opt_ulong(o, &i, argc, argv, &port) != 0 || port > 65535)
+				return 2;
+		} else if (strcmp(argv[i], "--count") == 0) {
+			if (ctl_opt_ulong(o, &i, argc, argv, &count) != 0)
+				return 2;
+		} else if (strcmp(argv[i], "--reset") == 0) {
+			reset = true;
+		} else {
+			console_printf(o, "error: unknown argument \"%s\"\n", argv[i]);
+			return 2;
+		}
+	}
+	/* Split the count by how many matching connections each worker holds. */
+	unsigned max = gw->cfg->tcp.max_connections, left = (unsigned)RTE_MIN(count, (unsigned long long)UINT32_MAX);
+	unsigned total = 0;
+	struct tcp_conn_view *v = calloc(max, sizeof(*v));
+	if (v == NULL)
+		return 1;
+	for (unsigned wi = 0; wi < gw->n_workers && left > 0; wi++) {
+		unsigned n = tcp_snapshot(gw->workers[wi], v, max), mine = 0;
+		for (unsigned i = 0; i < n; i++)
+			mine += strcmp(tcp_state_name(v[i].state), "ESTABLISHED") == 0 &&
+				(port == 0 || v[i].lport == port);
+		mine = RTE_MIN(mine, left);
+		if (mine == 0)
+			continue;
+		struct worker_msg msg = { .type = WORKER_MSG_CLEAR, .dport = (uint16_t)port, .count = mine,
+					  .flags = reset };
+		if (worker_post(gw->workers[wi], &msg) != 0) {
+			console_printf(o, "error: worker %u's inbox is full; try again\n", wi);
+			free(v);
+			return 1;
+		}
+		left -= mine;
+		total += mine;
+	}
+	free(v);
+	console_printf(o, "%s %u connection(s)\n", reset ? "resetting" : "closing", total);
+	return 0;
+}
+
+static uint64_t
+ctl_counter(struct gw *gw, enum stats_id id)
+{
+	uint64_t v[STATS_MAX];
+	stats_sum(gw->workers, gw->n_workers, -1, v);
+	return v[id];
+}
+
+/* Wait (serving logs) until the probes finish or the timeout passes. */
+static bool
+ctl_wait_probes(struct gw *gw, uint64_t target, unsigned timeout_s)
+{
+	struct timespec ts = { 0, 10 * 1000 * 1000 };
+	for (unsigned i = 0; i < timeout_s * 100u; i++) {
+		if (ctl_counter(gw, STATS_PROBE_VERIFIED) + ctl_counter(gw, STATS_PROBE_FAILED) >= target)
+			return true;
+		for (unsigned k = 0; k < gw->n_workers; k++)
+			log_drain(gw->workers[k]->log_ring);
+		nanosleep(&ts, NULL);
+	}
+	return false;
+}
+
+static int
+ctl_tcp_connect(struct gw *gw, struct console_out *o, int argc, char **argv)
+{
+	unsigned long long count = 1, bytes = 65536, timeout = 60, port;
+	uint32_t addr;
+	char *end;
+
+	if (argc < 2 || config_parse_ipv4(argv[0], &addr) != 0 ||
+	    (port = strtoull(argv[1], &end, 10), *end != '\0') || port == 0 || port > 65535) {
+		console_printf(o, "usage: tcp connect ADDRESS PORT [--count N] [--bytes B] [--timeout S]\n");
+		return 2;
+	}
+	for (int i = 2; i < argc; i++) {
+		unsigned long long *dst = strcmp(argv[i], "--count") == 0 ? &count :
+			strcmp(argv[i], "--bytes") == 0 ? &bytes : strcmp(argv[i], "--timeout") == 0 ? &timeout : NULL;
+		if (dst == NULL || ctl_opt_ulong(o, &i, argc, argv, dst) != 0) {
+			if (dst == NULL)
+				console_printf(o, "error: unknown argument \"%s\"\n", argv[i]);
+			return 2;
+		}
+	}
+	if (count == 0 || count > gw->cfg->tcp.max_connections * (unsigned long long)gw->n_workers ||
+	    bytes > 0x7fffffffull) {
+		console_printf(o, "error: --count 1..%u, --bytes 0..2147483647\n",
+			       gw->cfg->tcp.max_connections * gw->n_workers);
+		return 2;
+	}
+	uint64_t v0 = ctl_counter(gw, STATS_PROBE_VERIFIED), f0 = ctl_counter(gw, STATS_PROBE_FAILED);
+	for (unsigned i = 0; i < gw->n_workers; i++) {
+		uint32_t share = (uint32_t)(count / gw->n_workers + (i < count % gw->n_workers));
+		struct worker_msg msg = { .type = WORKER_MSG_CONNECT, .ip = addr, .dport = (uint16_t)port,
+					  .count = share, .bytes = bytes };
+		if (share != 0 && worker_post(gw->workers[i], &msg) != 0) {
+			console_printf(o, "error: worker %u's inbox is full\n", i);
+			return 1;
+		}
+	}
+	bool done = ctl_wait_probes(gw, v0 + f0 + count, (unsigned)timeout);
+	uint64_t ok = ctl_counter(gw, STATS_PROBE_VERIFIED) - v0, bad = ctl_counter(gw, STATS_PROBE_FAILED) - f0;
+	console_printf(o, "%" PRIu64 " of %llu connection(s) verified, %" PRIu64 " failed%s\n", ok, count, bad,
+		       done ? "" : " (timed out waiting for the rest)");
+	return ok == count ? 0 : 1;
+}
+
+/* The control plane's record of each port's impairment (what `show linkem` prints). */
+static struct cfg_linkem ctl_linkem_cur[CFG_MAX_PORTS][2];
+static struct cfg_linkem ctl_linkem_slots[64];
+static unsigned ctl_linkem_next;
+
+static void
+ctl_linkem_load(struct gw *gw)
+{
+	for (unsigned i = 0; i < gw->cfg->n_linkem; i++) {
+		const struct cfg_linkem *c = &gw->cfg->linkem[i];
+		int p = -1;
+		for (unsigned k = 0; k < gw->n_ports; k++)
+			if (strcmp(gw->ports[k].name, c->port) == 0)
+				p = (int)k;
+		if (p < 0)
+			continue;
+		if (c->direction & CFG_LINKEM_RX)
+			ctl_linkem_cur[p][0] = *c;
+		if (c->direction & CFG_LINKEM_TX)
+			ctl_linkem_cur[p][1] = *c;
+	}
+}
+
+static int
+ctl_show_linkem(struct gw *gw, struct console_out *o, bool json)
+{
+	static const char *dirs[] = { "rx", "tx" };
+	bool first = true;
+
+	if (json)
+		console_printf(o, "[");
+	else
+		console_printf(o, "%-6s %-3s %6s %6s %7s %7s %8s %8s %10s %8s %8s %8s %8s\n", "PORT", "DIR",
+			       "LOSS%", "DUP%", "REORD%", "CORR%", "DELAY-US", "JITTER", "PASSED", "LOST",
+			       "DUPED", "REORD", "CORRUPT");
+	for (unsigned p = 0; p < gw->n_ports; p++)
+		for (unsigned d = 0; d < 2; d++) {
+			const struct cfg_linkem *c = &ctl_linkem_cur[p][d];
+			struct linkem_stats t = { 0 };
+			for (unsigned wi = 0; wi < gw->n_workers; wi++) {
+				const struct linkem *le = d ? gw->workers[wi]->linkem_tx[p] : gw->workers[wi]->linkem_rx[p];
+				t.passed += le->stats.passed;
+				t.lost += le->stats.lost;
+				t.duplicated += le->stats.duplicated;
+				t.reordered += le->stats.reordered;
+				t.corrupted += le->stats.corrupted;
+			}
+			if (json)
+				console_printf(o, "%s{\"port\":\"%s\",\"direction\":\"%s\",\"loss\":%g,"
+					       "\"duplicate\":%g,\"reorder\":%g,\"corrupt\":%g,\"delay_us\":%u,"
+					       "\"jitter_us\":%u,\"passed\":%" PRIu64 ",\"lost\":%" PRIu64
+					       ",\"duplicated\":%" PRIu64 ",\"reordered\":%" PRIu64
+					       ",\"corrupted\":%" PRIu64 "}", first ? "" : ",", gw->ports[p].name,
+					       dirs[d], c->loss, c->duplicate, c->reorder, c->corrupt, c->delay_us,
+					       c->jitter_us, t.passed, t.lost, t.duplicated, t.reordered, t.corrupted);
+			else
+				console_printf(o, "%-6s %-3s %6.2f %6.2f %7.2f %7.2f %8u %8u %10" PRIu64 " %8" PRIu64
+					       " %8" PRIu64 " %8" PRIu64 " %8" PRIu64 "\n", gw->ports[p].name, dirs[d],
+					       c->loss, c->duplicate, c->reorder, c->corrupt, c->delay_us, c->jitter_us,
+					       t.passed, t.lost, t.duplicated, t.reordered, t.corrupted);
+			first = false;
+		}
+	if (json)
+		console_printf(o, "]\n");
+	return 0;
+}
+
+/* "loss=2.5" etc. into c; returns 0 or prints what is wrong. */
+static int
+ctl_linkem_kv(struct console_out *o, const char *arg, struct cfg_linkem *c)
+{
+	char key[32];
+	const char *eq = strchr(arg, '=');
+	char *end;
+
+	if (eq == NULL || eq == arg || (size_t)(eq - arg) >= sizeof(key)) {
+		console_printf(o, "error: \"%s\": expected key=value\n", arg);
+		return -1;
+	}
+	snprintf(key, sizeof(key), "%.*s", (int)(eq - arg), arg);
+	double v = strtod(eq + 1, &end);
+	if (*end != '\0' || eq[1] == '\0' || v < 0) {
+		console_printf(o, "error: %s: \"%s\" is not a non-negative number\n", key, eq + 1);
+		return -1;
+	}
+	double *pct = strcmp(key, "loss") == 0 ? &c->loss : strcmp(key, "duplicate") == 0 ? &c->duplicate :
+		      strcmp(key, "reorder") == 0 ? &c->reorder : strcmp(key, "corrupt") == 0 ? &c->corrupt : NULL;
+	if (pct != NULL) {
+		if (v > 100) {
+			console_printf(o, "error: %s: %g is out of range (0..100 percent)\n", key, v);
+			return -1;
+		}
+		*pct = v;
+	} else if (strcmp(key, "delay_us") == 0 || strcmp(key, "jitter_us") == 0) {
+		if (v > 1000000) {
+			console_printf(o, "error: %s: %g is out of range (0..1000000)\n", key, v);
+			return -1;
+		}
+		*(key[0] == 'd' ? &c->delay_us : &c->jitter_us) = (unsigned)v;
+	} else if (strcmp(key, "seed") == 0) {
+		c->seed = (uint64_t)v;
+	} else {
+		console_printf(o, "error: unknown setting \"%s\" (loss, duplicate, reorder, corrupt, "
+			       "delay_us, jitter_us, seed)\n", key);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+ctl_linkem_cmd(struct gw *gw, struct console_out *o, int argc, char **argv, bool on)
+{
+	int p = argc > 0 ? ctl_port_index(gw, argv[0]) : -1;
+	int i = 1;
+	unsigned dir = CFG_LINKEM_BOTH;
+
+	if (p < 0) {
+		console_printf(o, "error: name a configured port (\"%s\")\n", argc ? argv[0] : "");
+		return 2;
+	}
+	if (i < argc && (strcmp(argv[i], "rx") == 0 || strcmp(argv[i], "tx") == 0 || strcmp(argv[i], "both") == 0)) {
+		dir = argv[i][0] == 'r' ? CFG_LINKEM_RX : argv[i][0] == 't' ? CFG_LINKEM_TX : CFG_LINKEM_BOTH;
+		i++;
+	}
+	struct cfg_linkem *c = &ctl_linkem_slots[ctl_linkem_next++ % RTE_DIM(ctl_linkem_slots)];
+	memset(c, 0, sizeof(*c));
+	snprintf(c->port, sizeof(c->port), "%s", gw->ports[p].name);
+	c->direction = (enum cfg_linkem_dir)dir;
+	c->seed = 1;
+	for (; on && i < argc; i++)
+		if (ctl_linkem_kv(o, argv[i], c) != 0)
+			return 2;
+	if (i < argc) {
+		console_printf(o, "error: unexpected \"%s\"\n", argv[i]);
+		return 2;
+	}
+	struct worker_msg msg = { .type = WORKER_MSG_LINKEM, .port = (uint16_t)p, .flags = dir,
+				  .cfg = on ? c : NULL };
+	if (ctl_post_all(gw, &msg, o) != 0)
+		return 1;
+	if (dir & CFG_LINKEM_RX)
+		ctl_linkem_cur[p][0] = on ? *c : (struct cfg_linkem){ 0 };
+	if (dir & CFG_LINKEM_TX)
+		ctl_linkem_cur[p][1] = on ? *c : (struct cfg_linkem){ 0 };
+	log_msg(CFG_LOG_WARNING, "linkem on %s (%s): %s", gw->ports[p].name,
+		dir == CFG_LINKEM_BOTH ? "both" : dir == CFG_LINKEM_RX ? "rx" : "tx",
+		on ? "impairment set from the console" : "off");
+	return ctl_show_linkem(gw, o, false);
 }
 
 int
@@ -269,6 +639,12 @@ ctl_handle(void *ctx, struct console_out *o, int argc, char **argv, bool json)
 	case CONSOLE_SHOW_ARP:     return ctl_show_arp(gw, o, json);
 	case CONSOLE_SHOW_CONFIG:  return ctl_show_config(gw, o, json);
 	case CONSOLE_SHOW_WORKERS: return ctl_show_workers(gw, o, json);
+	case CONSOLE_SHOW_CONNECTIONS: return ctl_show_connections(gw, o, argc, argv, json);
+	case CONSOLE_CLEAR_CONNECTIONS: return ctl_clear_connections(gw, o, argc, argv);
+	case CONSOLE_TCP_CONNECT:  return ctl_tcp_connect(gw, o, argc, argv);
+	case CONSOLE_SHOW_LINKEM:  return ctl_show_linkem(gw, o, json);
+	case CONSOLE_LINKEM_SET:   return ctl_linkem_cmd(gw, o, argc, argv, true);
+	case CONSOLE_LINKEM_OFF:   return ctl_linkem_cmd(gw, o, argc, argv, false);
 	default:                   return 2;
 	}
 }
@@ -345,6 +721,13 @@ ctl_tel_arp(const char *cmd __rte_unused, const char *params __rte_unused, struc
 	}
 	free(v);
 	return 0;
+}
+
+void
+ctl_init(struct gw *gw)
+{
+	ctl_gw = gw;
+	ctl_linkem_load(gw);
 }
 
 int

@@ -12,6 +12,9 @@
 
 struct gw;
 
+/* Set up the console's state from the running gateway (before serving). */
+void ctl_init(struct gw *gw);
+
 /* console_handler_fn for the console socket; ctx is the struct gw. */
 int ctl_handle(void *ctx, struct console_out *o, int argc, char **argv, bool json);
 

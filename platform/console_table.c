@@ -19,7 +19,20 @@ const struct console_cmd_desc console_cmds[CONSOLE_CMD_MAX] = {
 	{ CONSOLE_SHOW_CONFIG,  "show config",  "",
 	  "the running configuration with every default filled in" },
 	{ CONSOLE_SHOW_WORKERS, "show workers", "",
-	  "worker cores: lcore, CPU, loops, busy and idle cycles" },
+	  "worker cores: lcore, CPU, loops, busy/idle cycles, packet buffers, connections" },
+	{ CONSOLE_SHOW_CONNECTIONS, "show connections", "[PORT|ADDRESS|STATE]...",
+	  "TCP connections: tuple, state, RTT, cwnd, bytes in/out, owning worker" },
+	{ CONSOLE_CLEAR_CONNECTIONS, "clear connections", "[--port P] [--count N] [--reset]",
+	  "close established connections (FIN; RST with --reset)" },
+	{ CONSOLE_TCP_CONNECT, "tcp connect", "ADDRESS PORT [--count N] [--bytes B] [--timeout S]",
+	  "test: open N connections, send B bytes each, check the echo comes back" },
+	{ CONSOLE_SHOW_LINKEM, "show linkem", "",
+	  "link impairment per port and direction, with its counters" },
+	{ CONSOLE_LINKEM_SET, "linkem set", "PORT [rx|tx|both] [loss=%] [duplicate=%] [reorder=%] "
+	  "[corrupt=%] [delay_us=N] [jitter_us=N] [seed=N]",
+	  "impair a port (settings not given are 0)" },
+	{ CONSOLE_LINKEM_OFF, "linkem off", "PORT [rx|tx|both]",
+	  "stop impairing a port" },
 };
 
 const struct console_cmd_desc *
@@ -53,10 +66,13 @@ console_cmd_help(char *buf, unsigned long len)
 	int off = 0;
 
 	for (int i = 0; i < CONSOLE_CMD_MAX && (unsigned long)off < len; i++) {
-		char left[64];
+		char left[160];
 		snprintf(left, sizeof(left), "%s%s%s", console_cmds[i].words,
 			 console_cmds[i].args[0] ? " " : "", console_cmds[i].args);
-		off += snprintf(buf + off, len - off, "  %-44s %s\n", left, console_cmds[i].help);
+		if (strlen(left) > 44)
+			off += snprintf(buf + off, len - off, "  %s\n  %-44s %s\n", left, "", console_cmds[i].help);
+		else
+			off += snprintf(buf + off, len - off, "  %-44s %s\n", left, console_cmds[i].help);
 	}
 	return off;
 }

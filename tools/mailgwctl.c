@@ -17,7 +17,7 @@
 static void
 ctl_usage(FILE *f)
 {
-	char buf[4096];
+	char buf[8192];
 
 	console_cmd_help(buf, sizeof(buf));
 	fprintf(f, "usage: mailgwctl [-s SOCKET] [--json] COMMAND...\n"

@@ -195,7 +195,10 @@ class Run:
 
     # ---- results
     def check(self, name, ok, detail=""):
-        self.checks.append({"name": name, "ok": bool(ok), "detail": detail})
+        c = {"name": name, "ok": bool(ok)}
+        if not ok and detail:
+            c["detail"] = detail
+        self.checks.append(c)
         return ok
 
     def stats(self):
@@ -214,7 +217,7 @@ class Run:
         after = self.stats()
         if after is None:
             return
-        d = {k: after.get(k, 0) - before.get(k, 0) for k in list(names_min) + list(names_zero)}
+        d = {k: after[k] - before.get(k, 0) for k in list(names_min) + list(names_zero) if k in after}
         self.counters[step] = d
         for n, lo in names_min.items():
             if n not in after:
