@@ -78,7 +78,8 @@ main_eal_args(const struct gw_config *cfg, char **argv, char store[][CFG_DEVICE_
 		argv[argc++] = "--no-pci";
 	for (unsigned i = 0; i < cfg->n_ports; i++) {
 		argv[argc++] = cfg->ports[i].is_pci ? "-a" : "--vdev";
-		port_eal_device(cfg->ports[i].device, cfg->n_workers, store[s], CFG_DEVICE_LEN);
+		port_eal_device(cfg->ports[i].device, cfg->n_workers, cfg->limits.rx_descriptors,
+				store[s], CFG_DEVICE_LEN);
 		argv[argc++] = store[s++];
 	}
 	argv[argc++] = "--log-level";

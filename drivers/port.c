@@ -72,12 +72,16 @@ port_dev_name(const char *device, char *name, size_t len)
 }
 
 void
-port_eal_device(const char *device, unsigned n_queues, char *out, size_t len)
+port_eal_device(const char *device, unsigned n_queues, unsigned ring_size, char *out, size_t len)
 {
-	if (strncmp(device, "net_af_packet", 13) == 0 && strstr(device, "qpairs=") == NULL)
-		snprintf(out, len, "%s,qpairs=%u", device, n_queues);
-	else
-		snprintf(out, len, "%s", device);
+	int n = snprintf(out, len, "%s", device);
+
+	if (strncmp(device, "net_af_packet", 13) != 0)
+		return;
+	if (strstr(device, "qpairs=") == NULL && n >= 0 && (size_t)n < len)
+		n += snprintf(out + n, len - n, ",qpairs=%u", n_queues);
+	if (strstr(device, "framecnt=") == NULL && n >= 0 && (size_t)n < len)
+		snprintf(out + n, len - n, ",framecnt=%u", ring_size);
 }
 
 static int

@@ -64,9 +64,10 @@ void port_format_mac(const struct rte_ether_addr *mac, char *buf, size_t len);
 void port_dev_name(const char *device, char *name, size_t len);
 
 /*
- * EAL device argument for a configured device: the vdev string, with
- * "qpairs=N" appended for net_af_packet when the user gave none.
+ * EAL device argument for a configured device: the vdev string; for
+ * net_af_packet, "qpairs=N" (one per worker) and "framecnt=ring_size"
+ * (limits.rx_descriptors) are appended unless the user gave them.
  */
-void port_eal_device(const char *device, unsigned n_queues, char *out, size_t len);
+void port_eal_device(const char *device, unsigned n_queues, unsigned ring_size, char *out, size_t len);
 
 #endif

@@ -20,6 +20,7 @@ struct tcp_opts {
 	uint16_t mss;           /* 0: absent */
 	int8_t ws;              /* -1: absent */
 	bool sack_ok;
+	bool sack_blocks;       /* the segment carries SACK blocks */
 	bool ts;
 	uint32_t tsval, tsecr;
 };
@@ -46,6 +47,8 @@ tcp_parse_opts(const uint8_t *o, unsigned len, struct tcp_opts *out)
 			out->ws = (int8_t)RTE_MIN(o[i + 2], 14);
 		else if (kind == 4 && olen == 2)
 			out->sack_ok = true;
+		else if (kind == 5 && olen >= 10)
+			out->sack_blocks = true;
 		else if (kind == 8 && olen == 10) {
 			out->ts = true;
 			out->tsval = (uint32_t)o[i + 2] << 24 | o[i + 3] << 16 | o[i + 4] << 8 | o[i + 5];
@@ -452,7 +455,9 @@ tcp_process_ack(struct tcp_conn *c, const struct tcp_seg *s)
 	if (tcp_seq_ack_new(s->ack, c->snd_una, c->snd_max)) {
 		tcp_new_ack(c, s);
 	} else if (s->ack == c->snd_una && s->plen == 0 && !(s->flags & RTE_TCP_FIN_FLAG) &&
-		   c->snd_max != c->snd_una && wnd == c->snd_wnd) {
+		   c->snd_max != c->snd_una && (wnd == c->snd_wnd || s->o.sack_blocks)) {
+		/* RFC 5681 §2 wants the window unchanged; an ACK reporting SACK blocks is a
+		 * duplicate whatever its window says (RFC 6675 §2). */
 		w->ctr[c->port][STATS_TCP_RX_DUP_ACKS]++;
 		uint32_t flight = c->snd_max - c->snd_una;
 		if (tcp_cc_on_dupack(&c->cc, c->snd_una, c->snd_max, flight) == TCP_CC_FAST_RETRANSMIT &&
