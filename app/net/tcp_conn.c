@@ -149,8 +149,9 @@ tcp_conn_alloc(struct worker *w, const struct tcp_key *k, unsigned port)
 	if (t->free_head == 0)
 		return NULL;
 	struct tcp_conn *c = &t->conns[t->free_head - 1];
-	uint32_t next = c->next;
+	uint32_t next = c->next, gen = c->gen + 1;
 	memset(c, 0, sizeof(*c));
+	c->gen = gen;
 	c->idx = (uint32_t)(c - t->conns);
 	if (rte_hash_add_key_data(t->table, k, c) < 0) {
 		c->next = next;
@@ -283,22 +284,26 @@ tcp_events(struct worker *w)
 		if (t->ev_head == 0)
 			t->ev_tail = 0;
 		uint8_t ev = c->events;
+		uint32_t gen = c->gen;          /* a callback may free the slot and reuse it */
 		c->events = 0;
 		const struct stream_ops *ops = c->s.ops;
+#define TCP_STILL_OURS(c) ((c)->gen == gen && (c)->app_attached)
 		if (c->app_attached && ops != NULL) {
 			if ((ev & TCP_EV_CONNECTED) && ops->connected)
 				ops->connected(&c->s);
-			if ((ev & TCP_EV_READABLE) && c->app_attached && ops->readable)
+			if ((ev & TCP_EV_READABLE) && TCP_STILL_OURS(c) && ops->readable)
 				ops->readable(&c->s);
-			if ((ev & TCP_EV_WRITABLE) && c->app_attached && ops->writable)
+			if ((ev & TCP_EV_WRITABLE) && TCP_STILL_OURS(c) && ops->writable)
 				ops->writable(&c->s);
-			if ((ev & TCP_EV_CLOSED) && c->app_attached) {
+			if ((ev & TCP_EV_CLOSED) && TCP_STILL_OURS(c)) {
 				c->app_attached = false;
 				if (ops->closed)
 					ops->closed(&c->s, (enum stream_close_reason)c->close_reason);
 			}
 		}
-		if (c->events == 0 && c->state == TCP_CLOSED && c->w != NULL && !c->app_attached)
+#undef TCP_STILL_OURS
+		if (c->gen == gen && c->events == 0 && c->state == TCP_CLOSED && c->w != NULL &&
+		    !c->app_attached)
 			tcp_conn_free(c);
 	}
 }
@@ -371,6 +376,8 @@ tcp_connect(struct worker *w, uint32_t daddr, uint16_t dport, const struct strea
 	c->app_attached = true;
 	c->mss = tcp_mss_for_port(w, p);
 	tcp_conn_init_send(c, tcp_iss(w, &k));
+	c->rtt_start = w->now;          /* the SYN's round trip is the first RTT sample */
+	c->rtt_seq = c->iss;
 	tcp_set_state(c, TCP_SYN_SENT);
 	tcp_send_syn(c, false);
 	tcp_rtx_arm(c);

@@ -70,6 +70,7 @@ struct tcp_conn {
 	struct stream s;                /* first: stream <-> conn */
 	struct worker *w;
 	uint32_t idx;                   /* slot index */
+	uint32_t gen;                   /* bumped each time the slot is reused */
 	uint8_t state;                  /* enum tcp_state */
 	uint8_t port;                   /* our port index */
 	uint8_t events;                 /* TCP_EV_* waiting for tcp_events */

@@ -318,8 +318,9 @@ tcp_syn_sent(struct tcp_conn *c, struct tcp_seg *s)
 		return;
 	}
 	c->snd_una = s->ack;
-	if (c->rtt_start == 0 && !c->ts_ok && c->rtx_count == 0)
-		tcp_rto_sample(&c->rto, (uint32_t)((w->now - c->last_rx) * 1000000 / w->hz));
+	if (c->rtt_start != 0 && c->rtx_count == 0)     /* Karn: not after a SYN retransmission */
+		tcp_rto_sample(&c->rto, (uint32_t)((w->now - c->rtt_start) * 1000000 / w->hz));
+	c->rtt_start = 0;
 	tcp_established(c, s->wnd, s->seq, s->ack);
 	tcp_rtx_stop(c);
 	c->rtx_count = 0;
@@ -366,6 +367,7 @@ tcp_fin_acked(struct tcp_conn *c)
 		tcp_keep_arm(c);                /* FIN_WAIT_2 gives up after time_wait x 2 */
 		break;
 	case TCP_CLOSING:
+		c->w->ctr[c->port][STATS_TCP_CONN_CLOSED]++;
 		tcp_set_state(c, TCP_TIME_WAIT);
 		tcp_conn_closed(c, STREAM_CLOSED);
 		break;
@@ -470,6 +472,8 @@ tcp_process_ack(struct tcp_conn *c, const struct tcp_seg *s)
 	}
 	if (c->state == TCP_CLOSED || c->state == TCP_TIME_WAIT)
 		return c->state == TCP_TIME_WAIT;
+	if (c->persist)
+		c->rtx_count = 0;       /* the peer answers our window probes: it is alive */
 	if (tcp_seq_wnd_update_ok(c->snd_wl1, c->snd_wl2, s->seq, s->ack)) {
 		bool opened = c->snd_wnd == 0 && wnd != 0;
 		c->snd_wnd = wnd;
