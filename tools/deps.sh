@@ -15,7 +15,7 @@ cd "$(dirname "$0")/.."
 # libwolfssl-dev is Debian's prebuilt wolfSSL: installed only so that
 # tools/bench/crypto can compare against it. mailgw must never link it.
 PACKAGES="libdpdk-dev dpdk dpdk-dev pkg-config libconfig-dev libipsec-mb-dev libcmocka-dev
-	python3 python3-scapy iproute2 ethtool iputils-ping iputils-arping procps psmisc
+	python3 python3-scapy iproute2 ethtool iputils-ping iputils-arping netcat-openbsd procps psmisc
 	dpkg-dev autoconf automake libtool libwolfssl-dev libnuma-dev libpcap-dev
 	build-essential clang libclang-rt-14-dev hping3 tcpdump openssl ca-certificates"
 
