@@ -100,9 +100,19 @@ svc_source_fill(struct stream *s)
 		stream_shutdown(s);
 }
 
+/* Whatever the peer sends is discarded; its FIN does not stop the source (half-close). */
+static void
+svc_source_read(struct stream *s)
+{
+	struct services *sv = svc_worker_of(s)->services;
+
+	while (stream_read(s, sv->scratch, SVC_CHUNK) > 0)
+		;
+}
+
 static const struct stream_ops svc_source_ops = {
 	.connected = svc_source_fill,
-	.readable = svc_discard_read,
+	.readable = svc_source_read,
 	.writable = svc_source_fill,
 };
 

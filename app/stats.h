@@ -88,9 +88,11 @@ enum stats_kind {
 	X(TCP_RETRANSMITS,      "tcp.retransmits",       STATS_EVENT,   "segments retransmitted") \
 	X(TCP_FAST_RETRANSMITS, "tcp.fast_retransmits",  STATS_EVENT,   "fast retransmits (3 duplicate ACKs)") \
 	X(TCP_RTO_TIMEOUTS,     "tcp.rto_timeouts",      STATS_EVENT,   "retransmission timer expiries") \
+	X(TCP_TLP_PROBES,       "tcp.tlp_probes",        STATS_EVENT,   "tail loss probes sent (RFC 8985)") \
 	X(TCP_RX_DUP_ACKS,      "tcp.rx_dup_acks",       STATS_EVENT,   "duplicate ACKs received") \
 	X(TCP_RX_OOO_SEGMENTS,  "tcp.rx_ooo_segments",   STATS_EVENT,   "segments received out of order") \
 	X(TCP_RX_OOO_BYTES,     "tcp.rx_ooo_bytes",      STATS_EVENT,   "bytes received out of order") \
+	X(TCP_RX_OOO_DROPPED,   "tcp.rx_ooo_dropped",    STATS_EVENT,   "out-of-order segments dropped: duplicate or over tcp.reass_limit") \
 	X(TCP_TX_RESETS,        "tcp.tx_resets",         STATS_EVENT,   "resets sent") \
 	X(TCP_RX_RESETS,        "tcp.rx_resets",         STATS_EVENT,   "resets accepted") \
 	X(TCP_CHALLENGE_ACKS,   "tcp.challenge_acks",    STATS_EVENT,   "challenge ACKs sent (RFC 5961)") \

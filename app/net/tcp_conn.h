@@ -85,16 +85,22 @@ struct tcp_conn {
 	bool ws_ok, ts_ok, sack_ok;
 	bool fin_queued;                /* the app shut down: FIN after the data */
 	bool fin_sent;
+	bool fin_acked;                 /* our FIN is acknowledged: never send it again */
 	bool app_attached;              /* the app holds the stream (not yet closed/aborted) */
 	bool want_writable;             /* a write came up short */
 	bool persist;                   /* rtx timer is the persist timer */
+	bool tlp_armed;                 /* rtx timer is the tail loss probe timer */
+	bool tlp_sent;                  /* a probe is out; none again until new data is ACKed */
 	uint8_t rtx_count;              /* consecutive timeouts */
+	uint8_t limited_transmit;       /* RFC 3042: new segments allowed past cwnd (0-2) */
+	uint32_t high_rxt;              /* end of the highest retransmission in this recovery */
 	uint8_t keep_probes;
 	struct tcp_bufq snd;            /* from snd_una: sent-unacked, then unsent */
 
 	/* receive side */
 	uint32_t irs, rcv_nxt, rcv_adv; /* rcv_adv: right edge we advertised */
 	uint32_t ts_recent;
+	uint32_t last_ack_sent;         /* RCV.NXT in our latest segment (RFC 7323 Last.ACK.sent) */
 	bool fin_rcvd;
 	bool ooo_fin;                   /* a FIN seen out of order, at ooo_fin_seq */
 	uint32_t ooo_fin_seq;
@@ -159,7 +165,7 @@ void tcp_send_probe(struct tcp_conn *c);
 void tcp_send_reset(struct worker *w, unsigned p, const struct tcp_key *k, uint32_t seq,
 		    uint32_t ack, uint8_t flags);
 void tcp_send_cookie_synack(struct worker *w, unsigned p, const struct tcp_key *k,
-			    uint32_t iss, uint32_t irs, uint16_t mss, int wscale, bool sack, bool ts,
+			    uint32_t iss, uint32_t irs, int wscale, bool sack, bool ts,
 			    uint32_t tsecr);
 uint32_t tcp_rcv_window(const struct tcp_conn *c);
 uint16_t tcp_mss_for_port(const struct worker *w, unsigned p);

@@ -21,6 +21,8 @@ struct tcp_opts {
 	int8_t ws;              /* -1: absent */
 	bool sack_ok;
 	bool sack_blocks;       /* the segment carries SACK blocks */
+	uint8_t n_sack;
+	uint32_t sack[4][2];    /* [start, end) as sent by the peer */
 	bool ts;
 	uint32_t tsval, tsecr;
 };
@@ -47,8 +49,15 @@ tcp_parse_opts(const uint8_t *o, unsigned len, struct tcp_opts *out)
 			out->ws = (int8_t)RTE_MIN(o[i + 2], 14);
 		else if (kind == 4 && olen == 2)
 			out->sack_ok = true;
-		else if (kind == 5 && olen >= 10)
+		else if (kind == 5 && olen >= 10 && (olen - 2) % 8 == 0) {
 			out->sack_blocks = true;
+			for (unsigned b = 0; b < (olen - 2u) / 8 && out->n_sack < 4; b++) {
+				const uint8_t *q = o + i + 2 + 8 * b;
+				out->sack[out->n_sack][0] = (uint32_t)q[0] << 24 | q[1] << 16 | q[2] << 8 | q[3];
+				out->sack[out->n_sack][1] = (uint32_t)q[4] << 24 | q[5] << 16 | q[6] << 8 | q[7];
+				out->n_sack++;
+			}
+		}
 		else if (kind == 8 && olen == 10) {
 			out->ts = true;
 			out->tsval = (uint32_t)o[i + 2] << 24 | o[i + 3] << 16 | o[i + 4] << 8 | o[i + 5];
@@ -79,11 +88,12 @@ tcp_apply_syn_opts(struct tcp_conn *c, const struct tcp_opts *o)
 		c->mss -= 12;           /* room for the timestamp option in every segment */
 }
 
+/* wnd_field of a SYN-ACK is not scaled (RFC 7323 §2.2); of any later segment it is. */
 static void
-tcp_established(struct tcp_conn *c, uint32_t wnd_field, uint32_t seq, uint32_t ack)
+tcp_established(struct tcp_conn *c, uint32_t wnd_field, bool syn, uint32_t seq, uint32_t ack)
 {
 	tcp_set_state(c, TCP_ESTABLISHED);
-	c->snd_wnd = wnd_field << c->snd_wscale;
+	c->snd_wnd = syn ? wnd_field : wnd_field << c->snd_wscale;
 	c->snd_wl1 = seq;
 	c->snd_wl2 = ack;
 	tcp_cc_init(&c->cc, c->mss, c->iss);
@@ -120,11 +130,10 @@ tcp_listen_syn(struct worker *w, unsigned p, const struct tcp_key *k, struct tcp
 	if (c == NULL) {
 		if (tc->syncookies == CFG_SYNCOOKIES_NEVER)
 			return;
-		uint16_t mss_used;
 		uint16_t mss = o->mss ? RTE_MIN(o->mss, tcp_mss_for_port(w, p)) : 536;
 		uint32_t iss = tcp_syncookie_make(tcp_cookie_key, k->raddr, k->laddr, k->rport, k->lport,
-						  seq, mss, w->now / w->hz, &mss_used);
-		tcp_send_cookie_synack(w, p, k, iss, seq, mss_used, o->ws, o->sack_ok, o->ts, o->tsval);
+						  seq, mss, w->now / w->hz, NULL);
+		tcp_send_cookie_synack(w, p, k, iss, seq, o->ws, o->sack_ok, o->ts, o->tsval);
 		w->ctr[p][STATS_TCP_SYNCOOKIES_SENT]++;
 		return;
 	}
@@ -181,7 +190,7 @@ tcp_listen_ack(struct worker *w, unsigned p, const struct tcp_key *k, struct tcp
 	tcp_conn_init_send(c, ack - 1);
 	c->snd_una = ack;
 	w->ctr[p][STATS_TCP_SYNCOOKIES_ACCEPTED]++;
-	tcp_established(c, rte_be_to_cpu_16(th->rx_win), seq, ack);
+	tcp_established(c, rte_be_to_cpu_16(th->rx_win), false, seq, ack);
 	tcp_accept(c, l);
 	return c;
 }
@@ -321,7 +330,7 @@ tcp_syn_sent(struct tcp_conn *c, struct tcp_seg *s)
 	if (c->rtt_start != 0 && c->rtx_count == 0)     /* Karn: not after a SYN retransmission */
 		tcp_rto_sample(&c->rto, (uint32_t)((w->now - c->rtt_start) * 1000000 / w->hz));
 	c->rtt_start = 0;
-	tcp_established(c, s->wnd, s->seq, s->ack);
+	tcp_established(c, s->wnd, true, s->seq, s->ack);
 	tcp_rtx_stop(c);
 	c->rtx_count = 0;
 	tcp_event(c, TCP_EV_CONNECTED);
@@ -336,6 +345,8 @@ tcp_check_rst_syn(struct tcp_conn *c, const struct tcp_seg *s)
 	struct worker *w = c->w;
 
 	if (s->flags & RTE_TCP_RST_FLAG) {
+		if (c->state == TCP_TIME_WAIT)
+			return false;       /* RFC 1337: no TIME_WAIT assassination */
 		if (s->seq != c->rcv_nxt) {
 			w->ctr[c->port][STATS_TCP_CHALLENGE_ACKS]++;
 			tcp_send_ack(c);
@@ -346,7 +357,7 @@ tcp_check_rst_syn(struct tcp_conn *c, const struct tcp_seg *s)
 			tcp_conn_closed(c, STREAM_RESET);   /* passive, never accepted: just forget it */
 			return false;
 		}
-		tcp_conn_closed(c, c->state == TCP_TIME_WAIT ? STREAM_CLOSED : STREAM_RESET);
+		tcp_conn_closed(c, STREAM_RESET);
 		return false;
 	}
 	if (s->flags & RTE_TCP_SYN_FLAG) {
@@ -405,6 +416,8 @@ tcp_new_ack(struct tcp_conn *c, const struct tcp_seg *s)
 	bool fin_acked = c->fin_sent && s->ack == c->snd_una + c->snd.bytes + 1;
 
 	tcp_rtt_sample(c, s);
+	c->limited_transmit = 0;
+	c->tlp_sent = false;
 	tcp_bufq_drop_front(&c->snd, data);
 	c->snd_una = s->ack;
 	if (tcp_seq_lt(c->snd_nxt, c->snd_una))
@@ -412,9 +425,11 @@ tcp_new_ack(struct tcp_conn *c, const struct tcp_seg *s)
 	c->rtx_count = 0;
 	tcp_rto_reset_backoff(&c->rto);
 	enum tcp_cc_action a = tcp_cc_on_ack(&c->cc, acked, c->snd_una, c->snd_max - c->snd_una);
-	if (a == TCP_CC_RETRANSMIT_NEXT_HOLE && c->snd.bytes != 0) {
+	if (a == TCP_CC_RETRANSMIT_NEXT_HOLE && c->snd.bytes != 0 && tcp_seq_geq(c->snd_una, c->high_rxt)) {
+		uint32_t len = RTE_MIN((uint32_t)c->mss, c->snd.bytes);
 		w->ctr[c->port][STATS_TCP_RETRANSMITS]++;
-		tcp_send_segment(c, c->snd_una, RTE_MIN((uint32_t)c->mss, c->snd.bytes), 0);
+		tcp_send_segment(c, c->snd_una, len, 0);
+		c->high_rxt = c->snd_una + len;
 	}
 	tcp_rtx_stop(c);
 	if (c->snd_max != c->snd_una)
@@ -423,8 +438,83 @@ tcp_new_ack(struct tcp_conn *c, const struct tcp_seg *s)
 		c->want_writable = false;
 		tcp_event(c, TCP_EV_WRITABLE);
 	}
-	if (fin_acked)
+	if (fin_acked) {
+		c->fin_acked = true;
 		tcp_fin_acked(c);
+	}
+}
+
+/*
+ * A duplicate ACK. The third starts fast retransmit (RFC 5681/6582). Two
+ * additions: limited transmit (RFC 3042: the first two may each let one new
+ * segment out, so a small window still yields three duplicates), and after
+ * an RTO, while go-back-N retransmission is under way, three duplicates mean
+ * a retransmission was lost too: resend the hole now rather than wait for
+ * another, backed-off, timeout.
+ */
+/*
+ * In recovery, the peer's SACK blocks show which data arrived. The first
+ * stretch at or after high_rxt (what we already resent) that no block covers
+ * and that lies below the highest SACKed byte by more than two segments is
+ * taken as lost (RFC 6675 §4, simplified: no full scoreboard, the blocks of
+ * this ACK only). Returns true and the segment to resend.
+ */
+static bool
+tcp_sack_hole(const struct tcp_conn *c, const struct tcp_opts *o, uint32_t *seq, uint32_t *len)
+{
+	uint32_t high = c->snd_una, from = tcp_seq_max(c->snd_una, c->high_rxt);
+
+	for (unsigned b = 0; b < o->n_sack; b++)
+		if (tcp_seq_between_incl(o->sack[b][1], c->snd_una, c->snd_max))
+			high = tcp_seq_max(high, o->sack[b][1]);
+	for (bool moved = true; moved;) {     /* skip blocks covering `from` */
+		moved = false;
+		for (unsigned b = 0; b < o->n_sack; b++)
+			if (tcp_seq_leq(o->sack[b][0], from) && tcp_seq_lt(from, o->sack[b][1])) {
+				from = o->sack[b][1];
+				moved = true;
+			}
+	}
+	if (!tcp_seq_lt(from + 2u * c->mss, high))
+		return false;
+	uint32_t end = high;
+	for (unsigned b = 0; b < o->n_sack; b++)
+		if (tcp_seq_gt(o->sack[b][0], from) && tcp_seq_lt(o->sack[b][0], end))
+			end = o->sack[b][0];
+	*seq = from;
+	*len = RTE_MIN(end - from, (uint32_t)c->mss);
+	return from - c->snd_una < c->snd.bytes;
+}
+
+static void
+tcp_dupack(struct tcp_conn *c, const struct tcp_opts *o)
+{
+	struct worker *w = c->w;
+	uint32_t hole, hole_len;
+	uint32_t flight = c->snd_max - c->snd_una;
+	enum tcp_cc_action a = tcp_cc_on_dupack(&c->cc, c->snd_una, c->snd_max, flight);
+	bool resend = a == TCP_CC_FAST_RETRANSMIT ||
+		      (c->cc.state == TCP_CC_LOSS && c->cc.dupacks == TCP_CC_DUPTHRESH);
+
+	if (resend && c->snd.bytes != 0) {
+		w->ctr[c->port][STATS_TCP_FAST_RETRANSMITS]++;
+		w->ctr[c->port][STATS_TCP_RETRANSMITS]++;
+		c->rtt_start = 0;   /* Karn */
+		uint32_t len = RTE_MIN((uint32_t)c->mss, c->snd.bytes);
+		tcp_send_segment(c, c->snd_una, len, 0);
+		c->high_rxt = c->snd_una + len;
+		return;
+	}
+	if ((c->cc.state == TCP_CC_RECOVERY || c->cc.state == TCP_CC_LOSS) && c->sack_ok &&
+	    tcp_sack_hole(c, o, &hole, &hole_len)) {
+		w->ctr[c->port][STATS_TCP_RETRANSMITS]++;
+		c->rtt_start = 0;
+		tcp_send_segment(c, hole, hole_len, 0);
+		c->high_rxt = hole + hole_len;
+		return;
+	}
+	if (c->cc.dupacks < TCP_CC_DUPTHRESH && c->cc.state != TCP_CC_RECOVERY)
+		c->limited_transmit = (uint8_t)c->cc.dupacks;
 }
 
 /* ACK field processing; false when the segment must be dropped. */
@@ -444,7 +534,7 @@ tcp_process_ack(struct tcp_conn *c, const struct tcp_seg *s)
 		c->snd_una = s->ack;
 		tcp_rtx_stop(c);
 		c->rtx_count = 0;
-		tcp_established(c, s->wnd, s->seq, s->ack);
+		tcp_established(c, s->wnd, false, s->seq, s->ack);
 		if (l != NULL)
 			tcp_accept(c, l);
 		return c->state != TCP_CLOSED;
@@ -461,14 +551,7 @@ tcp_process_ack(struct tcp_conn *c, const struct tcp_seg *s)
 		/* RFC 5681 §2 wants the window unchanged; an ACK reporting SACK blocks is a
 		 * duplicate whatever its window says (RFC 6675 §2). */
 		w->ctr[c->port][STATS_TCP_RX_DUP_ACKS]++;
-		uint32_t flight = c->snd_max - c->snd_una;
-		if (tcp_cc_on_dupack(&c->cc, c->snd_una, c->snd_max, flight) == TCP_CC_FAST_RETRANSMIT &&
-		    c->snd.bytes != 0) {
-			w->ctr[c->port][STATS_TCP_FAST_RETRANSMITS]++;
-			w->ctr[c->port][STATS_TCP_RETRANSMITS]++;
-			c->rtt_start = 0;   /* Karn */
-			tcp_send_segment(c, c->snd_una, RTE_MIN((uint32_t)c->mss, c->snd.bytes), 0);
-		}
+		tcp_dupack(c, &s->o);
 	}
 	if (c->state == TCP_CLOSED || c->state == TCP_TIME_WAIT)
 		return c->state == TCP_TIME_WAIT;
@@ -485,48 +568,48 @@ tcp_process_ack(struct tcp_conn *c, const struct tcp_seg *s)
 	return true;
 }
 
-/* Insert an out-of-order segment (m at its payload) into the sorted queue, trimming overlaps. */
+/*
+ * Insert an out-of-order segment (m at its payload, starting at seq) into
+ * the sorted queue: a front already queued is cut off, queued segments it
+ * covers go, and its tail is cut where the next queued segment begins.
+ * Returns false (m not queued) for a duplicate or when over reass_limit.
+ */
 static bool
 tcp_ooo_insert(struct tcp_conn *c, struct rte_mbuf *m, uint32_t seq)
 {
 	struct tcp_bufq *q = &c->ooo;
 	struct rte_mbuf **link = &q->head, *prev = NULL;
+	uint32_t end = seq + m->data_len;
 
 	if (q->bytes + m->data_len > c->w->cfg->tcp.reass_limit)
 		return false;
 	while (*link != NULL && tcp_seq_leq((*link)->hash.usr + (*link)->data_len, seq)) {
 		prev = *link;
-		link = &(*link)->next;
+		link = &prev->next;
 	}
-	/* Overlap with the segment before (ends after seq): trim our front. */
-	if (prev != NULL && tcp_seq_gt(prev->hash.usr + prev->data_len, seq)) {
-		uint32_t cut = prev->hash.usr + prev->data_len - seq;
-		if (cut >= m->data_len)
-			return false;
-		rte_pktmbuf_adj(m, (uint16_t)cut);
-		seq += cut;
+	if (*link != NULL && tcp_seq_leq((*link)->hash.usr, seq)) {
+		uint32_t qend = (*link)->hash.usr + (*link)->data_len;
+		if (tcp_seq_geq(qend, end))
+			return false;               /* all of it is queued already */
+		rte_pktmbuf_adj(m, (uint16_t)(qend - seq));
+		seq = qend;
+		prev = *link;
+		link = &prev->next;
 	}
-	/* Segments we cover completely go; a partial overlap trims our tail. */
-	while (*link != NULL) {
+	while (*link != NULL && tcp_seq_lt((*link)->hash.usr, end)) {
 		struct rte_mbuf *n = *link;
-		uint32_t end = seq + m->data_len;
-		if (tcp_seq_geq(n->hash.usr, end))
+		if (tcp_seq_gt(n->hash.usr + n->data_len, end)) {
+			rte_pktmbuf_trim(m, (uint16_t)(end - n->hash.usr));
 			break;
-		if (tcp_seq_leq(n->hash.usr + n->data_len, end)) {
-			*link = n->next;
-			if (q->tail == n)
-				q->tail = prev;
-			q->bytes -= n->data_len;
-			q->n_mbufs--;
-			n->next = NULL;
-			rte_pktmbuf_free_seg(n);
-			continue;
 		}
-		rte_pktmbuf_trim(m, (uint16_t)(end - n->hash.usr));
-		break;
+		*link = n->next;                    /* covered: ours replaces it */
+		if (q->tail == n)
+			q->tail = prev;
+		q->bytes -= n->data_len;
+		q->n_mbufs--;
+		n->next = NULL;
+		rte_pktmbuf_free_seg(n);
 	}
-	if (m->data_len == 0)
-		return false;
 	m->hash.usr = seq;
 	m->next = *link;
 	*link = m;
@@ -562,8 +645,6 @@ tcp_ooo_pull(struct tcp_conn *c)
 		c->bytes_in += m->data_len;
 		tcp_bufq_append_mbuf(&c->rcv, m);
 	}
-	if (c->ooo_fin && c->rcv_nxt == c->ooo_fin_seq && q->head == NULL)
-		c->ooo_fin = false;     /* the FIN is now in order: tcp_fin handles it */
 }
 
 /*
@@ -589,13 +670,19 @@ tcp_data(struct tcp_conn *c, struct rte_mbuf *m, struct tcp_seg *s)
 		rte_pktmbuf_trim(m, (uint16_t)(seq + m->data_len - edge));
 	if (m->data_len == 0)
 		return false;
-	w->ctr[c->port][STATS_TCP_RX_BYTES] += m->data_len;
 	if (seq != c->rcv_nxt) {
-		w->ctr[c->port][STATS_TCP_RX_OOO_SEGMENTS]++;
-		w->ctr[c->port][STATS_TCP_RX_OOO_BYTES] += m->data_len;
+		uint32_t len = m->data_len;
 		c->ack_now = true;                  /* duplicate ACK with SACK */
-		return tcp_ooo_insert(c, m, seq);
+		if (!tcp_ooo_insert(c, m, seq)) {
+			w->ctr[c->port][STATS_TCP_RX_OOO_DROPPED]++;
+			return false;
+		}
+		w->ctr[c->port][STATS_TCP_RX_OOO_SEGMENTS]++;
+		w->ctr[c->port][STATS_TCP_RX_OOO_BYTES] += len;
+		w->ctr[c->port][STATS_TCP_RX_BYTES] += len;
+		return true;
 	}
+	w->ctr[c->port][STATS_TCP_RX_BYTES] += m->data_len;
 	bool filled = c->ooo.head != NULL;
 	c->rcv_nxt += m->data_len;
 	c->bytes_in += m->data_len;
@@ -620,6 +707,7 @@ tcp_fin(struct tcp_conn *c, uint32_t fin_seq)
 		c->ack_now = true;
 		return;
 	}
+	c->ooo_fin = false;
 	c->rcv_nxt++;
 	c->fin_rcvd = true;
 	c->ack_now = true;
@@ -650,8 +738,12 @@ tcp_acceptable(struct tcp_conn *c, const struct tcp_seg *s)
 	uint32_t seg_len = s->plen + !!(s->flags & RTE_TCP_SYN_FLAG) + !!(s->flags & RTE_TCP_FIN_FLAG);
 	uint32_t wnd = tcp_seq_max(c->rcv_nxt + tcp_rcv_window(c), c->rcv_adv) - c->rcv_nxt;
 
-	/* PAWS (RFC 7323 §5): an older timestamp marks an old duplicate. */
-	if (c->ts_ok && s->o.ts && !(s->flags & RTE_TCP_RST_FLAG) &&
+	/*
+	 * PAWS (RFC 7323 §5): an older timestamp marks an old duplicate. Only for
+	 * segments that carry data, SYN or FIN: a reordered pure ACK is harmless
+	 * and may be a duplicate ACK that recovery needs (Linux does the same).
+	 */
+	if (c->ts_ok && s->o.ts && !(s->flags & RTE_TCP_RST_FLAG) && seg_len != 0 &&
 	    tcp_seq_lt(s->o.tsval, c->ts_recent)) {
 		tcp_send_ack(c);
 		return false;
@@ -685,7 +777,8 @@ tcp_input_conn(struct tcp_conn *c, struct rte_mbuf *m, const struct rte_tcp_hdr 
 	bool queued = false;
 	if (!tcp_acceptable(c, &s) || !tcp_check_rst_syn(c, &s) || !tcp_process_ack(c, &s))
 		goto done;
-	if (c->ts_ok && s.o.ts && tcp_seq_leq(s.seq, c->rcv_adv) && tcp_seq_geq(s.o.tsval, c->ts_recent))
+	/* RFC 7323 §4.3: TS.Recent from segments at or before the last ACK we sent. */
+	if (c->ts_ok && s.o.ts && tcp_seq_leq(s.seq, c->last_ack_sent) && tcp_seq_geq(s.o.tsval, c->ts_recent))
 		c->ts_recent = s.o.tsval;
 	if (c->state == TCP_TIME_WAIT)
 		goto done;

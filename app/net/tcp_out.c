@@ -75,44 +75,51 @@ tcp_opt_ts(uint8_t *o, uint32_t tsval, uint32_t tsecr)
 	return 12;
 }
 
-/* SACK blocks from the out-of-order queue, the most recent first (RFC 2018 §4). */
+/*
+ * SACK blocks from the out-of-order queue (RFC 2018 §4): the first block is
+ * the range holding the most recently received segment, then the other
+ * ranges in sequence order, as many as fit.
+ */
 static unsigned
 tcp_opt_sack(const struct tcp_conn *c, uint8_t *o, unsigned room)
 {
 	uint32_t blk[TCP_SACK_BLOCKS][2];
-	unsigned n = 0, first = 0;
+	unsigned n = 1, max = room < 12 ? 0 : RTE_MIN((room - 4) / 8, (unsigned)TCP_SACK_BLOCKS);
+	bool have_first = false;
+	const struct rte_mbuf *m = c->ooo.head;
 
-	for (struct rte_mbuf *m = c->ooo.head; m != NULL; m = m->next) {
+	if (max == 0)
+		return 0;
+	while (m != NULL) {
 		uint32_t s = m->hash.usr, e = s + m->data_len;
-		if (n > 0 && blk[n - 1][1] == s) {
-			blk[n - 1][1] = e;
-		} else if (n < TCP_SACK_BLOCKS) {
+		for (m = m->next; m != NULL && m->hash.usr == e; m = m->next)
+			e += m->data_len;               /* adjacent segments form one range */
+		if (!have_first && tcp_seq_between(c->last_ooo_seq, s, e)) {
+			blk[0][0] = s;
+			blk[0][1] = e;
+			have_first = true;
+		} else if (n < max) {
 			blk[n][0] = s;
 			blk[n][1] = e;
 			n++;
-		} else {
-			break;
 		}
-		if (tcp_seq_between(c->last_ooo_seq, s, e))
-			first = n - 1;
 	}
-	while (n > 0 && 4 + 8 * n > room)
+	if (!have_first) {      /* the newest segment was merged away: report in order */
+		if (n == 1)
+			return 0;
+		memmove(blk[0], blk[1], sizeof(blk[0]) * (n - 1));
 		n--;
-	if (n == 0)
-		return 0;
+	}
 	o[0] = TCP_OPT_NOP;
 	o[1] = TCP_OPT_NOP;
 	o[2] = TCP_OPT_SACK;
 	o[3] = (uint8_t)(2 + 8 * n);
-	unsigned off = 4;
 	for (unsigned i = 0; i < n; i++) {
-		unsigned b = i == 0 ? (first < n ? first : 0) : (i <= first ? i - 1 : i);
-		uint32_t s = rte_cpu_to_be_32(blk[b][0]), e = rte_cpu_to_be_32(blk[b][1]);
-		memcpy(o + off, &s, 4);
-		memcpy(o + off + 4, &e, 4);
-		off += 8;
+		uint32_t bs = rte_cpu_to_be_32(blk[i][0]), be = rte_cpu_to_be_32(blk[i][1]);
+		memcpy(o + 4 + 8 * i, &bs, 4);
+		memcpy(o + 8 + 8 * i, &be, 4);
 	}
-	return off;
+	return 4 + 8 * n;
 }
 
 /*
@@ -200,6 +207,7 @@ tcp_send_segment(struct tcp_conn *c, uint32_t seq, uint32_t len, uint8_t flags)
 	}
 	c->segs_unacked = 0;
 	c->ack_now = false;
+	c->last_ack_sent = c->rcv_nxt;
 	timer_cancel(&w->timers, &c->delack_timer);
 	tcp_emit(w, c->port, m, len);
 	return 0;
@@ -220,7 +228,8 @@ tcp_send_probe(struct tcp_conn *c)
 static unsigned
 tcp_syn_opts(struct tcp_conn *c, uint8_t *o, bool synack)
 {
-	uint16_t mss = rte_cpu_to_be_16(c->mss);
+	/* The MSS option says what we can receive (RFC 9293 §3.7.1), not what we send. */
+	uint16_t mss = rte_cpu_to_be_16(tcp_mss_for_port(c->w, c->port));
 	unsigned n = 0;
 
 	o[n++] = TCP_OPT_MSS;
@@ -270,6 +279,7 @@ tcp_send_syn(struct tcp_conn *c, bool ack)
 	if (m == NULL)
 		return;
 	c->rcv_adv = c->rcv_nxt + win;
+	c->last_ack_sent = c->rcv_nxt;
 	tcp_emit(w, c->port, m, 0);
 }
 
@@ -284,10 +294,10 @@ tcp_send_reset(struct worker *w, unsigned p, const struct tcp_key *k, uint32_t s
 
 void
 tcp_send_cookie_synack(struct worker *w, unsigned p, const struct tcp_key *k, uint32_t iss,
-		       uint32_t irs, uint16_t mss, int wscale, bool sack, bool ts, uint32_t tsecr)
+		       uint32_t irs, int wscale, bool sack, bool ts, uint32_t tsecr)
 {
 	uint8_t o[TCP_OPT_SPACE];
-	uint16_t bmss = rte_cpu_to_be_16(mss);
+	uint16_t bmss = rte_cpu_to_be_16(tcp_mss_for_port(w, p));   /* `mss` is in the cookie */
 	unsigned n = 0;
 
 	o[n++] = TCP_OPT_MSS;
@@ -346,7 +356,8 @@ tcp_output(struct tcp_conn *c)
 	for (;;) {
 		uint32_t unsent = tcp_unsent(c);
 		uint32_t flight = c->snd_nxt - c->snd_una;
-		uint32_t wnd = RTE_MIN(c->snd_wnd, c->cc.cwnd);
+		uint32_t cwnd = c->cc.cwnd + (uint32_t)c->limited_transmit * c->mss;
+		uint32_t wnd = RTE_MIN(c->snd_wnd, cwnd);
 		uint32_t room = wnd > flight ? wnd - flight : 0;
 		uint32_t len = RTE_MIN(RTE_MIN(unsent, (uint32_t)c->mss), room);
 		if (len == 0 || (len < c->mss && len < unsent && flight != 0))
@@ -362,7 +373,7 @@ tcp_output(struct tcp_conn *c)
 		sent_any = true;
 	}
 	uint32_t fin_seq = c->snd_una + c->snd.bytes;
-	if (c->fin_queued && c->snd_nxt == fin_seq) {
+	if (c->fin_queued && !c->fin_acked && c->snd_nxt == fin_seq) {
 		if (tcp_seq_lt(c->snd_nxt, c->snd_max))
 			w->ctr[c->port][STATS_TCP_RETRANSMITS]++;
 		if (tcp_send_segment(c, fin_seq, 0, RTE_TCP_FIN_FLAG) == 0) {

@@ -1,7 +1,8 @@
 /*
  * tcp_timer.c — the TCP timers of one connection, on the worker's timer
  * wheel (platform/timer.c, 1 ms ticks): retransmission (SYN, data, FIN;
- * RFC 6298 with exponential back-off and an abort bound), persist (zero
+ * RFC 6298 with exponential back-off and an abort bound, preceded by a tail
+ * loss probe, RFC 8985 §7), persist (zero
  * window probes), delayed ACK, keepalive / idle / FIN_WAIT_2, and TIME_WAIT
  * with a bounded count (the oldest is recycled).
  */
@@ -9,6 +10,7 @@
 
 #include "app/worker.h"
 #include "app/net/tcp_conn.h"
+#include "app/net/tcp_seq.h"
 
 static uint64_t
 tcp_us_to_tsc(const struct worker *w, uint64_t us)
@@ -90,6 +92,45 @@ tcp_syn_timeout(struct tcp_conn *c)
 	tcp_rtx_arm(c);
 }
 
+/*
+ * Tail loss probe (RFC 8985 §7): no ACK for PTO. Send one new segment if
+ * there is one, else resend the last, so that the peer's ACK (and its SACK
+ * blocks) shows what was lost, instead of waiting for the RTO. Then the RTO
+ * runs as usual.
+ */
+static void
+tcp_tlp_fire(struct tcp_conn *c)
+{
+	struct worker *w = c->w;
+	uint32_t sent = c->snd_max - c->snd_una;
+	uint32_t data_end = c->snd_una + c->snd.bytes;
+
+	c->tlp_armed = false;
+	c->tlp_sent = true;
+	w->ctr[c->port][STATS_TCP_TLP_PROBES]++;
+	if (tcp_seq_lt(c->snd_max, data_end) && c->snd_nxt == c->snd_max && c->snd_wnd > sent) {
+		uint32_t len = RTE_MIN((uint32_t)c->mss, data_end - c->snd_max);
+		if (tcp_send_segment(c, c->snd_max, len, 0) == 0) {
+			c->snd_nxt = c->snd_max = c->snd_max + len;
+		}
+	} else if (c->snd.bytes != 0 && sent != 0) {
+		uint32_t len = RTE_MIN(RTE_MIN((uint32_t)c->mss, c->snd.bytes), sent);
+		w->ctr[c->port][STATS_TCP_RETRANSMITS]++;
+		tcp_send_segment(c, c->snd_una + RTE_MIN(sent, c->snd.bytes) - len, len, 0);
+	}
+	tcp_rtx_arm(c);
+}
+
+/* The probe timeout: 2 SRTT, at least 10 ms; with one segment out, room for a delayed ACK. */
+static uint64_t
+tcp_pto_us(const struct tcp_conn *c)
+{
+	uint64_t pto = RTE_MAX(2ull * c->rto.srtt, 10000ull);
+	if (c->snd_max - c->snd_una <= c->mss)
+		pto = RTE_MAX(pto, c->rto.srtt + c->rto.srtt / 2 + 40000ull);
+	return RTE_MIN(pto, (uint64_t)tcp_rto_current(&c->rto));
+}
+
 static void
 tcp_rtx_fire(struct timer *t, void *arg)
 {
@@ -101,6 +142,8 @@ tcp_rtx_fire(struct timer *t, void *arg)
 		return tcp_tw_finish(c);
 	if (c->state == TCP_SYN_SENT || c->state == TCP_SYN_RECEIVED)
 		return tcp_syn_timeout(c);
+	if (c->tlp_armed)
+		return tcp_tlp_fire(c);
 	if (c->rtx_count >= w->cfg->tcp.max_retransmits)
 		return tcp_timeout(c);
 	c->rtx_count++;
@@ -114,6 +157,7 @@ tcp_rtx_fire(struct timer *t, void *arg)
 	w->ctr[c->port][STATS_TCP_RTO_TIMEOUTS]++;
 	tcp_cc_on_rto(&c->cc, c->snd_max - c->snd_una, c->snd_max);
 	c->snd_nxt = c->snd_una;        /* go back N */
+	c->high_rxt = c->snd_una;
 	c->rtt_start = 0;               /* Karn: no sample from retransmissions */
 	tcp_output(c);
 	tcp_rtx_arm(c);
@@ -128,6 +172,11 @@ tcp_rtx_arm(struct tcp_conn *c)
 		return;
 	c->persist = c->state >= TCP_ESTABLISHED && c->snd_max == c->snd_una;
 	uint64_t us = tcp_rto_current(&c->rto);
+	c->tlp_armed = !c->persist && !c->tlp_sent && c->sack_ok && c->rto.has_sample &&
+		       c->rtx_count == 0 && c->state == TCP_ESTABLISHED &&
+		       (c->cc.state == TCP_CC_SLOW_START || c->cc.state == TCP_CC_AVOIDANCE);
+	if (c->tlp_armed)
+		us = tcp_pto_us(c);
 	timer_arm(&w->timers, &c->rtx_timer, w->now + tcp_us_to_tsc(w, us));
 }
 
@@ -136,6 +185,7 @@ tcp_rtx_stop(struct tcp_conn *c)
 {
 	timer_cancel(&c->w->timers, &c->rtx_timer);
 	c->persist = false;
+	c->tlp_armed = false;
 }
 
 static void

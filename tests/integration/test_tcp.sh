@@ -23,22 +23,6 @@ MIB=1048576
 MBUF_MARGIN=64          # per worker: the per-lcore mempool cache
 TW_MAX=256              # tcp.time_wait_max for the hold phase (per worker)
 
-# tcp_gw_config: gw_config with $GW_MEMORY_MB and the top-level groups in
-# $GW_EXTRA_GROUPS. Until gw.sh's gw_config emits GW_EXTRA_GROUPS (and takes
-# memory_mb from a variable: GW_SYSTEM_EXTRA='memory_mb = ...;' would
-# duplicate its memory_mb = 256 line, which libconfig refuses), do it here.
-tcp_gw_config() {
-	local conf
-	conf=$(gw_config)
-	if [[ -n ${GW_MEMORY_MB:-} ]]; then
-		conf=${conf/memory_mb = 256;/memory_mb = $GW_MEMORY_MB;}
-	fi
-	if [[ -n ${GW_EXTRA_GROUPS:-} && $conf != *"$GW_EXTRA_GROUPS"* ]]; then
-		conf+=$'\n'"$GW_EXTRA_GROUPS"
-	fi
-	printf '%s\n' "$conf"
-}
-
 services() {   # SOURCE_BYTES
 	echo "services: { echo = { enabled = true; port = 7; }; discard = { enabled = true; port = 9; };
           source = { enabled = true; port = 19; bytes = ${1}L; }; };"
@@ -51,7 +35,7 @@ start_gw() {
 	local label=$1
 	GW_EXTRA_GROUPS="$(services "$3")
 tcp: { max_connections = 4096; $2 };
-${4:-}" GW_MEMORY_MB=1024 GW_LIMITS_EXTRA='mbufs_per_worker = 65535;' tcp_gw_config >"$T_TMP/gw.conf"
+${4:-}" GW_SYSTEM_EXTRA='memory_mb = 1024;' GW_LIMITS_EXTRA='mbufs_per_worker = 65535;' gw_config >"$T_TMP/gw.conf"
 	if ! gw_start "$T_TMP/gw.conf"; then
 		t_fail "$label: mailgw starts"
 		return 1

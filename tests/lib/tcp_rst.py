@@ -17,11 +17,15 @@ Scenarios
   established  a kernel socket (--host-ip) to --port (an echo service); scapy
                forges segments on its 4-tuple: RST out of window -> dropped
                silently; RST in window but not exact -> challenge ACK, the
-               connection survives; SYN -> challenge ACK (RFC 5961 4); exact
+               connection survives; SYN (in window, then out of window) ->
+               challenge ACK (RFC 5961 4), the in-window one counted; exact
                RST -> gone, the orphaned kernel socket is answered with RST.
-  close-wait   scripted peer to --source-port (a service that sends and keeps
-               sending after the peer's FIN): FIN, unacked data -> CLOSE_WAIT;
-               exact RST -> gone.
+  close-wait   scripted peer, our window 0: --fill N bytes (more than the
+               gateway's tcp.snd_buffer, fewer than snd + rcv buffer) to the
+               echo service --port and a FIN; echo cannot move all of it to its
+               send side, never reads EOF -> CLOSE_WAIT; exact RST -> gone.
+               Without --fill: FIN to --source-port, a service that must keep
+               sending after the peer's FIN.
   last-ack     scripted peer to --port (echo, closes on EOF): FIN, the
                gateway's FIN left unacked -> LAST_ACK; exact RST -> gone.
   fin-wait-1   scripted peer to --port; --ctl ... clear connections makes the
@@ -293,7 +297,8 @@ class Run:
         if not self.check("handshake to port %d: SYN-ACK with ack = ISN+1" % lport, sa is not None):
             return None
         c = {"sport": sport, "snd_nxt": (isn + 1) & M32, "rcv_nxt": (sa[TCP].seq + 1) & M32,
-             "lport": lport, "fg": fg, "mark": self.peer.mark()}
+             "lport": lport, "fg": fg, "mark": self.peer.mark(),
+             "right": (sa[TCP].ack + sa[TCP].window) & M32}
         self.peer.send(a.src_ip, sport, lport, "A", c["snd_nxt"], c["rcv_nxt"], window=window)
         return c
 
@@ -412,7 +417,7 @@ class Run:
         self.expect_state("ESTABLISHED: listed as ESTABLISHED", a.host_ip, sport, lport, "ESTABLISHED", 0.5)
         cak = "tcp.challenge_acks"
 
-        def challenge(step, flags, seq):
+        def challenge(step, flags, seq, count=True):
             time.sleep(0.6)                 # Linux rate-limits challenge ACKs per socket (500 ms)
             rcv_nxt, snd_nxt, wnd = seqs()
             before = self.stats()
@@ -424,7 +429,8 @@ class Run:
             self.check("%s: challenge ACK (seq = SND.NXT, ack = RCV.NXT)" % step, ok,
                        "no reply" if r is None else "flags %s seq %d ack %d, want seq %d ack %d" %
                        (r[TCP].flags, r[TCP].seq, r[TCP].ack, snd_nxt, rcv_nxt))
-            self.counter_check(step, before, {cak: 1})
+            if count:
+                self.counter_check(step, before, {cak: 1})
             self.expect_state("%s: connection still ESTABLISHED" % step, a.host_ip, sport, lport,
                               "ESTABLISHED", 0.2)
             echo_ok("%s: connection still carries data" % step)
@@ -443,8 +449,11 @@ class Run:
 
         # In window, not exact: challenge ACK (RFC 5961 3.2).
         challenge("RST in window, not exact", "R", lambda r, w: r + max(1, min(1000, w // 2)))
-        # A SYN on an established connection: challenge ACK (RFC 5961 4.2).
-        challenge("SYN in ESTABLISHED", "S", lambda r, w: random.getrandbits(32))
+        # A SYN on an established connection, in window or not: challenge ACK
+        # (RFC 5961 4.2). Only the in-window one must count as tcp.challenge_acks:
+        # a stack may answer an out-of-window segment with its plain ACK first.
+        challenge("SYN in window in ESTABLISHED", "S", lambda r, w: r + max(1, min(1000, w // 2)))
+        challenge("SYN out of window in ESTABLISHED", "S", lambda r, w: r + 0x40000000, count=False)
 
         # Exact: the connection goes.
         time.sleep(0.3)
@@ -462,19 +471,77 @@ class Run:
             self.check("ESTABLISHED: orphaned kernel socket is reset by the gateway", False, str(e))
         s.close()
 
-    def close_wait(self):
+    def fill_and_fin(self, c, total):
+        """Send `total` bytes within the gateway's window (ours stays 0), then
+        a FIN; True once the gateway acknowledges the FIN."""
         a = self.a
-        c = self.handshake(a.source_port, window=8192)
-        if not c:
-            return
         fg = c["fg"]
-        m = self.peer.mark()
-        self.peer.find(lambda p: fg(p) and payload_len(p) > 0, m, a.timeout)    # data flows
-        m = self.peer.mark()
-        self.peer.send(a.src_ip, c["sport"], c["lport"], "FA", c["snd_nxt"], c["rcv_nxt"], window=8192)
-        fin_acked = self.peer.find(lambda p: fg(p) and p[TCP].flags & F_ACK and
-                                   p[TCP].ack == (c["snd_nxt"] + 1) & M32, m, a.timeout)
-        self.check("CLOSE_WAIT: our FIN acknowledged", fin_acked is not None)
+        base = c["snd_nxt"]
+        end = time.monotonic() + a.timeout + total / 1000.0 * 0.01
+        off = 0
+
+        def room():
+            right = c["right"]
+            for p in self.peer.all(lambda p: fg(p) and p[TCP].flags & F_ACK, c["mark"]):
+                r = (p[TCP].ack + p[TCP].window) & M32
+                if 0 < ((r - right) & M32) < 0x80000000:
+                    right = r
+            c["right"] = right
+            d = (right - (base + off)) & M32
+            return d if d < 0x80000000 else 0
+
+        while off < total and time.monotonic() < end:
+            n = min(1000, room(), total - off)
+            if n <= 0:
+                time.sleep(0.02)
+                continue
+            self.peer.send(a.src_ip, c["sport"], c["lport"], "PA", base + off, c["rcv_nxt"],
+                           bytes((base + off + i) % 251 for i in range(n)), window=0)
+            off += n
+        if off < total:
+            self.check("CLOSE_WAIT: %d bytes sent within the gateway's window" % total, False,
+                       "only %d: its window stayed closed" % off)
+            return False
+        fin_seq = (base + total) & M32
+        while time.monotonic() < end:
+            if room() > 0:
+                m = self.peer.mark()
+                self.peer.send(a.src_ip, c["sport"], c["lport"], "FA", fin_seq, c["rcv_nxt"], window=0)
+                if self.peer.find(lambda p: fg(p) and p[TCP].flags & F_ACK and
+                                  p[TCP].ack == (fin_seq + 1) & M32, m, 0.5) is not None:
+                    c["snd_nxt"] = fin_seq
+                    return True
+            else:
+                time.sleep(0.02)
+        acks = [p[TCP].ack for p in self.peer.all(fg, c["mark"])]
+        self.check("CLOSE_WAIT: our FIN after %d bytes acknowledged" % total, False,
+                   "last ack from the gateway %s, FIN at %d" % (acks[-1] if acks else None, fin_seq))
+        return False
+
+    def close_wait(self):
+        """--fill N: N bytes to the echo service (more than its send buffer holds,
+        our window 0) and a FIN: the service cannot take in everything, never
+        reads EOF, the connection stays in CLOSE_WAIT. Without --fill: a FIN to
+        the source service, which must keep sending after it."""
+        a = self.a
+        if a.fill:
+            c = self.handshake(a.port, window=0)
+            if not c or not self.fill_and_fin(c, a.fill):
+                return
+            self.check("CLOSE_WAIT: our FIN acknowledged", True)
+        else:
+            c = self.handshake(a.source_port, window=8192)
+            if not c:
+                return
+            fg = c["fg"]
+            m = self.peer.mark()
+            self.peer.find(lambda p: fg(p) and payload_len(p) > 0, m, a.timeout)    # data flows
+            m = self.peer.mark()
+            self.peer.send(a.src_ip, c["sport"], c["lport"], "FA", c["snd_nxt"], c["rcv_nxt"], window=8192)
+            fin_acked = self.peer.find(lambda p: fg(p) and p[TCP].flags & F_ACK and
+                                       p[TCP].ack == (c["snd_nxt"] + 1) & M32, m, a.timeout)
+            self.check("CLOSE_WAIT: our FIN acknowledged", fin_acked is not None)
+        time.sleep(0.3)
         self.expect_state("CLOSE_WAIT: listed as CLOSE_WAIT", a.src_ip, c["sport"], c["lport"], "CLOSE_WAIT", 0.5)
         self.rst_and_gone("CLOSE_WAIT", c, c["snd_nxt"] + 1)
 
@@ -536,6 +603,8 @@ def main():
     ap.add_argument("--port", type=int, default=7, help="echo service")
     ap.add_argument("--source-port", type=int, default=19, help="source service")
     ap.add_argument("--closed-port", type=int, default=4444)
+    ap.add_argument("--fill", type=int, default=0,
+                    help="close-wait: bytes to send to --port (more than the service's send buffer)")
     ap.add_argument("--timeout", type=float, default=3.0, help="seconds to wait for one reply")
     ap.add_argument("--seed", type=int, default=None)
     a = ap.parse_args()
