@@ -175,7 +175,8 @@ tcp_conn_alloc(struct worker *w, const struct tcp_key *k, unsigned port)
 	return c;
 }
 
-static void
+/* Take c off the TIME_WAIT list (its state is the caller's business). */
+void
 tcp_tw_unlink(struct tcp_ctx *t, struct tcp_conn *c)
 {
 	if (c->tw_prev)

@@ -148,6 +148,7 @@ extern const struct tcp_syncookie_key *tcp_cookie_key;
 struct tcp_conn *tcp_conn_lookup(struct worker *w, const struct tcp_key *k);
 struct tcp_conn *tcp_conn_alloc(struct worker *w, const struct tcp_key *k, unsigned port);
 void tcp_conn_free(struct tcp_conn *c);
+void tcp_tw_unlink(struct tcp_ctx *t, struct tcp_conn *c);
 void tcp_set_state(struct tcp_conn *c, enum tcp_state st);
 void tcp_conn_closed(struct tcp_conn *c, enum stream_close_reason why);
 void tcp_event(struct tcp_conn *c, uint8_t ev);

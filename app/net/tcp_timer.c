@@ -22,18 +22,7 @@ tcp_us_to_tsc(const struct worker *w, uint64_t us)
 static void
 tcp_tw_leave(struct tcp_conn *c)
 {
-	struct tcp_ctx *t = c->w->tcp;
-
-	if (c->tw_prev)
-		t->conns[c->tw_prev - 1].tw_next = c->tw_next;
-	else
-		t->tw_head = c->tw_next;
-	if (c->tw_next)
-		t->conns[c->tw_next - 1].tw_prev = c->tw_prev;
-	else
-		t->tw_tail = c->tw_prev;
-	c->tw_prev = c->tw_next = 0;
-	t->n_time_wait--;
+	tcp_tw_unlink(c->w->tcp, c);
 	c->state = TCP_CLOSED;
 }
 
