@@ -156,7 +156,8 @@ tcp_build(struct worker *w, unsigned p, const struct tcp_key *k, uint32_t seq, u
 	th->tcp_flags = flags;
 	th->rx_win = rte_cpu_to_be_16(wnd);
 	th->tcp_urp = 0;
-	memcpy(th + 1, opts, optlen);
+	if (optlen != 0)
+		memcpy(th + 1, opts, optlen);
 	return m;
 }
 
