@@ -24,7 +24,7 @@ CORE_OBJS := $(CORE_SRCS:%.c=$(BUILD)/obj/%.o)
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 
-.PHONY: all deps test unit integration run clean bench-crypto
+.PHONY: all deps test unit integration run clean bench-crypto fuzz
 
 all: $(BUILD)/mailgw $(BUILD)/mailgwctl
 
@@ -57,7 +57,7 @@ $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libmailgw.a
 unit: $(UNIT_BINS)
 
 test: deps
-	@$(MAKE) --no-print-directory all unit bench-crypto
+	@$(MAKE) --no-print-directory all unit bench-crypto fuzz
 	@bash tests/run
 
 run: deps
@@ -65,8 +65,9 @@ run: deps
 	@bash tools/demo.sh
 
 include tools/bench/bench.mk
+include tests/fuzz/fuzz.mk
 
 clean:
-	rm -rf $(BUILD)/obj $(BUILD)/tests $(BUILD)/mailgw $(BUILD)/mailgwctl $(BUILD)/libmailgw.a
+	rm -rf $(BUILD)/obj $(BUILD)/tests $(BUILD)/fuzz $(BUILD)/mailgw $(BUILD)/mailgwctl $(BUILD)/libmailgw.a
 
 -include $(CORE_OBJS:.o=.d) $(BUILD)/obj/app/main.d
