@@ -51,12 +51,18 @@ struct tcp_key {
 	uint16_t lport;
 } __rte_packed;
 
-/* A byte queue made of mbufs (data only), chained through m->next. */
+/*
+ * A byte queue made of mbufs (data only), chained through m->next. `cur`
+ * remembers where the last copy started (the mbuf and the offset of its
+ * first byte), so sending segment after segment does not walk from the head.
+ */
 struct tcp_bufq {
 	struct rte_mbuf *head;
 	struct rte_mbuf *tail;
 	uint32_t bytes;
 	uint32_t n_mbufs;
+	struct rte_mbuf *cur;
+	uint32_t cur_off;
 };
 
 struct tcp_listener {
@@ -187,7 +193,7 @@ void tcp_time_wait_enter(struct tcp_conn *c);
 /* tcp_stream.c */
 extern const struct stream_impl tcp_stream_impl;
 void tcp_bufq_free(struct tcp_bufq *q);
-uint32_t tcp_bufq_copy(const struct tcp_bufq *q, uint32_t off, void *dst, uint32_t len);
+uint32_t tcp_bufq_copy(struct tcp_bufq *q, uint32_t off, void *dst, uint32_t len);
 void tcp_bufq_drop_front(struct tcp_bufq *q, uint32_t len);
 void tcp_bufq_append_mbuf(struct tcp_bufq *q, struct rte_mbuf *m);
 

@@ -53,15 +53,22 @@ tcp_bufq_append_mbuf(struct tcp_bufq *q, struct rte_mbuf *m)
 }
 
 uint32_t
-tcp_bufq_copy(const struct tcp_bufq *q, uint32_t off, void *dst, uint32_t len)
+tcp_bufq_copy(struct tcp_bufq *q, uint32_t off, void *dst, uint32_t len)
 {
-	const struct rte_mbuf *m = q->head;
-	uint32_t done = 0;
+	struct rte_mbuf *m = q->head;
+	uint32_t base = 0, done = 0;
 
-	while (m != NULL && off >= m->data_len) {
-		off -= m->data_len;
+	if (q->cur != NULL && q->cur_off <= off) {
+		m = q->cur;
+		base = q->cur_off;
+	}
+	while (m != NULL && off - base >= m->data_len) {
+		base += m->data_len;
 		m = m->next;
 	}
+	q->cur = m;
+	q->cur_off = base;
+	off -= base;
 	while (m != NULL && done < len) {
 		uint32_t n = RTE_MIN((uint32_t)m->data_len - off, len - done);
 		memcpy((uint8_t *)dst + done, rte_pktmbuf_mtod_offset(m, const uint8_t *, off), n);
@@ -75,22 +82,30 @@ tcp_bufq_copy(const struct tcp_bufq *q, uint32_t off, void *dst, uint32_t len)
 void
 tcp_bufq_drop_front(struct tcp_bufq *q, uint32_t len)
 {
+	uint32_t dropped = 0;
+
 	while (len != 0 && q->head != NULL) {
 		struct rte_mbuf *m = q->head;
 		if (len < m->data_len) {
 			rte_pktmbuf_adj(m, (uint16_t)len);
 			q->bytes -= len;
-			return;
+			dropped += len;
+			break;
 		}
 		len -= m->data_len;
+		dropped += m->data_len;
 		q->bytes -= m->data_len;
 		q->head = m->next;
 		q->n_mbufs--;
+		if (q->cur == m)
+			q->cur = NULL;
 		m->next = NULL;
 		rte_pktmbuf_free_seg(m);
 	}
 	if (q->head == NULL)
 		q->tail = NULL;
+	if (q->cur != NULL)         /* every byte after the head moved down by `dropped` */
+		q->cur_off = q->cur == q->head ? 0 : q->cur_off - dropped;
 }
 
 /* Append bytes to the send queue; returns how many fitted (pool permitting). */
