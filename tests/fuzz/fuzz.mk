@@ -31,3 +31,15 @@ $(BUILD)/fuzz/fuzz_net: tests/fuzz/fuzz_net.c $(FUZZ_OBJS) $(WOLF_LIB)
 		-o $@ tests/fuzz/fuzz_net.c $(FUZZ_OBJS) $(FUZZ_LDLIBS)
 
 -include $(FUZZ_OBJS:.o=.d) $(BUILD)/fuzz/fuzz_net.d
+
+# fuzz_smtp_parse: the pure SMTP parser alone (no DPDK, no EAL), so it links
+# only its own object. tests/fuzz/smoke_smtp_parse.sh runs it over
+# tests/fuzz/corpus/smtp_parse.
+fuzz: $(BUILD)/fuzz/fuzz_smtp_parse
+
+$(BUILD)/fuzz/fuzz_smtp_parse: tests/fuzz/fuzz_smtp_parse.c $(BUILD)/fuzz/obj/app/smtp/smtp_parse.o
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer $(FUZZ_SAN) -MMD -MP -MF $@.d \
+		-o $@ tests/fuzz/fuzz_smtp_parse.c $(BUILD)/fuzz/obj/app/smtp/smtp_parse.o
+
+-include $(BUILD)/fuzz/fuzz_smtp_parse.d
