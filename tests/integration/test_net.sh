@@ -98,6 +98,20 @@ run_case() {   # LABEL WORKERS
 	tel=$(echo "/mailgw/stats,icmp" | timeout 10 dpdk-telemetry.py -f "$GW_PREFIX" 2>&1)
 	assert_match "$label: telemetry /mailgw/stats" '"icmp/rx_echo_request": [1-9]' "$tel"
 
+	# Impairment from the console: all of ext's received frames lost, then none.
+	if [[ $label == "1 worker" ]]; then
+		gwctl linkem set ext rx loss=101 >/dev/null 2>&1
+		assert_eq "$label: linkem set refuses loss=101 (exit 2)" 2 $?
+		gwctl linkem set ext rx loss=100 >/dev/null
+		assert_eq "$label: linkem set ext rx loss=100: ping loss %" 100 \
+			"$(ping_loss "$EXT_NS" "$EXT_GW_IP" 5 0.05)"
+		assert_ge "$label: show linkem counts the lost frames" "$(gwctl --json show linkem |
+			python3 -c 'import json,sys; print(sum(e["lost"] for e in json.load(sys.stdin)
+				if e["port"] == "ext" and e["direction"] == "rx"))')" 5
+		gwctl linkem off ext >/dev/null
+		assert_eq "$label: linkem off: ping loss %" 0 "$(ping_loss "$EXT_NS" "$EXT_GW_IP" 5 0.05)"
+	fi
+
 	# Link state: the host's interface going down takes our port's link down.
 	ip -n "$EXT_NS" link set "$EXT_PEER_IF" down
 	wait_for "$label: show ports: ext link down" 50 \
