@@ -731,9 +731,8 @@ ctl_init(struct gw *gw)
 }
 
 int
-ctl_telemetry_register(struct gw *gw)
+ctl_telemetry_register(void)
 {
-	ctl_gw = gw;
 	if (rte_telemetry_register_cmd("/mailgw/stats", ctl_tel_stats,
 				       "mailgw counters summed over workers. Parameters: name prefix") != 0 ||
 	    rte_telemetry_register_cmd("/mailgw/ports", ctl_tel_ports, "mailgw ports. No parameters") != 0 ||

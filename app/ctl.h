@@ -18,7 +18,7 @@ void ctl_init(struct gw *gw);
 /* console_handler_fn for the console socket; ctx is the struct gw. */
 int ctl_handle(void *ctx, struct console_out *o, int argc, char **argv, bool json);
 
-/* Register /mailgw/stats, /mailgw/ports, /mailgw/arp with rte_telemetry. Returns 0 or -errno. */
-int ctl_telemetry_register(struct gw *gw);
+/* Register /mailgw/stats, /mailgw/ports, /mailgw/arp with rte_telemetry (after ctl_init). Returns 0 or -errno. */
+int ctl_telemetry_register(void);
 
 #endif

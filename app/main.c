@@ -214,7 +214,7 @@ main_run(const struct gw_config *cfg)
 		return 1;
 	}
 	ctl_init(&gw);
-	if (ctl_telemetry_register(&gw) != 0)
+	if (ctl_telemetry_register() != 0)
 		log_msg(CFG_LOG_WARNING, "telemetry commands not registered");
 	signal(SIGINT, main_on_signal);
 	signal(SIGTERM, main_on_signal);

@@ -61,14 +61,37 @@ static const struct stream_ops svc_echo_ops = {
 	.writable = svc_echo_pump,
 };
 
-/* ---- discard ---- */
+/* Read and drop whatever has arrived. */
 static void
-svc_discard_read(struct stream *s)
+svc_drain(struct stream *s)
 {
 	struct services *sv = svc_worker_of(s)->services;
 
 	while (stream_read(s, sv->scratch, SVC_CHUNK) > 0)
 		;
+}
+
+/* Write the pattern from offset off up to total, as far as the send buffer takes it; the new offset. */
+static uint64_t
+svc_write_pattern(struct stream *s, struct services *sv, uint64_t off, uint64_t total)
+{
+	while (off < total) {
+		size_t n = RTE_MIN(RTE_MIN(stream_write_space(s), (size_t)SVC_CHUNK), (size_t)(total - off));
+		if (n == 0)
+			break;
+		ssize_t r = stream_write(s, svc_pattern(sv, off), n);
+		if (r <= 0)
+			break;
+		off += (uint64_t)r;
+	}
+	return off;
+}
+
+/* ---- discard ---- */
+static void
+svc_discard_read(struct stream *s)
+{
+	svc_drain(s);
 	if (stream_eof(s))
 		stream_shutdown(s);
 }
@@ -84,35 +107,16 @@ svc_source_fill(struct stream *s)
 	struct worker *w = svc_worker_of(s);
 	struct services *sv = w->services;
 	uint64_t total = w->cfg->services.source_bytes;
-	uint64_t off = (uint64_t)(uintptr_t)s->ctx;
+	uint64_t off = svc_write_pattern(s, sv, (uint64_t)(uintptr_t)s->ctx, total);
 
-	while (off < total) {
-		size_t n = RTE_MIN(RTE_MIN(stream_write_space(s), (size_t)SVC_CHUNK), (size_t)(total - off));
-		if (n == 0)
-			break;
-		ssize_t r = stream_write(s, svc_pattern(sv, off), n);
-		if (r <= 0)
-			break;
-		off += (uint64_t)r;
-	}
 	s->ctx = (void *)(uintptr_t)off;
 	if (off >= total)
 		stream_shutdown(s);
 }
 
-/* Whatever the peer sends is discarded; its FIN does not stop the source (half-close). */
-static void
-svc_source_read(struct stream *s)
-{
-	struct services *sv = svc_worker_of(s)->services;
-
-	while (stream_read(s, sv->scratch, SVC_CHUNK) > 0)
-		;
-}
-
 static const struct stream_ops svc_source_ops = {
 	.connected = svc_source_fill,
-	.readable = svc_source_read,
+	.readable = svc_drain,          /* the peer's FIN does not stop the source (half-close) */
 	.writable = svc_source_fill,
 };
 
@@ -126,18 +130,8 @@ svc_probe_send(struct stream *s)
 	struct worker *w = svc_worker_of(s);
 	struct services *sv = w->services;
 	uint64_t st = (uint64_t)(uintptr_t)s->ctx;
-	uint64_t sent = st & 0xffffffffu;
+	uint64_t sent = svc_write_pattern(s, sv, st & 0xffffffffu, sv->probe_bytes);
 
-	while (sent < sv->probe_bytes) {
-		size_t n = RTE_MIN(RTE_MIN(stream_write_space(s), (size_t)SVC_CHUNK),
-				   (size_t)(sv->probe_bytes - sent));
-		if (n == 0)
-			break;
-		ssize_t r = stream_write(s, svc_pattern(sv, sent), n);
-		if (r <= 0)
-			break;
-		sent += (uint64_t)r;
-	}
 	s->ctx = (void *)(uintptr_t)((st & ~0xffffffffull) | sent);
 }
 

@@ -12,12 +12,18 @@
 #include "drivers/port.h"
 
 /* Symmetric Toeplitz key: a flow and its reverse hash to the same queue. */
-static uint8_t port_rss_key[40] = {
+static uint8_t port_rss_key_bytes[PORT_RSS_KEY_LEN] = {
 	0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a,
 	0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a,
 	0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a,
 	0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a,
 };
+
+const uint8_t *
+port_rss_key(void)
+{
+	return port_rss_key_bytes;
+}
 
 void
 port_format_mac(const struct rte_ether_addr *mac, char *buf, size_t len)
@@ -109,8 +115,8 @@ port_conf(struct port *p, const struct rte_eth_dev_info *info, struct rte_eth_co
 	p->rss = p->n_queues > 1 && (info->flow_type_rss_offloads & RTE_ETH_RSS_IP) != 0;
 	if (p->rss) {
 		conf->rxmode.mq_mode = RTE_ETH_MQ_RX_RSS;
-		conf->rx_adv_conf.rss_conf.rss_key = port_rss_key;
-		conf->rx_adv_conf.rss_conf.rss_key_len = sizeof(port_rss_key);
+		conf->rx_adv_conf.rss_conf.rss_key = port_rss_key_bytes;
+		conf->rx_adv_conf.rss_conf.rss_key_len = sizeof(port_rss_key_bytes);
 		conf->rx_adv_conf.rss_conf.rss_hf = info->flow_type_rss_offloads &
 			(RTE_ETH_RSS_IP | RTE_ETH_RSS_TCP);
 	}

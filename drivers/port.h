@@ -57,6 +57,11 @@ void port_close(struct port *p);
  */
 int port_poll_link(struct port *p);
 
+#define PORT_RSS_KEY_LEN 40
+
+/* The symmetric Toeplitz key every port's RSS uses (for rte_softrss: flow ownership). */
+const uint8_t *port_rss_key(void);
+
 /* "aa:bb:cc:dd:ee:ff" (lower case, as ip(8) prints it) into buf of >= 18 bytes. */
 void port_format_mac(const struct rte_ether_addr *mac, char *buf, size_t len);
 

@@ -118,17 +118,12 @@ tcp_iss(struct worker *w, const struct tcp_key *k)
 unsigned
 tcp_flow_owner(const struct gw *gw, uint32_t raddr, uint16_t rport, uint32_t laddr, uint16_t lport)
 {
-	static uint8_t key[40] = {
-		0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a,
-		0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a,
-		0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a,
-	};
 	uint32_t tuple[3] = { raddr, laddr, ((uint32_t)rport << 16) | lport };
 
 	if (gw->n_workers <= 1)
 		return 0;
 	/* The same symmetric key the ports' RSS uses; the default RETA spreads round-robin. */
-	return rte_softrss(tuple, 3, key) % gw->n_workers;
+	return rte_softrss(tuple, 3, port_rss_key()) % gw->n_workers;
 }
 
 struct tcp_conn *

@@ -176,6 +176,7 @@ void tcp_send_cookie_synack(struct worker *w, unsigned p, const struct tcp_key *
 			    uint32_t tsecr);
 uint32_t tcp_rcv_window(const struct tcp_conn *c);
 uint16_t tcp_mss_for_port(const struct worker *w, unsigned p);
+uint8_t tcp_wscale_for(uint32_t rcv_buffer);   /* our window scale for that buffer */
 
 /* tcp_in.c */
 void tcp_input_conn(struct tcp_conn *c, struct rte_mbuf *m, const struct rte_tcp_hdr *th,

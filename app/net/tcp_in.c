@@ -180,12 +180,7 @@ tcp_listen_ack(struct worker *w, unsigned p, const struct tcp_key *k, struct tcp
 	}
 	c->irs = seq - 1;
 	c->rcv_nxt = seq;
-	c->rcv_wscale = 0;
-	if (syn.ws >= 0) {
-		uint32_t buf = w->cfg->tcp.rcv_buffer;
-		while (c->rcv_wscale < 14 && (buf >> c->rcv_wscale) > 65535)
-			c->rcv_wscale++;
-	}
+	c->rcv_wscale = syn.ws >= 0 ? tcp_wscale_for(w->cfg->tcp.rcv_buffer) : 0;
 	tcp_apply_syn_opts(c, &syn);
 	tcp_conn_init_send(c, ack - 1);
 	c->snd_una = ack;

@@ -254,8 +254,7 @@ tcp_syn_opts(struct tcp_conn *c, uint8_t *o, bool synack)
 	return n;
 }
 
-/* Our scale for the configured receive buffer. */
-static uint8_t
+uint8_t
 tcp_wscale_for(uint32_t buf)
 {
 	uint8_t s = 0;
