@@ -57,7 +57,7 @@ $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libmailgw.a
 unit: $(UNIT_BINS)
 
 test: deps
-	@$(MAKE) --no-print-directory all unit bench-crypto fuzz
+	@$(MAKE) --no-print-directory all unit bench-crypto bench-route fuzz
 	@bash tests/run
 
 run: deps
@@ -65,6 +65,7 @@ run: deps
 	@bash tools/demo.sh
 
 include tools/bench/bench.mk
+include tools/bench/route.mk
 include tests/fuzz/fuzz.mk
 
 clean:

@@ -17,6 +17,8 @@
 #include "app/worker.h"
 #include "app/net/arp.h"
 #include "app/net/tcp.h"
+#include "app/smtp/smtp_client.h"
+#include "app/smtp/smtp_server.h"
 #include "platform/log.h"
 #include "platform/console_table.h"
 
@@ -321,6 +323,58 @@ ctl_show_connections(struct gw *gw, struct console_out *o, int argc, char **argv
 	}
 	if (json)
 		console_printf(o, "]\n");
+	free(v);
+	return 0;
+}
+
+static void
+ctl_session_line(struct console_out *o, const struct smtp_session_view *v, unsigned wi, bool json,
+		 bool first)
+{
+	char a[24], c[32];
+
+	ctl_ip(v->client_addr, a, sizeof(a));
+	snprintf(c, sizeof(c), "%s:%u", a, v->client_port);
+	if (json)
+		console_printf(o, "%s{\"id\":\"%s\",\"worker\":%u,\"client\":\"%s\",\"helo\":\"%s\","
+			       "\"state\":\"%s\",\"age_s\":%u,\"transactions\":%u,\"relayed\":%u,"
+			       "\"failed\":%u,\"next_hop\":\"%s\"}", first ? "" : ",", v->id, wi, c,
+			       v->helo, v->state, v->age_s, v->transactions, v->relayed, v->failed,
+			       v->next_hop);
+	else
+		console_printf(o, "%-16s %6u %-21s %-24s %-16s %6u %5u %7u %6u %s\n", v->id, wi, c,
+			       v->helo[0] ? v->helo : "-", v->state, v->age_s, v->transactions,
+			       v->relayed, v->failed, v->next_hop);
+}
+
+static int
+ctl_show_sessions(struct gw *gw, struct console_out *o, bool json)
+{
+	unsigned max = gw->cfg->smtp.limits.sessions_per_worker;
+	struct smtp_session_view *v = calloc(max ? max : 1, sizeof(*v));
+	unsigned total = 0, in_use = 0, idle = 0;
+
+	if (v == NULL)
+		return 1;
+	if (json)
+		console_printf(o, "{\"sessions\":[");
+	else
+		console_printf(o, "%-16s %6s %-21s %-24s %-16s %6s %5s %7s %6s %s\n", "SESSION", "WORKER",
+			       "CLIENT", "HELO", "STATE", "AGE-S", "MSGS", "RELAYED", "FAILED", "NEXT-HOP");
+	for (unsigned wi = 0; wi < gw->n_workers; wi++) {
+		unsigned n = smtp_server_snapshot(gw->workers[wi], v, max);
+		for (unsigned i = 0; i < n; i++, total++)
+			ctl_session_line(o, &v[i], wi, json, total == 0);
+		unsigned u, d;
+		smtp_client_usage(gw->workers[wi], &u, &d);
+		in_use += u;
+		idle += d;
+	}
+	if (json)
+		console_printf(o, "],\"next_hop_connections\":%u,\"cached\":%u}\n", in_use, idle);
+	else
+		console_printf(o, "%u session(s); %u next-hop connection(s), %u idle in the cache\n",
+			       total, in_use, idle);
 	free(v);
 	return 0;
 }
@@ -640,6 +694,7 @@ ctl_handle(void *ctx, struct console_out *o, int argc, char **argv, bool json)
 	case CONSOLE_SHOW_CONFIG:  return ctl_show_config(gw, o, json);
 	case CONSOLE_SHOW_WORKERS: return ctl_show_workers(gw, o, json);
 	case CONSOLE_SHOW_CONNECTIONS: return ctl_show_connections(gw, o, argc, argv, json);
+	case CONSOLE_SHOW_SESSIONS: return ctl_show_sessions(gw, o, json);
 	case CONSOLE_CLEAR_CONNECTIONS: return ctl_clear_connections(gw, o, argc, argv);
 	case CONSOLE_TCP_CONNECT:  return ctl_tcp_connect(gw, o, argc, argv);
 	case CONSOLE_SHOW_LINKEM:  return ctl_show_linkem(gw, o, json);

@@ -19,6 +19,8 @@
 
 #include "app/ctl.h"
 #include "app/worker.h"
+#include "app/policy/route.h"
+#include "app/smtp/smtp_limit.h"
 #include "crypto/selftest.h"
 #include "platform/config.h"
 #include "platform/console.h"
@@ -26,6 +28,7 @@
 
 #define MAILGW_VERSION "0.1.0"
 #define MAIN_DEFAULT_CONFIG "/etc/mailgw/mailgw.conf"
+
 #define MAIN_MAX_EAL_ARGS (32 + CFG_MAX_PORTS * 2 + CFG_MAX_EAL_EXTRA)
 
 static volatile sig_atomic_t main_stop_signal;
@@ -97,6 +100,14 @@ main_setup(struct gw *gw, char *err, size_t errlen)
 	const struct gw_config *cfg = gw->cfg;
 	struct rte_mempool *pools[CFG_MAX_WORKERS];
 
+	gw->routes = route_table_build(cfg, err, errlen);
+	if (gw->routes == NULL)
+		return -ENOMEM;
+	gw->smtp_limit = smtp_limit_create(SMTP_LIMIT_BUCKETS_LOG2_DEFAULT);
+	if (gw->smtp_limit == NULL) {
+		snprintf(err, errlen, "out of memory for the per-client SMTP limits");
+		return -ENOMEM;
+	}
 	gw->n_workers = cfg->n_workers;
 	for (unsigned i = 0; i < cfg->n_workers; i++) {
 		gw->workers[i] = worker_create(gw, i, i + 1, err, errlen);
@@ -173,6 +184,8 @@ main_shutdown(struct gw *gw, int console_fd)
 		port_close(&gw->ports[i]);
 	for (unsigned i = 0; i < gw->n_workers; i++)
 		worker_destroy(gw->workers[i]);
+	smtp_limit_free(gw->smtp_limit);
+	route_table_free((struct route_table *)gw->routes);
 }
 
 static int
@@ -223,6 +236,10 @@ main_run(const struct gw_config *cfg)
 		rte_eal_remote_launch(worker_main, gw.workers[i], gw.workers[i]->lcore_id);
 	log_msg(CFG_LOG_INFO, "ready: %u port(s), %u worker(s), console %s", gw.n_ports,
 		gw.n_workers, cfg->console_socket);
+	if (cfg->smtp.enabled)
+		log_msg(CFG_LOG_INFO, "smtp: %s listening on port %u: %u accepted domain(s), %u relay "
+			"network(s), %u route(s)", cfg->smtp.hostname, cfg->smtp.port,
+			cfg->smtp.n_accepted_domains, cfg->smtp.n_relay_networks, cfg->n_routes);
 	main_loop(&gw, console_fd);
 	log_msg(CFG_LOG_INFO, "stopping on signal %d", (int)main_stop_signal);
 	main_shutdown(&gw, console_fd);

@@ -109,6 +109,42 @@ enum stats_kind {
 	X(PROBE_STARTED,        "probe.started",         STATS_EVENT,   "test connections opened by `tcp connect`") \
 	X(PROBE_VERIFIED,       "probe.verified",        STATS_EVENT,   "test connections whose echo matched") \
 	X(PROBE_FAILED,         "probe.failed",          STATS_EVENT,   "test connections that failed") \
+	X(SMTP_SESSIONS,        "smtp.sessions",         STATS_EVENT,   "SMTP sessions accepted") \
+	X(SMTP_REFUSED_BUSY,    "smtp.refused_busy",     STATS_EVENT,   "sessions refused with 421: smtp.limits.sessions_per_worker reached") \
+	X(SMTP_REFUSED_CLIENT,  "smtp.refused_client_sessions", STATS_EVENT, "sessions refused with 421: smtp.limits.sessions_per_client reached") \
+	X(SMTP_REFUSED_RATE,    "smtp.refused_client_rate", STATS_EVENT, "sessions refused with 421: smtp.limits.connection_rate_per_client exceeded") \
+	X(SMTP_COMMANDS,        "smtp.commands",         STATS_EVENT,   "commands received") \
+	X(SMTP_CMD_ERRORS,      "smtp.command_errors",   STATS_EVENT,   "commands refused: syntax, sequence or unknown") \
+	X(SMTP_LINE_TOO_LONG,   "smtp.command_too_long", STATS_EVENT,   "command lines over smtp.limits.command_line") \
+	X(SMTP_BARE_LF_COMMAND, "smtp.bare_lf_command",  STATS_EVENT,   "command lines with a bare LF (refused)") \
+	X(SMTP_BARE_CR_COMMAND, "smtp.bare_cr_command",  STATS_EVENT,   "command lines with a bare CR or NUL (refused)") \
+	X(SMTP_BARE_LF_DATA,    "smtp.bare_lf_data",     STATS_EVENT,   "messages refused: bare LF in message data (smuggling defence)") \
+	X(SMTP_BARE_CR_DATA,    "smtp.bare_cr_data",     STATS_EVENT,   "messages refused: bare CR in message data (smuggling defence)") \
+	X(SMTP_TEXT_TOO_LONG,   "smtp.text_line_too_long", STATS_EVENT, "messages refused: a line over smtp.limits.text_line") \
+	X(SMTP_TOO_BIG,         "smtp.message_too_big",  STATS_EVENT,   "messages refused: over smtp.limits.message_size (SIZE or data)") \
+	X(SMTP_TOO_MANY_RCPTS,  "smtp.too_many_recipients", STATS_EVENT, "recipients refused: over smtp.limits.recipients") \
+	X(SMTP_TOO_MANY_MSGS,   "smtp.too_many_messages", STATS_EVENT,  "sessions closed: smtp.limits.messages_per_session reached") \
+	X(SMTP_TOO_MANY_ERRORS, "smtp.too_many_errors",  STATS_EVENT,   "sessions closed: smtp.limits.errors_per_session reached") \
+	X(SMTP_TIMEOUTS,        "smtp.timeouts",         STATS_EVENT,   "sessions closed: client idle past smtp.timeouts.command/data") \
+	X(SMTP_RELAY_DENIED,    "smtp.relay_denied",     STATS_EVENT,   "recipients refused: relay access denied") \
+	X(SMTP_RELAY_HACK,      "smtp.relay_denied_routing_hack", STATS_EVENT, "recipients refused: %, !, quoted @, source route or address literal from outside relay_networks") \
+	X(SMTP_NO_ROUTE,        "smtp.no_route",         STATS_EVENT,   "recipients deferred: no route for the domain") \
+	X(SMTP_RCPT_OTHER_HOP,  "smtp.rcpt_other_next_hop", STATS_EVENT, "recipients deferred with 452: routed to another next hop than the transaction's") \
+	X(SMTP_RCPT_ACCEPTED,   "smtp.rcpt_accepted",    STATS_EVENT,   "recipients accepted by the next hop") \
+	X(SMTP_RCPT_REFUSED,    "smtp.rcpt_refused",     STATS_EVENT,   "recipients refused by the next hop (4xx/5xx passed on)") \
+	X(SMTP_MSG_RELAYED,     "smtp.messages_relayed", STATS_EVENT,   "messages the next hop accepted (250 passed on)") \
+	X(SMTP_MSG_TEMPFAIL,    "smtp.messages_tempfailed", STATS_EVENT, "messages answered 4xx: next hop 4xx, down, lost or timed out") \
+	X(SMTP_MSG_REJECTED,    "smtp.messages_rejected", STATS_EVENT,  "messages answered 5xx (next hop 5xx, smuggling, size)") \
+	X(SMTP_MSG_BYTES,       "smtp.message_bytes",    STATS_EVENT,   "message data bytes relayed (as received, dot-stuffed)") \
+	X(SMTPC_CONNECTS,       "smtp_client.connects",  STATS_EVENT,   "connections opened to next hops") \
+	X(SMTPC_CONNECT_FAILED, "smtp_client.connect_failed", STATS_EVENT, "connections to next hops that failed (refused, timed out, no greeting)") \
+	X(SMTPC_FAILOVERS,      "smtp_client.failovers", STATS_EVENT,   "times a transaction moved on to the next next hop") \
+	X(SMTPC_CACHE_HITS,     "smtp_client.cache_hits", STATS_EVENT,  "transactions that reused a cached connection") \
+	X(SMTPC_CACHE_EXPIRED,  "smtp_client.cache_expired", STATS_EVENT, "cached connections closed: idle timeout, message limit or cache full") \
+	X(SMTPC_LOST,           "smtp_client.lost",      STATS_EVENT,   "next-hop connections lost during a transaction") \
+	X(SMTPC_TIMEOUTS,       "smtp_client.timeouts",  STATS_EVENT,   "next-hop replies not received within smtp.timeouts") \
+	X(SMTPC_PROTOCOL,       "smtp_client.protocol_errors", STATS_EVENT, "malformed or unexpected replies from next hops") \
+	X(SMTPC_NO_SLOT,        "smtp_client.no_slot",   STATS_EVENT,   "transactions deferred: smtp.client.connections_per_worker reached") \
 	X(LOG_DROPPED,          "log.dropped",           STATS_EVENT,   "log lines lost: log ring full")
 
 enum stats_id {

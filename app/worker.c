@@ -19,6 +19,7 @@
 #include "app/net/arp.h"
 #include "app/net/eth.h"
 #include "app/net/tcp.h"
+#include "app/smtp/smtp_server.h"
 
 #define WORKER_TICK_MS         100     /* housekeeping period */
 #define WORKER_IDLE_POLLS      64      /* empty polls before sleeping (adaptive) */
@@ -82,6 +83,14 @@ worker_create(struct gw *gw, unsigned id, unsigned lcore_id, char *err, size_t e
 		worker_destroy(w);
 		return NULL;
 	}
+	if (smtp_server_init(w) != 0) {
+		snprintf(err, errlen, "worker %u: cannot allocate %u SMTP sessions and %u next-hop "
+			 "connections (raise system.memory_mb or lower smtp.limits.sessions_per_worker / "
+			 "smtp.client.connections_per_worker)", id, cfg->smtp.limits.sessions_per_worker,
+			 cfg->smtp.client.connections_per_worker);
+		worker_destroy(w);
+		return NULL;
+	}
 	if (worker_linkem_create(w, socket) != 0 || services_init(w) != 0) {
 		snprintf(err, errlen, "worker %u: out of memory for linkem/services (raise system.memory_mb)", id);
 		worker_destroy(w);
@@ -104,6 +113,7 @@ worker_destroy(struct worker *w)
 	if (w == NULL)
 		return;
 	services_fini(w);
+	smtp_server_fini(w);
 	tcp_worker_fini(w);
 	for (unsigned p = 0; p < CFG_MAX_PORTS; p++) {
 		if (w->linkem_rx[p] != NULL)
@@ -238,6 +248,7 @@ worker_main(void *arg)
 		for (unsigned p = 0; p < w->gw->n_ports; p++)
 			arp_announce(w, p);
 	services_start(w);
+	smtp_server_start(w);
 	WORKER_LOG(w, CFG_LOG_INFO, "worker %u running on lcore %u (cpu %d)", w->id,
 		   w->lcore_id, rte_lcore_to_cpu_id((int)w->lcore_id));
 

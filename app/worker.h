@@ -28,6 +28,8 @@
 struct arp_table;
 struct tcp_ctx;
 struct worker;
+struct route_table;
+struct smtp_limit;
 
 /* The gateway context: built by main before the workers start. */
 struct gw {
@@ -36,6 +38,8 @@ struct gw {
 	unsigned n_ports;
 	struct worker *workers[CFG_MAX_WORKERS];
 	unsigned n_workers;
+	const struct route_table *routes;   /* relay permission and next hops (read-only) */
+	struct smtp_limit *smtp_limit;      /* per-client-address limits, shared (atomics) */
 	volatile bool stop;             /* set by the control plane on SIGINT/SIGTERM */
 	uint64_t start_tsc;
 	uint64_t hz;
@@ -81,6 +85,8 @@ struct worker {
 	struct linkem *linkem_rx[CFG_MAX_PORTS];
 	struct linkem *linkem_tx[CFG_MAX_PORTS];
 	void *services;                 /* app/services.c state */
+	void *smtp;                     /* app/smtp/smtp_server.c state */
+	void *smtp_client;              /* app/smtp/smtp_client.c state */
 
 	uint64_t now;                   /* TSC at the top of this loop pass */
 	uint64_t hz;

@@ -18,26 +18,10 @@
 #include <libconfig.h>
 
 #include "platform/config.h"
+#include "platform/config_priv.h"
 
 #define CFG_MAX_CORE     (CPU_SETSIZE - 1)
 #define CFG_SOCKET_LEN   108             /* sizeof(sun_path) */
-#define CFG_PATH_BUF     256             /* "ports.[1] (\"int\").address" etc. */
-
-/* What a load carries around: where errors go, which CPUs exist. */
-struct cfg_ctx {
-	const char *file;
-	char *err;
-	size_t errlen;
-	cpu_set_t usable;
-};
-
-/* An integer setting stored in an unsigned field of some struct. */
-struct cfg_int_rule {
-	const char *name;
-	size_t offset;
-	long long min, max;
-	bool pow2;
-};
 
 /* A boolean setting stored in a bool field of struct gw_config. */
 struct cfg_bool_rule {
@@ -46,8 +30,8 @@ struct cfg_bool_rule {
 };
 
 static const char *const cfg_root_names[] = {
-	"version", "system", "ports", "tcp", "services", "linkem", "console",
-	"log", NULL
+	"version", "system", "ports", "tcp", "services", "linkem", "smtp",
+	"routes", "console", "log", NULL
 };
 static const char *const cfg_system_names[] = {
 	"control_core", "worker_cores", "allow_shared_cores", "hugepages",
@@ -202,12 +186,9 @@ static const struct cfg_bool_rule cfg_system_bools[] = {
 	{ "hugepages", offsetof(struct gw_config, hugepages) },
 };
 
-#define CFG_NELEM(a) (sizeof(a) / sizeof((a)[0]))
-
 /* ---- errors and paths ------------------------------------------------- */
 
-static int __attribute__((format(printf, 4, 5)))
-cfg_fail(struct cfg_ctx *c, int line, const char *path, const char *fmt, ...)
+int cfg_fail(struct cfg_ctx *c, int line, const char *path, const char *fmt, ...)
 {
 	char msg[CFG_ERR_LEN];
 	va_list ap;
@@ -221,20 +202,20 @@ cfg_fail(struct cfg_ctx *c, int line, const char *path, const char *fmt, ...)
 	return -EINVAL;
 }
 
-static int cfg_line(const config_setting_t *s)
+int cfg_line(const config_setting_t *s)
 {
 	return s ? config_setting_source_line(s) : 0;
 }
 
 /* Line of group's member NAME, or of the group itself when it is absent. */
-static int cfg_member_line(const config_setting_t *group, const char *name)
+int cfg_member_line(const config_setting_t *group, const char *name)
 {
 	const config_setting_t *m = config_setting_get_member(group, name);
 
 	return m ? cfg_line(m) : cfg_line(group);
 }
 
-static void cfg_path(char *buf, size_t n, const char *prefix, const char *name)
+void cfg_path(char *buf, size_t n, const char *prefix, const char *name)
 {
 	snprintf(buf, n, "%s%s%s", prefix, *prefix ? "." : "", name);
 }
@@ -254,8 +235,8 @@ static const char *cfg_type_name(int type)
 	return "nothing";
 }
 
-static int cfg_type_error(struct cfg_ctx *c, const config_setting_t *s,
-			  const char *path, const char *expected)
+int cfg_type_error(struct cfg_ctx *c, const config_setting_t *s,
+		   const char *path, const char *expected)
 {
 	return cfg_fail(c, cfg_line(s), path, "expected %s, got %s", expected,
 			cfg_type_name(config_setting_type(s)));
@@ -314,8 +295,8 @@ static bool cfg_is_known(const char *const *known, const char *name)
 }
 
 /* Refuse any member of GROUP that is not in KNOWN. */
-static int cfg_check_names(struct cfg_ctx *c, const config_setting_t *group,
-			   const char *prefix, const char *const *known)
+int cfg_check_names(struct cfg_ctx *c, const config_setting_t *group,
+		    const char *prefix, const char *const *known)
 {
 	char path[CFG_PATH_BUF];
 	const config_setting_t *s;
@@ -339,9 +320,9 @@ static int cfg_check_names(struct cfg_ctx *c, const config_setting_t *group,
 
 /* ---- typed getters -------------------------------------------------------- */
 
-static int cfg_get_int(struct cfg_ctx *c, const config_setting_t *s,
-		       const char *path, long long min, long long max,
-		       long long *out)
+int cfg_get_int(struct cfg_ctx *c, const config_setting_t *s,
+		const char *path, long long min, long long max,
+		long long *out)
 {
 	int t = config_setting_type(s);
 
@@ -355,8 +336,8 @@ static int cfg_get_int(struct cfg_ctx *c, const config_setting_t *s,
 	return 0;
 }
 
-static int cfg_get_string(struct cfg_ctx *c, const config_setting_t *s,
-			  const char *path, const char **out)
+int cfg_get_string(struct cfg_ctx *c, const config_setting_t *s,
+		   const char *path, const char **out)
 {
 	*out = "";
 	if (config_setting_type(s) != CONFIG_TYPE_STRING)
@@ -366,8 +347,8 @@ static int cfg_get_string(struct cfg_ctx *c, const config_setting_t *s,
 }
 
 /* Copy a string setting of at most MAXLEN characters into DST. */
-static int cfg_get_strcpy(struct cfg_ctx *c, const config_setting_t *s,
-			  const char *path, char *dst, size_t maxlen)
+int cfg_get_strcpy(struct cfg_ctx *c, const config_setting_t *s,
+		   const char *path, char *dst, size_t maxlen)
 {
 	const char *v;
 	size_t len;
@@ -417,8 +398,8 @@ static int cfg_get_enum(struct cfg_ctx *c, const config_setting_t *s,
 			v, list);
 }
 
-static int cfg_get_bool(struct cfg_ctx *c, const config_setting_t *s,
-			const char *path, bool *out)
+int cfg_get_bool(struct cfg_ctx *c, const config_setting_t *s,
+		 const char *path, bool *out)
 {
 	if (config_setting_type(s) != CONFIG_TYPE_BOOL)
 		return cfg_type_error(c, s, path, "a boolean");
@@ -440,9 +421,9 @@ static void cfg_fmt_double(char buf[32], double v)
 }
 
 /* Optional group member NAME of PARENT: *out = NULL when absent. */
-static int cfg_get_group(struct cfg_ctx *c, const config_setting_t *parent,
-			 const char *name, const char *path,
-			 config_setting_t **out)
+int cfg_get_group(struct cfg_ctx *c, const config_setting_t *parent,
+		  const char *name, const char *path,
+		  config_setting_t **out)
 {
 	*out = config_setting_get_member(parent, name);
 	if (*out && config_setting_type(*out) != CONFIG_TYPE_GROUP)
@@ -450,16 +431,16 @@ static int cfg_get_group(struct cfg_ctx *c, const config_setting_t *parent,
 	return 0;
 }
 
-static bool cfg_is_sequence(const config_setting_t *s)
+bool cfg_is_sequence(const config_setting_t *s)
 {
 	return config_setting_is_array(s) || config_setting_is_list(s);
 }
 
 /* ---- system --------------------------------------------------------------- */
 
-static int cfg_load_ints(struct cfg_ctx *c, const config_setting_t *group,
-			 const char *prefix, const struct cfg_int_rule *rules,
-			 size_t n, void *dst)
+int cfg_load_ints(struct cfg_ctx *c, const config_setting_t *group,
+		  const char *prefix, const struct cfg_int_rule *rules,
+		  size_t n, void *dst)
 {
 	char path[CFG_PATH_BUF];
 	const config_setting_t *s;
@@ -759,7 +740,7 @@ static const char *cfg_parse_num(const char *s, unsigned max, unsigned *out)
 }
 
 /* Four dotted octets at the start of S; returns the end or NULL. */
-static const char *cfg_parse_quad(const char *s, uint32_t *addr)
+const char *cfg_parse_quad(const char *s, uint32_t *addr)
 {
 	unsigned octet, i;
 	uint32_t a = 0;
@@ -807,19 +788,19 @@ int config_parse_cidr(const char *s, uint32_t *addr, uint8_t *prefix_len)
 	return 0;
 }
 
-static uint32_t cfg_mask(unsigned prefix_len)
+uint32_t cfg_mask(unsigned prefix_len)
 {
 	return prefix_len ? 0xffffffffu << (32 - prefix_len) : 0;
 }
 
-static void cfg_ntoa(uint32_t a, char buf[16])
+void cfg_ntoa(uint32_t a, char buf[16])
 {
 	snprintf(buf, 16, "%u.%u.%u.%u", a >> 24, (a >> 16) & 255,
 		 (a >> 8) & 255, a & 255);
 }
 
 /* Why A cannot be a host address in a /LEN subnet, or NULL if it can. */
-static const char *cfg_bad_host(uint32_t a, unsigned len)
+const char *cfg_bad_host(uint32_t a, unsigned len)
 {
 	uint32_t host = ~cfg_mask(len);
 
@@ -1566,6 +1547,10 @@ static int cfg_validate(struct cfg_ctx *c, const config_setting_t *root,
 	if (rc == 0)
 		rc = cfg_load_linkem(c, root, cfg);
 	if (rc == 0)
+		rc = cfg_load_smtp(c, root, cfg);
+	if (rc == 0)
+		rc = cfg_load_routes(c, root, cfg);
+	if (rc == 0)
 		rc = cfg_load_console(c, root, cfg);
 	if (rc == 0)
 		rc = cfg_load_log(c, root, cfg);
@@ -1649,6 +1634,7 @@ void config_defaults(struct gw_config *cfg)
 	cfg->services.discard.port = 9;
 	cfg->services.source.port = 19;
 	cfg->services.source_bytes = 1048576;
+	cfg_smtp_defaults(cfg);
 	strcpy(cfg->console_socket, "/run/mailgw/console.sock");
 	strcpy(cfg->log_file, "stderr");
 	cfg->log_level = CFG_LOG_INFO;
@@ -1673,20 +1659,14 @@ int config_load(const char *path, struct gw_config *out, char *err, size_t errle
 	config_destroy(&lc);
 	if (rc == 0)
 		*out = cfg;
+	else
+		config_free(&cfg);     /* what the smtp group and routes allocated */
 	return rc;
 }
 
 /* ---- format ----------------------------------------------------------------- */
 
-/* An output buffer with snprintf semantics: USED counts what would be written. */
-struct cfg_out {
-	char *buf;
-	size_t len;
-	size_t used;
-};
-
-static void __attribute__((format(printf, 2, 3)))
-cfg_put(struct cfg_out *o, const char *fmt, ...)
+void cfg_put(struct cfg_out *o, const char *fmt, ...)
 {
 	size_t room = o->used < o->len ? o->len - o->used : 0;
 	va_list ap;
@@ -1700,7 +1680,7 @@ cfg_put(struct cfg_out *o, const char *fmt, ...)
 }
 
 /* A libconfig string literal: quotes, backslashes and controls escaped. */
-static void cfg_put_string(struct cfg_out *o, const char *s)
+void cfg_put_string(struct cfg_out *o, const char *s)
 {
 	unsigned char ch;
 
@@ -1716,8 +1696,8 @@ static void cfg_put_string(struct cfg_out *o, const char *s)
 	cfg_put(o, "\"");
 }
 
-static void cfg_put_str_setting(struct cfg_out *o, const char *indent,
-				const char *name, const char *value)
+void cfg_put_str_setting(struct cfg_out *o, const char *indent,
+			 const char *name, const char *value)
 {
 	cfg_put(o, "%s%s = ", indent, name);
 	cfg_put_string(o, value);
@@ -1794,7 +1774,7 @@ static void cfg_format_tcp(struct cfg_out *o, const struct cfg_tcp *t)
 }
 
 /* A 64-bit integer; libconfig needs the L suffix above INT32_MAX. */
-static void cfg_put_u64(struct cfg_out *o, uint64_t v)
+void cfg_put_u64(struct cfg_out *o, uint64_t v)
 {
 	cfg_put(o, "%llu%s", (unsigned long long)v, v > INT32_MAX ? "L" : "");
 }
@@ -1867,6 +1847,8 @@ int config_format(const struct gw_config *cfg, char *buf, size_t len)
 			cfg_format_linkem(&o, &cfg->linkem[i], i + 1 == cfg->n_linkem);
 		cfg_put(&o, ");\n");
 	}
+	cfg_format_smtp(&o, cfg);
+	cfg_format_routes(&o, cfg);
 	cfg_put(&o, "console: {\n");
 	cfg_put_str_setting(&o, "  ", "socket", cfg->console_socket);
 	cfg_put(&o, "};\nlog: {\n");

@@ -119,6 +119,93 @@ struct cfg_port {
 	int line;                       /* line of the port's group in the file */
 };
 
+
+/* ---- smtp: the SMTP service, relay policy, routes (platform/config_smtp.c) ---- */
+
+#define CFG_HOSTNAME_LEN     256
+#define CFG_MAX_NEXT_HOPS    8
+
+/* smtp.limits: every SMTP resource has a bound (RFC 5321 minimums as defaults). */
+struct cfg_smtp_limits {
+	unsigned command_line;          /* octets incl. CRLF; 512 (RFC 5321 §4.5.3.1.4), 512..4096 */
+	unsigned text_line;             /* octets incl. CRLF; 1000 (§4.5.3.1.6), 1000..1000000 */
+	unsigned recipients;            /* per message; 100 (§4.5.3.1.8), 1..100000 */
+	uint64_t message_size;          /* octets, announced in SIZE; 36700160 (35 MiB), 1024..2^40 */
+	unsigned messages_per_session;  /* then 421 at the next MAIL; 100, 1..100000 */
+	unsigned errors_per_session;    /* bad commands before 421 and close; 10, 1..1000 */
+	unsigned sessions_per_worker;   /* concurrent inbound sessions per worker; 1024, 1..65536 */
+	unsigned sessions_per_client;   /* concurrent sessions per client address, all workers; 50, 1..65536 */
+	unsigned connection_rate_per_client; /* new sessions per second per client address; 0 = off; 0, 0..100000 */
+};
+
+/* smtp.timeouts, seconds (RFC 5321 §4.5.3.2), each 1..3600. */
+struct cfg_smtp_timeouts {
+	unsigned command;               /* server: waiting for the client's next command; 300 */
+	unsigned data;                  /* server: waiting for more message data; 300 */
+	unsigned connect;               /* client: TCP connect to a next hop; 30 */
+	unsigned greeting;              /* client: the next hop's 220 (and EHLO reply); 300 */
+	unsigned mail;                  /* client: reply to MAIL; 300 */
+	unsigned rcpt;                  /* client: reply to RCPT; 300 */
+	unsigned data_init;             /* client: reply to DATA; 120 */
+	unsigned data_block;            /* client: next hop taking no more data; 180 */
+	unsigned data_end;              /* client: reply after end of data; 600 */
+};
+
+/* smtp.client: the outbound side. */
+struct cfg_smtp_client {
+	char helo_name[CFG_HOSTNAME_LEN];  /* EHLO argument; default smtp.hostname */
+	unsigned connections_per_worker;   /* outbound connections per worker, idle ones included; 1088, 1..131072 */
+	unsigned cache_size;               /* idle connections kept per worker; 64; 0 = no cache; <= connections_per_worker */
+	unsigned cache_idle_timeout;       /* seconds an idle connection is kept; 10, 1..3600 */
+	unsigned cache_max_messages;       /* messages per connection, then QUIT; 100, 1..100000 */
+	unsigned retry_after;              /* seconds a next hop that failed is skipped; 30, 0..3600 */
+};
+
+/* A CIDR (host byte order; addr has no bits past prefix_len). */
+struct cfg_cidr {
+	uint32_t addr;
+	uint8_t prefix_len;             /* 1..32 (0 would make an open relay) */
+	int line;                       /* of the entry in the file */
+};
+
+/* One next hop of a route. */
+struct cfg_next_hop {
+	uint32_t addr;                  /* host byte order */
+	uint16_t port;                  /* default 25 */
+	unsigned priority;              /* lower first; equal priorities share the load; 0..65535,
+	                                   default 10 * (position in next_hops + 1) */
+};
+
+/*
+ * One route: recipient domains to next hops. Domains are lower-case, without
+ * a trailing dot: "example.com" (exact) or "*.example.com" (every sub-domain,
+ * not example.com itself); "*" alone makes this the default route.
+ */
+struct cfg_route {
+	char **domains;                 /* heap, each string too (config_free); no duplicates
+	                                   across all routes, at most one "*" */
+	unsigned n_domains;             /* >= 1 */
+	struct cfg_next_hop hops[CFG_MAX_NEXT_HOPS];  /* sorted by priority, stable */
+	unsigned n_hops;                /* 1..CFG_MAX_NEXT_HOPS */
+	int line;                       /* of the route's group in the file */
+};
+
+struct cfg_smtp {
+	bool enabled;                   /* true */
+	uint16_t port;                  /* 25 */
+	char hostname[CFG_HOSTNAME_LEN];   /* greeting, EHLO, Received:; default: gethostname(),
+	                                      or "localhost" if that is not a valid domain name;
+	                                      case kept, no trailing dot */
+	struct cfg_smtp_limits limits;
+	struct cfg_smtp_timeouts timeouts;
+	struct cfg_smtp_client client;
+	char **accepted_domains;        /* heap, each string too; lower-case, exact or "*.suffix";
+	                                   no duplicates, never "*" */
+	unsigned n_accepted_domains;
+	struct cfg_cidr *relay_networks;   /* heap; no duplicates */
+	unsigned n_relay_networks;
+};
+
 struct gw_config {
 	char path[CFG_PATH_LEN];
 	int version;
@@ -146,6 +233,10 @@ struct gw_config {
 	struct cfg_linkem linkem[CFG_MAX_LINKEM];
 	unsigned n_linkem;
 
+	struct cfg_smtp smtp;
+	struct cfg_route *routes;       /* heap; top-level `routes` list */
+	unsigned n_routes;
+
 	/* console */
 	char console_socket[108];       /* sun_path size */
 
@@ -162,10 +253,20 @@ void config_defaults(struct gw_config *cfg);
 
 /*
  * Load and validate FILE into cfg. Returns 0 on success; -EINVAL (bad
- * content) or -ENOENT/-EACCES (unreadable file) with a one-line message
- * "FILE:LINE: setting: what is wrong" in err (no trailing newline).
+ * content), -ENOMEM, or -ENOENT/-EACCES (unreadable file) with a one-line
+ * message "FILE:LINE: setting: what is wrong" in err (no trailing newline).
+ * On success cfg owns heap lists (smtp domains and networks, routes): free
+ * them with config_free() (a copy of the struct shares them; free once). On
+ * failure cfg is untouched and nothing is left allocated.
  */
 int config_load(const char *path, struct gw_config *cfg, char *err, size_t errlen);
+
+/*
+ * Free what config_load() allocated (domain lists, networks, routes): every
+ * domain string, the arrays, the routes; cfg stays valid but empty of them
+ * (NULL, counts 0). Harmless on a struct from config_defaults() and twice.
+ */
+void config_free(struct gw_config *cfg);
 
 /*
  * Write the effective configuration (defaults filled in) in libconfig syntax

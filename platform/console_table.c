@@ -33,6 +33,9 @@ const struct console_cmd_desc console_cmds[CONSOLE_CMD_MAX] = {
 	  "impair a port (settings not given are 0)" },
 	{ CONSOLE_LINKEM_OFF, "linkem off", "PORT [rx|tx|both]",
 	  "stop impairing a port" },
+	{ CONSOLE_SHOW_SESSIONS, "show sessions", "",
+	  "SMTP sessions: id, client, HELO, state, age, messages relayed/failed, next hop; "
+	  "next-hop connections in use and cached" },
 };
 
 const struct console_cmd_desc *

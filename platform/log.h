@@ -11,7 +11,7 @@
 
 #include "platform/config.h"
 
-#define LOG_MSG_LEN 240
+#define LOG_MSG_LEN 1000
 
 struct log_rec {
 	uint64_t realtime_ns;

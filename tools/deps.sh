@@ -17,7 +17,8 @@ cd "$(dirname "$0")/.."
 PACKAGES="libdpdk-dev dpdk dpdk-dev pkg-config libconfig-dev libipsec-mb-dev libcmocka-dev
 	python3 python3-scapy iproute2 ethtool iputils-ping iputils-arping netcat-openbsd procps psmisc
 	dpkg-dev autoconf automake libtool libwolfssl-dev libnuma-dev libpcap-dev
-	build-essential clang libclang-rt-14-dev hping3 tcpdump openssl ca-certificates"
+	build-essential clang libclang-rt-14-dev hping3 tcpdump openssl ca-certificates
+	postfix swaks libnet-ssleay-perl"
 
 # wolfSSL configure options (the appliance's build; see DESIGN.md section 5).
 WOLFSSL_OPTIONS="--enable-static --disable-shared
@@ -69,6 +70,10 @@ install_packages() {
 	fi
 	say "installing: ${missing[*]}"
 	apt_update
+	# Postfix is a test peer and bench competitor: tests run private instances
+	# (postfix -c DIR); the system one is left unconfigured and not started.
+	echo "postfix postfix/main_mailer_type select No configuration" |
+		as_root debconf-set-selections
 	as_root apt-get install -y -q --no-install-recommends "${missing[@]}" ||
 		die "apt-get install failed for: ${missing[*]}"
 }

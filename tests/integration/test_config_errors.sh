@@ -4,8 +4,9 @@ source "$(dirname "$0")/../lib/harness.sh"
 # configurations with exit status 2 and exactly one line on stderr,
 # "FILE:LINE: setting: message" (a setting inside a port is named
 # `ports.[N] ("name").setting`, N from 0, one inside a linkem entry
-# `linkem.[N] ("port").setting`), and accepts the example file with
-# "FILE: configuration OK" on stdout and exit status 0.
+# `linkem.[N] ("port").setting`, an element of a list `routes.[N].domains.[M]`),
+# and accepts the example file with "FILE: configuration OK" on stdout and
+# exit status 0.
 # MAILGW_BIN overrides the binary under test (default build/mailgw).
 
 cd "$T_ROOT" || exit 1
@@ -328,5 +329,186 @@ version = 1;
 $PORTS
 linkem = (
   { port = "ext"; los = 2.0; }
+);
+EOF
+
+# --- smtp and routes ($PORTS is lines 2-5)
+broken smtp-typo "7: smtp.prot: unknown setting (did you mean \"port\"?)" <<EOF
+version = 1;
+$PORTS
+smtp: {
+  prot = 25;
+};
+EOF
+
+broken routes-typo "6: route: unknown setting (did you mean \"routes\"?)" <<EOF
+version = 1;
+$PORTS
+route = ( );
+EOF
+
+broken smtp-hostname "7: smtp.hostname: \"mx_1.example\" is not a valid domain name" <<EOF
+version = 1;
+$PORTS
+smtp: {
+  hostname = "mx_1.example";
+};
+EOF
+
+broken smtp-limit "8: smtp.limits.recipients: 0 is out of range (1..100000)" <<EOF
+version = 1;
+$PORTS
+smtp: {
+  limits: {
+    recipients = 0;
+  };
+};
+EOF
+
+broken smtp-message-size "8: smtp.limits.message_size: 1099511627777 is out of range (1024..1099511627776)" <<EOF
+version = 1;
+$PORTS
+smtp: {
+  limits: {
+    message_size = 1099511627777L;
+  };
+};
+EOF
+
+broken smtp-timeout "8: smtp.timeouts.data_end: 3601 is out of range (1..3600)" <<EOF
+version = 1;
+$PORTS
+smtp: {
+  timeouts: {
+    data_end = 3601;
+  };
+};
+EOF
+
+broken smtp-cache-size "8: smtp.client.cache_size: 2000 is above smtp.client.connections_per_worker (1088, the default)" <<EOF
+version = 1;
+$PORTS
+smtp: {
+  client: {
+    cache_size = 2000;
+  };
+};
+EOF
+
+broken smtp-port-clash "8: smtp.port: 2525 is already used by services.echo" <<EOF
+version = 1;
+$PORTS
+services: { echo = { enabled = true; port = 2525; }; };
+smtp: {
+  port = 2525;
+};
+EOF
+
+broken accepted-domain "8: smtp.accepted_domains.[3]: \"exa mple.com\" is not a valid domain name" <<EOF
+version = 1;
+$PORTS
+smtp: {
+  accepted_domains = [ "a.example", "b.example", "c.example",
+                       "exa mple.com" ];
+};
+EOF
+
+broken accepted-star "7: smtp.accepted_domains.[0]: \"*\" is allowed only in routes (the default route): accepting every domain would make an open relay" <<EOF
+version = 1;
+$PORTS
+smtp: {
+  accepted_domains = [ "*" ];
+};
+EOF
+
+broken accepted-idn "7: smtp.accepted_domains.[0]: \"bücher.example\" is not ASCII (write an internationalized domain name in its A-label form, \"xn--...\")" <<EOF
+version = 1;
+$PORTS
+smtp: {
+  accepted_domains = [ "bücher.example" ];
+};
+EOF
+
+broken accepted-duplicate "9: smtp.accepted_domains.[1]: \"Example.COM.\" is already listed at smtp.accepted_domains.[0] (line 8)" <<EOF
+version = 1;
+$PORTS
+smtp: {
+  accepted_domains = [
+    "example.com",
+    "Example.COM." ];
+};
+EOF
+
+broken relay-open "7: smtp.relay_networks.[1]: \"0.0.0.0/0\" would make an open relay" <<EOF
+version = 1;
+$PORTS
+smtp: {
+  relay_networks = [ "10.20.0.0/24", "0.0.0.0/0" ];
+};
+EOF
+
+broken relay-host-bits "7: smtp.relay_networks.[0]: \"10.20.0.1/24\" has host bits set (0.0.0.1; the network is 10.20.0.0/24)" <<EOF
+version = 1;
+$PORTS
+smtp: {
+  relay_networks = [ "10.20.0.1/24" ];
+};
+EOF
+
+broken next-hop-address "9: routes.[1].next_hops.[0]: \"10.20.0.300:25\" is not an IPv4 address with an optional :PORT" <<EOF
+version = 1;
+$PORTS
+routes = (
+  { domains = [ "a.example" ]; next_hops = [ "10.20.0.10" ]; },
+  { domains = [ "b.example" ];
+    next_hops = [ "10.20.0.300:25" ]; }
+);
+EOF
+
+broken no-next-hops "7: routes.[0]: no next_hops" <<EOF
+version = 1;
+$PORTS
+routes = (
+  { domains = [ "a.example" ]; }
+);
+EOF
+
+broken too-many-next-hops "8: routes.[0].next_hops: has 9 entries, at most 8" <<EOF
+version = 1;
+$PORTS
+routes = (
+  { domains = [ "a.example" ];
+    next_hops = [ "10.0.0.1", "10.0.0.2", "10.0.0.3", "10.0.0.4", "10.0.0.5",
+                  "10.0.0.6", "10.0.0.7", "10.0.0.8", "10.0.0.9" ]; }
+);
+EOF
+
+broken next-hop-typo "8: routes.[0].next_hops.[0].prot: unknown setting (did you mean \"port\"?)" <<EOF
+version = 1;
+$PORTS
+routes = (
+  { domains = [ "a.example" ];
+    next_hops = ( { address = "10.0.0.1"; prot = 25; } ); }
+);
+EOF
+
+broken route-duplicate "11: routes.[2].domains.[0]: \"example.com\" is already routed by routes.[0] (line 8)" <<EOF
+version = 1;
+$PORTS
+routes = (
+  { domains = [ "example.org",
+                "example.com" ];
+    next_hops = [ "10.0.0.1" ]; },
+  { domains = [ "*" ]; next_hops = [ "10.0.0.2" ]; },
+  { domains = [ "example.com" ]; next_hops = [ "10.0.0.3" ]; }
+);
+EOF
+
+broken second-default-route "8: routes.[1].domains.[0]: \"*\": routes.[0] (line 7) is already the default route" <<EOF
+version = 1;
+$PORTS
+routes = (
+  { domains = [ "*" ]; next_hops = [ "10.0.0.1" ]; },
+  { domains = [ "*" ]; next_hops = [ "10.0.0.2" ]; }
 );
 EOF

@@ -6,7 +6,8 @@
  * setting inside a port is named `ports.[N] ("name").setting` (N counts from
  * 0; the `("name")` part appears once the port's name is known to be valid),
  * one inside a linkem entry `linkem.[N] ("port").setting` likewise, and an
- * element of an array setting `system.worker_cores.[N]`.
+ * element of an array setting `system.worker_cores.[N]`. The smtp group and
+ * the routes are tested in test_config_smtp.c.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -568,6 +569,7 @@ static void test_example_file(void **state)
 	assert_memory_equal(&cfg.tcp, &d.tcp, sizeof(d.tcp));
 	assert_memory_equal(&cfg.services, &d.services, sizeof(d.services));
 	assert_int_equal(cfg.n_linkem, 0);
+	config_free(&cfg);
 }
 
 /* Does ERR match the case's expectation for file PATH? */
@@ -864,6 +866,46 @@ static void test_parse_ipv4(void **state)
 	assert_int_equal(config_parse_ipv4(NULL, &a), -EINVAL);
 }
 
+/*
+ * OUT's heap lists (smtp domains and networks, routes) hold what IN's do;
+ * then they are freed and OUT takes IN's pointers, so that the structs can be
+ * compared whole. test_config_smtp.c tests these lists in detail.
+ */
+static void test_config_same_lists(struct gw_config *out,
+				   const struct gw_config *in)
+{
+	unsigned i, j;
+
+	assert_int_equal(out->smtp.n_accepted_domains, in->smtp.n_accepted_domains);
+	for (i = 0; i < in->smtp.n_accepted_domains; i++)
+		assert_string_equal(out->smtp.accepted_domains[i],
+				    in->smtp.accepted_domains[i]);
+	assert_int_equal(out->smtp.n_relay_networks, in->smtp.n_relay_networks);
+	for (i = 0; i < in->smtp.n_relay_networks; i++) {
+		assert_int_equal(out->smtp.relay_networks[i].addr,
+				 in->smtp.relay_networks[i].addr);
+		assert_int_equal(out->smtp.relay_networks[i].prefix_len,
+				 in->smtp.relay_networks[i].prefix_len);
+	}
+	assert_int_equal(out->n_routes, in->n_routes);
+	for (i = 0; i < in->n_routes; i++) {
+		assert_int_equal(out->routes[i].n_domains, in->routes[i].n_domains);
+		for (j = 0; j < in->routes[i].n_domains; j++)
+			assert_string_equal(out->routes[i].domains[j],
+					    in->routes[i].domains[j]);
+		assert_int_equal(out->routes[i].n_hops, in->routes[i].n_hops);
+		assert_memory_equal(out->routes[i].hops, in->routes[i].hops,
+				    in->routes[i].n_hops * sizeof(in->routes[i].hops[0]));
+	}
+	config_free(out);
+	out->smtp.accepted_domains = in->smtp.accepted_domains;
+	out->smtp.n_accepted_domains = in->smtp.n_accepted_domains;
+	out->smtp.relay_networks = in->smtp.relay_networks;
+	out->smtp.n_relay_networks = in->smtp.n_relay_networks;
+	out->routes = in->routes;
+	out->n_routes = in->n_routes;
+}
+
 /* format -> file -> load gives back the same configuration. */
 static void test_config_round_trip(const struct gw_config *in)
 {
@@ -883,6 +925,7 @@ static void test_config_round_trip(const struct gw_config *in)
 		out.ports[i].line = in->ports[i].line;
 	for (i = 0; i < out.n_linkem; i++)
 		out.linkem[i].line = in->linkem[i].line;
+	test_config_same_lists(&out, in);
 	assert_memory_equal(&out, in, sizeof(out));
 }
 
@@ -897,6 +940,7 @@ static void test_format(void **state)
 	test_config_example(path, sizeof(path));
 	assert_int_equal(config_load(path, &cfg, err, sizeof(err)), 0);
 	test_config_round_trip(&cfg);
+	config_free(&cfg);
 	/* Without linkem entries there is no linkem list. */
 	big = malloc(65536);
 	assert_non_null(big);

@@ -1,0 +1,110 @@
+/*
+ * smtp_client.h — the outbound side of the relay: SMTP client connections to
+ * next hops (RFC 5321 client; PIPELINING, SIZE, 8BITMIME, SMTPUTF8 when the
+ * next hop offers them) and a per-worker cache of idle connections, so busy
+ * routes do not pay a new connection per message.
+ *
+ * One client serves one owner (an inbound session's transaction) at a time.
+ * The owner queues commands at once; the client sends them when the
+ * connection is ready (greeting and EHLO done), pipelined when offered, one
+ * at a time otherwise, and calls ops->reply for each in order. Failures of
+ * the connection (connect, greeting, lost, timeout, malformed reply) come
+ * back once through ops->failed; after that the client is gone.
+ *
+ * Timeouts (smtp.timeouts): connect, greeting (220 and EHLO), mail, rcpt,
+ * data_init, data_block (next hop takes no data), data_end.
+ */
+#ifndef MAILGW_APP_SMTP_SMTP_CLIENT_H
+#define MAILGW_APP_SMTP_SMTP_CLIENT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "app/smtp/smtp_parse.h"
+
+struct worker;
+struct smtp_client;
+struct cfg_route;
+
+/* What a reply answers. */
+enum smtp_client_cmd {
+	SMTP_CL_MAIL = 0,
+	SMTP_CL_RCPT,
+	SMTP_CL_DATA,
+	SMTP_CL_EOD,            /* the final reply after end of data */
+};
+
+/* Why a client failed (ops->failed). */
+enum smtp_client_fail {
+	SMTP_CL_F_CONNECT = 0,  /* no next hop of the route could be reached */
+	SMTP_CL_F_REFUSED,      /* every next hop refused the session (greeting/EHLO not 2xx) */
+	SMTP_CL_F_LOST,         /* connection closed or reset */
+	SMTP_CL_F_TIMEOUT,      /* the next hop did not answer in time */
+	SMTP_CL_F_PROTOCOL,     /* malformed or unexpected reply */
+	SMTP_CL_F_NO_SLOT,      /* smtp.client.connections_per_worker reached */
+	SMTP_CL_F_COUNT
+};
+
+struct smtp_client_ops {
+	void (*reply)(void *owner, enum smtp_client_cmd cmd, const struct smtp_reply *r);
+	void (*failed)(void *owner, enum smtp_client_fail why);
+	void (*writable)(void *owner);  /* room for message data again */
+};
+
+/* Per-worker client state (pool, cache). Returns 0 or -ENOMEM. */
+int smtp_client_init(struct worker *w);
+
+/* Free what smtp_client_init made. */
+void smtp_client_fini(struct worker *w);
+
+/*
+ * A client for route r: an idle cached connection to one of its next hops, or
+ * a new connection (hops in priority order, skipping those that failed in the
+ * last smtp.client.retry_after seconds, failing over on connect/greeting
+ * errors). fresh: never a cached one. NULL (and *why) when no slot is free
+ * or no next hop can even be tried; ops are never called from inside this call.
+ */
+struct smtp_client *smtp_client_open(struct worker *w, const struct cfg_route *r, bool fresh,
+				     const struct smtp_client_ops *ops, void *owner,
+				     enum smtp_client_fail *why);
+
+/* Queue MAIL FROM:<from> with SIZE/BODY/SMTPUTF8 as the next hop supports them. */
+void smtp_client_mail(struct smtp_client *c, const char *from, size_t len, uint64_t size,
+		      enum smtp_body body, bool smtputf8);
+
+/* Queue RCPT TO:<to>. */
+void smtp_client_rcpt(struct smtp_client *c, const char *to, size_t len);
+
+/* Queue DATA. */
+void smtp_client_data(struct smtp_client *c);
+
+/* Message data (after the 354): write what fits; returns bytes taken. */
+size_t smtp_client_write(struct smtp_client *c, const void *buf, size_t len);
+
+/* Bytes smtp_client_write would take now (0 before the 354 or after a failure). */
+size_t smtp_client_write_space(const struct smtp_client *c);
+
+/* The terminator was written: expect the final reply (ops->reply with SMTP_CL_EOD). */
+void smtp_client_end_data(struct smtp_client *c);
+
+/*
+ * The owner is done with c. clean: the transaction ended (final reply seen)
+ * or never started, so the connection may go back to the cache (after RSET if
+ * needed); otherwise it is reset. No callback reaches the owner afterwards.
+ */
+void smtp_client_release(struct smtp_client *c, bool clean);
+
+/* Whether c came from the cache (a stale cached connection may fail at once). */
+bool smtp_client_reused(const struct smtp_client *c);
+
+/* The next hop c is connected (or connecting) to, "10.20.0.10:25". */
+const char *smtp_client_peer(const struct smtp_client *c);
+
+/* Short text for a failure ("connection lost"). */
+const char *smtp_client_fail_text(enum smtp_client_fail f);
+
+/* Console: connections in use, idle in the cache. */
+void smtp_client_usage(const struct worker *w, unsigned *in_use, unsigned *idle);
+
+#endif

@@ -1,0 +1,783 @@
+/*
+ * smtp_server.c — the inbound ESMTP session (RFC 5321) on the stream API:
+ * accept with per-worker and per-client limits, greeting, the command table
+ * with PIPELINING (input is read ahead and replies are flushed when the
+ * session has to wait), limits and timeouts, and the session log. RCPT and
+ * DATA hand over to the relay (relay.c), which pairs the transaction with
+ * one to the next hop. Called from the worker loop's stream events/timers.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <rte_common.h>
+#include <rte_malloc.h>
+
+#include "app/worker.h"
+#include "app/net/stream.h"
+#include "app/net/tcp.h"
+#include "app/smtp/smtp_server.h"
+#include "app/smtp/smtp_session.h"
+#include "app/smtp/smtp_limit.h"
+
+struct smtp_ctx {
+	struct smtp_session *sessions;
+	unsigned n, active;
+	struct smtp_session *free;
+	uint64_t seq;
+	uint32_t boot;                  /* start time, for ids */
+};
+
+static const char *const smtp_state_names[SMTP_ST_COUNT] = {
+	[SMTP_ST_CMD] = "command", [SMTP_ST_WAIT] = "wait-next-hop", [SMTP_ST_DATA] = "data",
+	[SMTP_ST_DATA_END] = "wait-final-reply", [SMTP_ST_DISCARD] = "data-refused",
+	[SMTP_ST_CLOSING] = "closing",
+};
+
+static const struct stream_ops smtp_stream_ops;
+static void smtp_close(struct smtp_session *ss, const char *reason);
+
+static struct smtp_ctx *
+smtp_ctx(const struct worker *w)
+{
+	return w->smtp;
+}
+
+const char *
+smtp_addr_str(uint32_t a, char buf[16])
+{
+	snprintf(buf, 16, "%u.%u.%u.%u", a >> 24, (a >> 16) & 255, (a >> 8) & 255, a & 255);
+	return buf;
+}
+
+static const char *
+smtp_host(const struct smtp_session *ss)
+{
+	return ss->w->cfg->smtp.hostname;
+}
+
+/* ---- set-up ---- */
+
+int
+smtp_server_init(struct worker *w)
+{
+	unsigned n = w->cfg->smtp.limits.sessions_per_worker;
+	struct smtp_ctx *x;
+
+	if (!w->cfg->smtp.enabled)
+		return 0;
+	x = rte_zmalloc("smtp", sizeof(*x), RTE_CACHE_LINE_SIZE);
+	if (x == NULL)
+		return -ENOMEM;
+	x->sessions = rte_zmalloc("smtp_sessions", (size_t)n * sizeof(struct smtp_session), RTE_CACHE_LINE_SIZE);
+	if (x->sessions == NULL) {
+		rte_free(x);
+		return -ENOMEM;
+	}
+	x->n = n;
+	for (unsigned i = n; i-- > 0;) {
+		x->sessions[i].next_free = x->free;
+		x->free = &x->sessions[i];
+	}
+	x->boot = (uint32_t)time(NULL);
+	w->smtp = x;
+	if (smtp_client_init(w) != 0) {
+		smtp_server_fini(w);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+void
+smtp_server_fini(struct worker *w)
+{
+	struct smtp_ctx *x = smtp_ctx(w);
+
+	smtp_client_fini(w);
+	if (x == NULL)
+		return;
+	rte_free(x->sessions);
+	rte_free(x);
+	w->smtp = NULL;
+}
+
+/* ---- output ---- */
+
+static void
+smtp_flush(struct smtp_session *ss)
+{
+	if (ss->out_len == 0 || ss->s == NULL)
+		return;
+	ssize_t n = stream_write(ss->s, ss->out, ss->out_len);
+	if (n <= 0)
+		return;
+	memmove(ss->out, ss->out + n, ss->out_len - (size_t)n);
+	ss->out_len -= (size_t)n;
+}
+
+void
+smtp_reply(struct smtp_session *ss, const char *fmt, ...)
+{
+	char line[600];
+	va_list ap;
+
+	va_start(ap, fmt);
+	int n = vsnprintf(line, sizeof(line) - 2, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return;
+	if ((size_t)n > sizeof(line) - 3)
+		n = (int)sizeof(line) - 3;
+	line[n++] = '\r';
+	line[n++] = '\n';
+	if (ss->out_len + (size_t)n > sizeof(ss->out))
+		smtp_flush(ss);
+	if (ss->out_len + (size_t)n > sizeof(ss->out)) {
+		/* the client reads no replies: stop talking to it */
+		smtp_close(ss, "client not reading replies");
+		return;
+	}
+	memcpy(ss->out + ss->out_len, line, (size_t)n);
+	ss->out_len += (size_t)n;
+}
+
+/* ---- state, timers, closing ---- */
+
+void
+smtp_enter_state(struct smtp_session *ss, enum smtp_state st)
+{
+	if (ss->state == st)
+		return;
+	if (ss->w->cfg->log_level >= CFG_LOG_DEBUG)
+		WORKER_LOG(ss->w, CFG_LOG_DEBUG, "smtp: session=%s %s -> %s", ss->id,
+			   smtp_state_names[ss->state], smtp_state_names[st]);
+	ss->state = st;
+}
+
+/* The timer for what the session waits on: the client (command/data timeout) or closing. */
+static void
+smtp_rearm(struct smtp_session *ss)
+{
+	struct worker *w = ss->w;
+	const struct cfg_smtp_timeouts *t = &w->cfg->smtp.timeouts;
+	unsigned secs;
+
+	switch (ss->state) {
+	case SMTP_ST_CMD:
+		secs = t->command;
+		break;
+	case SMTP_ST_DATA:
+	case SMTP_ST_DISCARD:
+		secs = t->data;
+		break;
+	case SMTP_ST_CLOSING:
+		secs = SMTP_CLOSE_WAIT_S;
+		break;
+	default:                /* the next hop's timeouts run instead */
+		timer_cancel(&w->timers, &ss->timer);
+		return;
+	}
+	timer_arm(&w->timers, &ss->timer, w->now + (uint64_t)secs * w->hz);
+}
+
+static void
+smtp_log_session(struct smtp_session *ss)
+{
+	char a[16];
+	struct worker *w = ss->w;
+	uint64_t ms = (w->now - ss->started) * 1000 / w->hz;
+
+	WORKER_LOG(w, CFG_LOG_INFO, "smtp: session=%s disconnect client=%s:%u helo=%s duration=%" PRIu64
+		   ".%03" PRIu64 "s commands=%u errors=%u transactions=%u relayed=%u failed=%u reason=%s",
+		   ss->id, smtp_addr_str(ss->client_addr, a), ss->client_port, ss->helo[0] ? ss->helo : "-",
+		   ms / 1000, ms % 1000, ss->commands, ss->errors, ss->transactions, ss->relayed,
+		   ss->failed, ss->close_reason ? ss->close_reason : "closed");
+}
+
+static void
+smtp_free(struct smtp_session *ss)
+{
+	struct worker *w = ss->w;
+	struct smtp_ctx *x = smtp_ctx(w);
+
+	smtp_log_session(ss);
+	timer_cancel(&w->timers, &ss->timer);
+	if (ss->cl != NULL)
+		relay_release(ss, false);
+	if (ss->limit_counted)
+		smtp_limit_close(w->gw->smtp_limit, ss->client_addr);
+	ss->active = false;
+	ss->gen++;
+	ss->s = NULL;
+	ss->next_free = x->free;
+	x->free = ss;
+	x->active--;
+}
+
+/* Queue nothing more: flush, FIN, and reset if the client has not closed in SMTP_CLOSE_WAIT_S. */
+static void
+smtp_close(struct smtp_session *ss, const char *reason)
+{
+	if (ss->state == SMTP_ST_CLOSING)
+		return;
+	if (ss->close_reason == NULL)
+		ss->close_reason = reason;
+	if (ss->cl != NULL)
+		relay_release(ss, ss->state == SMTP_ST_CMD || ss->state == SMTP_ST_WAIT);
+	smtp_enter_state(ss, SMTP_ST_CLOSING);
+	smtp_flush(ss);
+	if (ss->s != NULL)
+		stream_shutdown(ss->s);
+	smtp_rearm(ss);
+}
+
+static void
+smtp_timer_fired(struct timer *t, void *arg)
+{
+	struct smtp_session *ss = arg;
+	struct worker *w = ss->w;
+
+	(void)t;
+	if (ss->state == SMTP_ST_CLOSING) {
+		struct stream *s = ss->s;
+		if (s != NULL) {
+			s->ctx = NULL;
+			stream_abort(s);
+		}
+		smtp_free(ss);
+		return;
+	}
+	w->ctr[0][STATS_SMTP_TIMEOUTS]++;
+	WORKER_LOG(w, CFG_LOG_INFO, "smtp: session=%s timeout in state %s", ss->id,
+		   smtp_state_names[ss->state]);
+	smtp_reply(ss, "421 4.4.2 %s Error: timeout exceeded", smtp_host(ss));
+	smtp_close(ss, "timeout");
+}
+
+void
+smtp_error(struct smtp_session *ss)
+{
+	struct worker *w = ss->w;
+
+	w->ctr[0][STATS_SMTP_CMD_ERRORS]++;
+	if (++ss->errors < w->cfg->smtp.limits.errors_per_session)
+		return;
+	w->ctr[0][STATS_SMTP_TOO_MANY_ERRORS]++;
+	smtp_reply(ss, "421 4.7.0 %s Error: too many errors", smtp_host(ss));
+	smtp_close(ss, "too many errors");
+}
+
+/* ---- input ---- */
+
+size_t
+smtp_fill(struct smtp_session *ss, size_t max)
+{
+	if (ss->in_off == ss->in_len) {
+		ss->in_off = ss->in_len = 0;
+		if (ss->s != NULL) {
+			ssize_t n = stream_read(ss->s, ss->in, RTE_MIN(max, sizeof(ss->in)));
+			if (n > 0)
+				ss->in_len = (size_t)n;
+		}
+	}
+	return ss->in_len - ss->in_off;
+}
+
+void
+smtp_txn_reset(struct smtp_session *ss)
+{
+	if (ss->cl != NULL)
+		relay_release(ss, true);
+	ss->in_mail = false;
+	ss->from_len = 0;
+	ss->size_param = 0;
+	ss->body = SMTP_BODY_NONE;
+	ss->smtputf8 = false;
+	ss->n_rcpt = ss->n_rcpt_tried = 0;
+	ss->rcpt_log_len = 0;
+	ss->rcpt_log[0] = '\0';
+	ss->first_rcpt_len = 0;
+	ss->route = NULL;
+	ss->cl_retried = false;
+	ss->mail_refused = false;
+	ss->broken = SMTP_CL_F_COUNT;
+	ss->hdr_len = ss->hdr_off = 0;
+	ss->refuse_code = 0;
+}
+
+/* ---- commands ---- */
+
+static void
+smtp_cmd_helo(struct smtp_session *ss, const struct smtp_cmd *cmd)
+{
+	const struct cfg_smtp *c = &ss->w->cfg->smtp;
+
+	smtp_txn_reset(ss);
+	snprintf(ss->helo, sizeof(ss->helo), "%.*s", (int)cmd->arg_len, cmd->arg);
+	ss->helo_done = true;
+	ss->esmtp = cmd->verb == SMTP_VERB_EHLO;
+	if (!ss->esmtp) {
+		smtp_reply(ss, "250 %s", c->hostname);
+		return;
+	}
+	smtp_reply(ss, "250-%s", c->hostname);
+	smtp_reply(ss, "250-PIPELINING");
+	smtp_reply(ss, "250-SIZE %" PRIu64, c->limits.message_size);
+	smtp_reply(ss, "250-8BITMIME");
+	smtp_reply(ss, "250-ENHANCEDSTATUSCODES");
+	smtp_reply(ss, "250 SMTPUTF8");
+}
+
+static void
+smtp_cmd_mail(struct smtp_session *ss, const struct smtp_cmd *cmd)
+{
+	struct worker *w = ss->w;
+	const struct cfg_smtp_limits *l = &w->cfg->smtp.limits;
+
+	if (!ss->helo_done) {
+		smtp_reply(ss, "503 5.5.1 Error: send HELO/EHLO first");
+		smtp_error(ss);
+		return;
+	}
+	if (ss->in_mail) {
+		smtp_reply(ss, "503 5.5.1 Error: nested MAIL command");
+		smtp_error(ss);
+		return;
+	}
+	if (!ss->esmtp && cmd->n_params != 0) {
+		smtp_reply(ss, "555 5.5.4 Error: MAIL parameters need EHLO");
+		smtp_error(ss);
+		return;
+	}
+	if (ss->transactions >= l->messages_per_session) {
+		w->ctr[0][STATS_SMTP_TOO_MANY_MSGS]++;
+		smtp_reply(ss, "421 4.7.0 %s Error: too many messages in this session", smtp_host(ss));
+		smtp_close(ss, "too many messages");
+		return;
+	}
+	if (cmd->has_size && cmd->size > l->message_size) {
+		w->ctr[0][STATS_SMTP_TOO_BIG]++;
+		smtp_reply(ss, "552 5.3.4 Message size exceeds fixed limit");
+		return;
+	}
+	smtp_txn_reset(ss);
+	ss->in_mail = true;
+	ss->transactions++;
+	ss->from_len = RTE_MIN(cmd->path.addr_len, (size_t)SMTP_PATH_MAX);
+	memcpy(ss->from, cmd->path.addr, ss->from_len);
+	ss->from[ss->from_len] = '\0';
+	ss->size_param = cmd->has_size ? cmd->size : 0;
+	ss->body = cmd->body;
+	ss->smtputf8 = cmd->smtputf8;
+	ss->t_mail = w->now;
+	smtp_reply(ss, "250 2.1.0 Ok");
+}
+
+static void
+smtp_cmd_rcpt(struct smtp_session *ss, const struct smtp_cmd *cmd)
+{
+	if (!ss->in_mail) {
+		smtp_reply(ss, "503 5.5.1 Error: need MAIL command");
+		smtp_error(ss);
+		return;
+	}
+	relay_rcpt(ss, cmd);
+}
+
+static void
+smtp_cmd_data(struct smtp_session *ss, const struct smtp_cmd *cmd)
+{
+	(void)cmd;
+	if (!ss->in_mail) {
+		smtp_reply(ss, "503 5.5.1 Error: need MAIL command");
+		smtp_error(ss);
+		return;
+	}
+	if (ss->n_rcpt == 0) {
+		if (ss->n_rcpt_tried != 0)
+			smtp_reply(ss, "554 5.5.1 Error: no valid recipients");
+		else
+			smtp_reply(ss, "503 5.5.1 Error: need RCPT command");
+		smtp_error(ss);
+		return;
+	}
+	relay_data(ss);
+}
+
+static void
+smtp_cmd_rset(struct smtp_session *ss, const struct smtp_cmd *cmd)
+{
+	(void)cmd;
+	smtp_txn_reset(ss);
+	smtp_reply(ss, "250 2.0.0 Ok");
+}
+
+static void
+smtp_cmd_noop(struct smtp_session *ss, const struct smtp_cmd *cmd)
+{
+	(void)cmd;
+	smtp_reply(ss, "250 2.0.0 Ok");
+}
+
+static void
+smtp_cmd_quit(struct smtp_session *ss, const struct smtp_cmd *cmd)
+{
+	(void)cmd;
+	smtp_reply(ss, "221 2.0.0 Bye");
+	smtp_close(ss, "quit");
+}
+
+static void
+smtp_cmd_vrfy(struct smtp_session *ss, const struct smtp_cmd *cmd)
+{
+	(void)cmd;
+	smtp_reply(ss, "252 2.5.2 Cannot VRFY user, but will accept message and attempt delivery");
+}
+
+static void
+smtp_cmd_help(struct smtp_session *ss, const struct smtp_cmd *cmd)
+{
+	(void)cmd;
+	smtp_reply(ss, "214 2.0.0 Commands: HELO EHLO MAIL RCPT DATA RSET NOOP QUIT VRFY HELP");
+}
+
+static void
+smtp_cmd_unimpl(struct smtp_session *ss, const struct smtp_cmd *cmd)
+{
+	(void)cmd;
+	smtp_reply(ss, "502 5.5.1 Error: command not implemented");
+	smtp_error(ss);
+}
+
+/* The command table (DESIGN §7): verb -> handler. */
+static const struct {
+	enum smtp_verb verb;
+	void (*fn)(struct smtp_session *ss, const struct smtp_cmd *cmd);
+} smtp_cmd_table[] = {
+	{ SMTP_VERB_HELO, smtp_cmd_helo },
+	{ SMTP_VERB_EHLO, smtp_cmd_helo },
+	{ SMTP_VERB_MAIL, smtp_cmd_mail },
+	{ SMTP_VERB_RCPT, smtp_cmd_rcpt },
+	{ SMTP_VERB_DATA, smtp_cmd_data },
+	{ SMTP_VERB_RSET, smtp_cmd_rset },
+	{ SMTP_VERB_NOOP, smtp_cmd_noop },
+	{ SMTP_VERB_QUIT, smtp_cmd_quit },
+	{ SMTP_VERB_VRFY, smtp_cmd_vrfy },
+	{ SMTP_VERB_HELP, smtp_cmd_help },
+	{ SMTP_VERB_STARTTLS, smtp_cmd_unimpl },
+	{ SMTP_VERB_AUTH, smtp_cmd_unimpl },
+	{ SMTP_VERB_BDAT, smtp_cmd_unimpl },
+	{ SMTP_VERB_EXPN, smtp_cmd_unimpl },
+};
+
+/* A syntax error from the parser, as a reply. */
+static void
+smtp_reply_parse_error(struct smtp_session *ss, const struct smtp_cmd *cmd, enum smtp_err e)
+{
+	const char *enh = smtp_err_enhanced(e);
+
+	if (cmd->verb == SMTP_VERB_MAIL && strcmp(enh, "5.1.3") == 0)
+		enh = "5.1.7";
+	if (e == SMTP_ERR_UNKNOWN_VERB)
+		smtp_reply(ss, "500 5.5.2 Error: command not recognized");
+	else
+		smtp_reply(ss, "%u %s Error: %s", smtp_err_code(e), enh, smtp_err_text(e));
+	smtp_error(ss);
+}
+
+static void
+smtp_dispatch(struct smtp_session *ss, const char *line, size_t len)
+{
+	struct smtp_cmd cmd;
+	unsigned flags = 0;
+
+	ss->commands++;
+	ss->w->ctr[0][STATS_SMTP_COMMANDS]++;
+	if (ss->smtputf8)
+		flags |= SMTP_PARSE_SMTPUTF8;
+	enum smtp_err e = smtp_parse_command_ex(line, len, flags, &cmd);
+	if (e != SMTP_OK) {
+		smtp_reply_parse_error(ss, &cmd, e);
+		return;
+	}
+	for (unsigned i = 0; i < RTE_DIM(smtp_cmd_table); i++)
+		if (smtp_cmd_table[i].verb == cmd.verb) {
+			smtp_cmd_table[i].fn(ss, &cmd);
+			if (smtp_verb_flags(cmd.verb) & SMTP_VERB_F_LAST)
+				smtp_flush(ss);
+			return;
+		}
+	smtp_reply_parse_error(ss, &cmd, SMTP_ERR_UNKNOWN_VERB);
+}
+
+static void
+smtp_bad_line(struct smtp_session *ss, enum smtp_line_status st)
+{
+	struct worker *w = ss->w;
+	char a[16];
+
+	switch (st) {
+	case SMTP_LINE_TOO_LONG:
+		w->ctr[0][STATS_SMTP_LINE_TOO_LONG]++;
+		smtp_reply(ss, "500 5.5.2 Error: command line too long");
+		break;
+	case SMTP_LINE_BARE_LF:
+		w->ctr[0][STATS_SMTP_BARE_LF_COMMAND]++;
+		smtp_reply(ss, "500 5.5.2 Error: bare <LF> in command; command refused");
+		break;
+	case SMTP_LINE_BARE_CR:
+		w->ctr[0][STATS_SMTP_BARE_CR_COMMAND]++;
+		smtp_reply(ss, "500 5.5.2 Error: bare <CR> in command; command refused");
+		break;
+	default:
+		w->ctr[0][STATS_SMTP_BARE_CR_COMMAND]++;
+		smtp_reply(ss, "500 5.5.2 Error: NUL in command; command refused");
+		break;
+	}
+	if (st != SMTP_LINE_TOO_LONG)
+		WORKER_LOG(w, CFG_LOG_WARNING, "smtp: session=%s client=%s: %s in a command line, refused",
+			   ss->id, smtp_addr_str(ss->client_addr, a),
+			   st == SMTP_LINE_BARE_LF ? "bare LF" : st == SMTP_LINE_BARE_CR ? "bare CR" : "NUL");
+	smtp_error(ss);
+}
+
+/* One command-mode step; false when waiting for input. */
+static bool
+smtp_cmd_step(struct smtp_session *ss)
+{
+	if (ss->out_len > sizeof(ss->out) / 2) {
+		smtp_flush(ss);
+		if (ss->out_len > sizeof(ss->out) / 2)
+			return false;           /* the client is not reading: wait for writable */
+	}
+	size_t avail = smtp_fill(ss, sizeof(ss->in));
+	if (avail == 0) {
+		if (ss->s != NULL && stream_eof(ss->s))
+			smtp_close(ss, "client closed");
+		return false;
+	}
+	size_t used = 0;
+	enum smtp_line_status st = smtp_line_feed(&ss->line, ss->in + ss->in_off, avail, &used);
+	ss->in_off += used;
+	if (st == SMTP_LINE_OK)
+		smtp_dispatch(ss, ss->line.buf, ss->line.len);
+	else if (st != SMTP_LINE_MORE)
+		smtp_bad_line(ss, st);
+	return true;
+}
+
+void
+smtp_pump(struct smtp_session *ss)
+{
+	uint32_t gen = ss->gen;
+	bool more = true;
+
+	while (more && ss->gen == gen) {
+		switch (ss->state) {
+		case SMTP_ST_CMD:
+			more = smtp_cmd_step(ss);
+			break;
+		case SMTP_ST_DATA:
+		case SMTP_ST_DISCARD:
+			more = relay_data_step(ss);
+			break;
+		default:
+			more = false;
+			break;
+		}
+	}
+	if (ss->gen != gen)
+		return;
+	smtp_flush(ss);
+	if (ss->state != SMTP_ST_CLOSING)
+		smtp_rearm(ss);
+}
+
+/* ---- stream events ---- */
+
+static void
+smtp_readable(struct stream *s)
+{
+	struct smtp_session *ss = s->ctx;
+
+	if (ss == NULL)
+		return;
+	if (ss->state == SMTP_ST_CLOSING) {     /* after 221/421: read and drop */
+		char sink[512];
+		while (stream_read(s, sink, sizeof(sink)) > 0)
+			;
+		return;
+	}
+	smtp_pump(ss);
+}
+
+static void
+smtp_writable(struct stream *s)
+{
+	struct smtp_session *ss = s->ctx;
+
+	if (ss != NULL)
+		smtp_pump(ss);
+}
+
+static void
+smtp_closed(struct stream *s, enum stream_close_reason why)
+{
+	struct smtp_session *ss = s->ctx;
+
+	if (ss == NULL)
+		return;
+	ss->s = NULL;
+	if (ss->close_reason == NULL)
+		ss->close_reason = why == STREAM_RESET ? "client reset" : why == STREAM_TIMEOUT ?
+				   "client timed out" : "client closed";
+	smtp_free(ss);
+}
+
+static const struct stream_ops smtp_stream_ops = {
+	.readable = smtp_readable,
+	.writable = smtp_writable,
+	.closed = smtp_closed,
+};
+
+/* ---- accept ---- */
+
+/* A connection we cannot serve: one 421 line, FIN, nothing more. */
+static void
+smtp_refuse(struct stream *s, const char *line)
+{
+	static const struct stream_ops drop_ops = { 0 };
+
+	s->ops = &drop_ops;
+	s->ctx = NULL;
+	stream_write(s, line, strlen(line));
+	stream_shutdown(s);
+}
+
+static bool
+smtp_accept_limits(struct worker *w, struct stream *s)
+{
+	const struct cfg_smtp *c = &w->cfg->smtp;
+	struct smtp_ctx *x = smtp_ctx(w);
+	char line[400], a[16];
+
+	if (x->free == NULL || x->active >= c->limits.sessions_per_worker) {
+		w->ctr[0][STATS_SMTP_REFUSED_BUSY]++;
+		snprintf(line, sizeof(line), "421 4.3.2 %s Service busy, too many sessions; try again later\r\n",
+			 c->hostname);
+		smtp_refuse(s, line);
+		return false;
+	}
+	if (w->gw->smtp_limit == NULL)
+		return true;
+	enum smtp_limit_verdict v = smtp_limit_open(w->gw->smtp_limit, s->remote_addr,
+						    c->limits.sessions_per_client,
+						    c->limits.connection_rate_per_client, w->now / w->hz);
+	if (v == SMTP_LIMIT_OK)
+		return true;
+	smtp_addr_str(s->remote_addr, a);
+	if (v == SMTP_LIMIT_RATE) {
+		w->ctr[0][STATS_SMTP_REFUSED_RATE]++;
+		snprintf(line, sizeof(line), "421 4.7.0 %s Error: too many connections per second from %s\r\n",
+			 c->hostname, a);
+	} else {
+		w->ctr[0][STATS_SMTP_REFUSED_CLIENT]++;
+		snprintf(line, sizeof(line), "421 4.7.0 %s Error: too many connections from %s\r\n",
+			 c->hostname, a);
+	}
+	WORKER_LOG(w, CFG_LOG_INFO, "smtp: refused %s:%u: %s", a, s->remote_port,
+		   v == SMTP_LIMIT_RATE ? "connection rate limit" : "too many sessions from this client");
+	smtp_refuse(s, line);
+	return false;
+}
+
+static void
+smtp_accept(struct worker *w, struct stream *s, void *arg)
+{
+	struct smtp_ctx *x = smtp_ctx(w);
+	struct smtp_session *ss;
+	char a[16];
+
+	(void)arg;
+	if (!smtp_accept_limits(w, s))
+		return;
+	ss = x->free;
+	x->free = ss->next_free;
+	x->active++;
+	uint32_t gen = ss->gen;
+	memset(ss, 0, offsetof(struct smtp_session, line));
+	ss->gen = gen;
+	ss->active = true;
+	ss->limit_counted = w->gw->smtp_limit != NULL;
+	ss->w = w;
+	ss->s = s;
+	ss->client_addr = s->remote_addr;
+	ss->client_port = s->remote_port;
+	ss->started = w->now;
+	ss->broken = SMTP_CL_F_COUNT;
+	ss->in_off = ss->in_len = ss->out_len = 0;
+	snprintf(ss->id, sizeof(ss->id), "%08X%02X%06" PRIX64, x->boot, w->id & 0xff, x->seq++ & 0xffffff);
+	smtp_line_init(&ss->line, w->cfg->smtp.limits.command_line);
+	timer_init(&ss->timer, smtp_timer_fired, ss);
+	s->ops = &smtp_stream_ops;
+	s->ctx = ss;
+	w->ctr[0][STATS_SMTP_SESSIONS]++;
+	WORKER_LOG(w, CFG_LOG_INFO, "smtp: session=%s connect client=%s:%u", ss->id,
+		   smtp_addr_str(ss->client_addr, a), ss->client_port);
+	smtp_reply(ss, "220 %s ESMTP mailgw", smtp_host(ss));
+	smtp_flush(ss);
+	smtp_rearm(ss);
+}
+
+void
+smtp_server_start(struct worker *w)
+{
+	const struct cfg_smtp *c = &w->cfg->smtp;
+
+	if (!c->enabled || smtp_ctx(w) == NULL)
+		return;
+	int rc = tcp_listen(w, c->port, smtp_accept, NULL);
+	if (rc != 0)
+		WORKER_LOG(w, CFG_LOG_ERR, "smtp: cannot listen on port %u: %s", c->port, strerror(-rc));
+}
+
+/* ---- console ---- */
+
+unsigned
+smtp_server_snapshot(const struct worker *w, struct smtp_session_view *out, unsigned max)
+{
+	const struct smtp_ctx *x = smtp_ctx(w);
+	unsigned n = 0;
+	uint64_t now = rte_rdtsc();
+
+	if (x == NULL)
+		return 0;
+	for (unsigned i = 0; i < x->n && n < max; i++) {
+		const struct smtp_session *ss = &x->sessions[i];
+		if (!ss->active)
+			continue;
+		struct smtp_session_view *v = &out[n++];
+		memcpy(v->id, ss->id, sizeof(v->id));
+		v->id[sizeof(v->id) - 1] = '\0';
+		v->client_addr = ss->client_addr;
+		v->client_port = ss->client_port;
+		snprintf(v->helo, sizeof(v->helo), "%.*s", (int)sizeof(v->helo) - 1, ss->helo);
+		v->state = ss->state < SMTP_ST_COUNT ? smtp_state_names[ss->state] : "?";
+		v->age_s = (uint32_t)(now > ss->started ? (now - ss->started) / w->hz : 0);
+		v->transactions = ss->transactions;
+		v->relayed = ss->relayed;
+		v->failed = ss->failed;
+		const struct smtp_client *cl = ss->cl;
+		snprintf(v->next_hop, sizeof(v->next_hop), "%s", cl != NULL ? smtp_client_peer(cl) : "-");
+	}
+	return n;
+}
+
+unsigned
+smtp_server_active(const struct worker *w)
+{
+	const struct smtp_ctx *x = smtp_ctx(w);
+
+	return x ? x->active : 0;
+}
