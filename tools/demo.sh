@@ -8,11 +8,20 @@
 # The gateway's veth ends live in namespace mgw-gw (mailgw runs there), so
 # the host's own kernel never sees the demo's traffic. Both hosts route by
 # default via the gateway.
+#
+# Each host runs a private Postfix (tests/lib/smtp.sh: its own configuration
+# and queue under build/demo/postfix-*, accepting mail for any domain):
+#   mgw-int 10.20.0.10:25    the internal mail server, delivers every message
+#                            into the Maildir build/demo/maildir
+#   mgw-ext 203.0.113.10:25  the partner's server, delivers into the Maildir
+#                            build/demo/partner
+# Both are stopped (and the Maildirs kept until the next start) at teardown.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 NS_CLEANUPS=()
 source tests/lib/netns.sh
+source tests/lib/smtp.sh
 
 teardown() {
 	local i
@@ -32,6 +41,19 @@ ns_link mgw-gw mgw-ext0 mgw-ext eth0 203.0.113.10/24 203.0.113.1
 ns_link mgw-gw mgw-int0 mgw-int eth0 10.20.0.10/24 10.20.0.1
 
 mkdir -p build/demo
+DEMO=$(pwd)/build/demo
+rm -rf "$DEMO/postfix-int" "$DEMO/postfix-ext" "$DEMO/maildir" "$DEMO/partner"
+# demo_postfix NS ADDR NAME MAILDIR: a private Postfix in NS on ADDR:25;
+# a failure is reported, and the demo goes on without it.
+demo_postfix() {
+	if pf_instance "$1" "$DEMO/postfix-$3" "$2" "$DEMO/$4"; then
+		echo "demo: Postfix in $1 on $2:25 delivers into build/demo/$4"
+	else
+		echo "demo: warning: Postfix in $1 did not start (see build/demo/postfix-$3/maillog)" >&2
+	fi
+}
+demo_postfix mgw-int 10.20.0.10 int maildir
+demo_postfix mgw-ext 203.0.113.10 ext partner
 # The example configuration as shipped, logging to this terminal.
 sed 's|^\( *file *= *\)"[^"]*";|\1"stderr";|' platform/rootfs/etc/mailgw/mailgw.conf >build/demo/mailgw.conf
 build/mailgw --check-config -c build/demo/mailgw.conf
@@ -43,6 +65,13 @@ demo: topology up. In another terminal (as root):
   build/mailgwctl show ports
   build/mailgwctl show stats icmp
   build/mailgwctl show arp
+  # mail from the partner through the gateway to the internal server:
+  ip netns exec mgw-ext swaks --server 203.0.113.1 --to user@example.com --from partner@partner.example
+  ls build/demo/maildir/new                       # where it arrives
+  # and out from the internal network to the partner:
+  ip netns exec mgw-int swaks --server 10.20.0.1 --to someone@partner.example --from user@example.com
+  ls build/demo/partner/new
+  build/mailgwctl show sessions
 demo: starting mailgw (Ctrl-C stops it and removes the topology)
 MSG
 rc=0

@@ -8,6 +8,7 @@
  */
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <rte_common.h>
@@ -33,18 +34,21 @@ relay_clean_text(char *dst, size_t len, const char *src, size_t n)
 	dst[j] = '\0';
 }
 
-/* "550 5.1.1 text": the next hop's code, its enhanced code or dflt_subject's class. */
+/* "550 5.1.1 text": the next hop's code (421 -> 451), its enhanced code or class.dflt. */
 static void
 relay_format_reply(char *buf, size_t len, const struct smtp_reply *r, const char *dflt)
 {
 	char text[400], enh[24];
 
+	/* The next hop's 421 closes its connection, not ours: our client hears 451. */
+	unsigned code = r->code == 421 ? 451 : r->code;
+
 	relay_clean_text(text, sizeof(text), r->text, r->text_len);
-	if (r->has_enhanced && r->enh[0] == r->code / 100)
+	if (r->has_enhanced && r->enh[0] == code / 100)
 		snprintf(enh, sizeof(enh), "%u.%u.%u", r->enh[0], r->enh[1], r->enh[2]);
 	else
-		snprintf(enh, sizeof(enh), "%u.%s", r->code / 100, dflt);
-	snprintf(buf, len, "%u %s %s", r->code, enh, text);
+		snprintf(enh, sizeof(enh), "%u.%s", code / 100, dflt);
+	snprintf(buf, len, "%u %s %s", code, enh, text);
 }
 
 /* ---- the message log line ---- */
@@ -103,6 +107,19 @@ relay_same_hops(const struct cfg_route *a, const struct cfg_route *b)
 	return true;
 }
 
+/* The route for <Postmaster> (no domain): our host name's, else the first exact accepted domain's. */
+static const struct cfg_route *
+relay_postmaster_route(struct worker *w)
+{
+	const struct cfg_smtp *c = &w->cfg->smtp;
+	const struct cfg_route *r = route_lookup(w->gw->routes, c->hostname, strlen(c->hostname));
+
+	for (unsigned i = 0; r == NULL && i < c->n_accepted_domains; i++)
+		if (c->accepted_domains[i][0] != '*')
+			r = route_lookup(w->gw->routes, c->accepted_domains[i], strlen(c->accepted_domains[i]));
+	return r;
+}
+
 /* The policy checks before anything goes to the next hop; false when the RCPT was answered. */
 static bool
 relay_rcpt_allowed(struct smtp_session *ss, const struct smtp_cmd *cmd, const struct cfg_route **route)
@@ -128,6 +145,8 @@ relay_rcpt_allowed(struct smtp_session *ss, const struct smtp_cmd *cmd, const st
 		return false;
 	}
 	*route = route_lookup(w->gw->routes, p->domain, p->domain_len);
+	if (*route == NULL && p->postmaster)    /* <Postmaster>: ours, routed like our own name */
+		*route = relay_postmaster_route(w);
 	if (*route == NULL) {
 		w->ctr[0][STATS_SMTP_NO_ROUTE]++;
 		smtp_reply(ss, "451 4.4.4 <%.*s>: no route to the recipient's domain", (int)p->addr_len, p->addr);
@@ -410,7 +429,7 @@ relay_client_reply(void *owner, enum smtp_client_cmd cmd, const struct smtp_repl
 		if (r->code / 100 != 2) {
 			relay_format_reply(line, sizeof(line), r, "1.0");
 			ss->mail_refused = true;
-			ss->mail_code = r->code;
+			ss->mail_code = (unsigned)atoi(line);
 			snprintf(ss->mail_text, sizeof(ss->mail_text), "%.*s", (int)sizeof(ss->mail_text) - 1, line + 4);
 		}
 		return;                         /* the RCPT's reply follows */

@@ -74,6 +74,7 @@ struct smtp_client {
 	bool dirty;                     /* MAIL sent, no final reply: RSET before reuse */
 	bool idle;                      /* in the cache */
 	bool data_blocked;              /* a message-data write came up short */
+	bool no_reuse;                  /* the next hop said 421: it is closing this connection */
 	/* MAIL parameters (the line is built when sent, once the extensions are known) */
 	char from[SMTP_PATH_MAX + 1];
 	size_t from_len;
@@ -601,6 +602,8 @@ cl_reply(struct smtp_client *c, const struct smtp_reply *r)
 		return false;
 	}
 	uint8_t kind = c->exp[c->exp_head];
+	if (r->code == 421)
+		c->no_reuse = true;
 	c->exp_head = (c->exp_head + 1) % CL_EXPECT;
 	c->exp_n--;
 	cl_rearm(c);
@@ -623,6 +626,21 @@ cl_reply(struct smtp_client *c, const struct smtp_reply *r)
 		return false;
 	cl_send(c);
 	return c->gen == gen;
+}
+
+/* The next hop sent FIN (all its replies read): the connection is of no more use. */
+static void
+cl_peer_closed(struct smtp_client *c)
+{
+	if (c->idle || c->state == CL_QUIT || c->owner == NULL) {
+		cl_destroy(c);
+		return;
+	}
+	WORKER_LOG(c->w, CFG_LOG_INFO, "smtp client: next hop %s closed the connection", c->peer);
+	if (c->state <= CL_HELO)
+		cl_try_next(c, SMTP_CL_F_REFUSED);
+	else
+		cl_fail(c, SMTP_CL_F_LOST);
 }
 
 static void
@@ -660,6 +678,8 @@ cl_readable(struct stream *s)
 			smtp_reply_init(&c->reply, 0, 0, ehlo);
 		}
 	}
+	if (stream_eof(s))
+		cl_peer_closed(c);
 }
 
 /* ---- stream events ---- */
@@ -888,7 +908,8 @@ void
 smtp_client_release(struct smtp_client *c, bool clean)
 {
 	/* Reusable only between transactions with nothing outstanding except an RSET's reply. */
-	if (clean && c->state == CL_READY && c->s != NULL && c->exp_n == 0 && c->w_len == 0)
+	if (clean && !c->no_reuse && c->state == CL_READY && c->s != NULL && c->exp_n == 0 &&
+	    c->w_len == 0)
 		cl_park(c);
 	else
 		cl_destroy(c);
