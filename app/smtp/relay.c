@@ -337,8 +337,10 @@ relay_data_step(struct smtp_session *ss)
 	}
 	size_t avail = smtp_fill(ss, room);
 	if (avail == 0) {
-		if (ss->s != NULL && stream_eof(ss->s))
-			ss->close_reason = "client closed during DATA";
+		if (ss->s != NULL && stream_eof(ss->s)) {
+			ss->failed++;           /* the next hop gets a reset: never an end of data */
+			smtp_close_session(ss, "client closed during DATA");
+		}
 		return false;
 	}
 	size_t n = RTE_MIN(avail, room), used = 0;
@@ -346,6 +348,8 @@ relay_data_step(struct smtp_session *ss)
 	if (!discard) {
 		if (relay_check_scan(ss, st)) {
 			ss->in_off += used;
+			if (st == SMTP_DATA_END)        /* the end came in the same chunk */
+				relay_discard_done(ss);
 			return true;
 		}
 		smtp_client_write(ss->cl, ss->in + ss->in_off, used);   /* fits: used <= room */

@@ -36,7 +36,6 @@ static const char *const smtp_state_names[SMTP_ST_COUNT] = {
 };
 
 static const struct stream_ops smtp_stream_ops;
-static void smtp_close(struct smtp_session *ss, const char *reason);
 
 static struct smtp_ctx *
 smtp_ctx(const struct worker *w)
@@ -135,7 +134,7 @@ smtp_reply(struct smtp_session *ss, const char *fmt, ...)
 		smtp_flush(ss);
 	if (ss->out_len + (size_t)n > sizeof(ss->out)) {
 		/* the client reads no replies: stop talking to it */
-		smtp_close(ss, "client not reading replies");
+		smtp_close_session(ss, "client not reading replies");
 		return;
 	}
 	memcpy(ss->out + ss->out_len, line, (size_t)n);
@@ -216,8 +215,8 @@ smtp_free(struct smtp_session *ss)
 }
 
 /* Queue nothing more: flush, FIN, and reset if the client has not closed in SMTP_CLOSE_WAIT_S. */
-static void
-smtp_close(struct smtp_session *ss, const char *reason)
+void
+smtp_close_session(struct smtp_session *ss, const char *reason)
 {
 	if (ss->state == SMTP_ST_CLOSING)
 		return;
@@ -252,7 +251,7 @@ smtp_timer_fired(struct timer *t, void *arg)
 	WORKER_LOG(w, CFG_LOG_INFO, "smtp: session=%s timeout in state %s", ss->id,
 		   smtp_state_names[ss->state]);
 	smtp_reply(ss, "421 4.4.2 %s Error: timeout exceeded", smtp_host(ss));
-	smtp_close(ss, "timeout");
+	smtp_close_session(ss, "timeout");
 }
 
 void
@@ -265,7 +264,7 @@ smtp_error(struct smtp_session *ss)
 		return;
 	w->ctr[0][STATS_SMTP_TOO_MANY_ERRORS]++;
 	smtp_reply(ss, "421 4.7.0 %s Error: too many errors", smtp_host(ss));
-	smtp_close(ss, "too many errors");
+	smtp_close_session(ss, "too many errors");
 }
 
 /* ---- input ---- */
@@ -353,7 +352,7 @@ smtp_cmd_mail(struct smtp_session *ss, const struct smtp_cmd *cmd)
 	if (ss->transactions >= l->messages_per_session) {
 		w->ctr[0][STATS_SMTP_TOO_MANY_MSGS]++;
 		smtp_reply(ss, "421 4.7.0 %s Error: too many messages in this session", smtp_host(ss));
-		smtp_close(ss, "too many messages");
+		smtp_close_session(ss, "too many messages");
 		return;
 	}
 	if (cmd->has_size && cmd->size > l->message_size) {
@@ -425,7 +424,7 @@ smtp_cmd_quit(struct smtp_session *ss, const struct smtp_cmd *cmd)
 {
 	(void)cmd;
 	smtp_reply(ss, "221 2.0.0 Bye");
-	smtp_close(ss, "quit");
+	smtp_close_session(ss, "quit");
 }
 
 static void
@@ -554,7 +553,7 @@ smtp_cmd_step(struct smtp_session *ss)
 	size_t avail = smtp_fill(ss, sizeof(ss->in));
 	if (avail == 0) {
 		if (ss->s != NULL && stream_eof(ss->s))
-			smtp_close(ss, "client closed");
+			smtp_close_session(ss, "client closed");
 		return false;
 	}
 	size_t used = 0;
@@ -666,6 +665,9 @@ smtp_accept_limits(struct worker *w, struct stream *s)
 		w->ctr[0][STATS_SMTP_REFUSED_BUSY]++;
 		snprintf(line, sizeof(line), "421 4.3.2 %s Service busy, too many sessions; try again later\r\n",
 			 c->hostname);
+		WORKER_LOG(w, CFG_LOG_WARNING, "smtp: refused %s:%u: smtp.limits.sessions_per_worker (%u) "
+			   "reached", smtp_addr_str(s->remote_addr, a), s->remote_port,
+			   c->limits.sessions_per_worker);
 		smtp_refuse(s, line);
 		return false;
 	}

@@ -95,6 +95,9 @@ void smtp_reply(struct smtp_session *ss, const char *fmt, ...) __attribute__((fo
 /* Count a client error; at smtp.limits.errors_per_session the session ends with 421. */
 void smtp_error(struct smtp_session *ss);
 
+/* Send nothing more: FIN after the queued replies; the next hop is reset mid-DATA. */
+void smtp_close_session(struct smtp_session *ss, const char *reason);
+
 /* Change state (logged at debug level). */
 void smtp_enter_state(struct smtp_session *ss, enum smtp_state st);
 

@@ -13,10 +13,12 @@
 #
 # Three gateway runs:
 #   main    every command, syntax and sequence errors, PIPELINING, the
-#           command_line/text_line/recipients/message_size limits, open relay,
-#           smuggling, show sessions, the message and session log lines;
-#   limits  messages_per_session, errors_per_session, sessions_per_worker,
-#           sessions_per_client, and the command/data timeouts (2 s);
+#           command_line/text_line/message_size limits, a client closing
+#           during DATA, open relay, smuggling, show sessions, the message
+#           and session log lines;
+#   limits  recipients, messages_per_session, errors_per_session,
+#           sessions_per_worker, sessions_per_client, and the command/data
+#           timeouts (2 s);
 #   rate    connection_rate_per_client.
 # Ordinary conversations use swaks; exact bytes (pipelined batches, bare CR
 # and LF, smuggling) a small Python client ($T_TMP/raw.py, below).

@@ -195,6 +195,8 @@ class Server:
             await s.run()
         except (Drop, ConnectionError, asyncio.TimeoutError, BrokenPipeError):
             pass
+        except asyncio.CancelledError:  # shutting down: end quietly
+            pass
         except Exception as e:          # keep serving other connections
             self.log("conn %d: error %r" % (s.no, e))
         finally:

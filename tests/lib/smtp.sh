@@ -11,7 +11,7 @@
 #   sink_start NS ADDR PORT [smtp-sink options...]     # pid: $SINK_PID
 #   nexthop_start NS ADDR PORT [nexthop.py options...] # pid: $NEXTHOP_PID
 #   swaks_ns NS ARGS...               # transcript in $SWAKS_OUT, status returned
-#   smtp_wait_port NS ADDR PORT [TIMEOUT]
+#   smtp_wait_port NS ADDR PORT [TIMEOUT [BANNER]]
 # Every start registers its stop with t_cleanup (harness.sh), or with
 # NS_CLEANUPS when there is no harness (tools/demo.sh).
 #
@@ -19,31 +19,53 @@
 #   pf_setup DIR ADDR [MAILDIR]       # writes DIR/etc/{main,master}.cf, DIR/queue ...
 #   pf_start NS DIR [TIMEOUT]         # postfix -c DIR/etc start in NS, waits for ADDR:25
 #   pf_instance NS DIR ADDR [MAILDIR] # both, and pf_stop registered for exit
-#   pf_stop DIR                       # postfix stop, then SIGKILL what is left
+#   pf_stop DIR                       # SIGTERM the master (= postfix stop), then SIGKILL what is left
 #   pf_count MAILDIR; pf_wait MAILDIR N TIMEOUT
 #
 # A Postfix instance here: every recipient domain (virtual_mailbox_domains =
-# static:all), every client (mynetworks = 0.0.0.0/0, smtpd_relay_restrictions
-# = permit), every message into one Maildir via the virtual(8) transport, one
-# file per recipient (a message with 20 recipients is 20 files), owned by
-# the postfix user. No DNS anywhere, no reverse lookup of clients, no header
-# rewriting or added headers (local_header_rewrite_clients is empty), no
-# in_flow_delay, 100 processes per service. Its log is DIR/maillog (postlogd:
-# there is no syslog here), its master's pid DIR/queue/pid/master.pid.
-# What it adds to a relayed message, in order at the top of the Maildir file:
-#   Return-Path: <sender>                      (virtual)
-#   Delivered-To: rcpt@domain                  (virtual)
-#   Received: by NAME.test (Postfix, from userid 0) ... — no: only
-#   Received: from HELO (unknown [client IP]) by NAME.test (Postfix) with
-#             ESMTP id QUEUEID for <rcpt>; DATE    (smtpd, folded over lines)
-# then the message as sent, lines ending in LF (tests/lib/msgcheck.py).
+# static:all), every client (mynetworks = 0.0.0.0/0; smtpd insists on
+# reject_unauth_destination somewhere, so smtpd_relay_restrictions =
+# permit_mynetworks, reject_unauth_destination), every message into one
+# Maildir via the virtual(8) transport, one file per recipient (a message
+# with 20 recipients is 20 files), owned by the postfix user. No DNS, no
+# reverse lookup of clients (smtpd_peername_lookup = no: they show as
+# "unknown[IP]"), no header rewriting or added Message-Id/Date/From/To
+# (local_header_rewrite_clients is empty), no in_flow_delay, no per-client
+# connection limits, 100 processes per service, messages up to 100 MB. Its
+# log is DIR/maillog (postlogd: there is no syslog here), its master's pid
+# DIR/queue/pid/master.pid.
+# What it adds to a relayed message, at the top of the Maildir file, in order:
+#   Return-Path: <sender>                                   (virtual)
+#   X-Original-To: rcpt@domain                              (virtual)
+#   Delivered-To: rcpt@domain                               (virtual)
+#   Received: from HELO (unknown [client IP])               (smtpd, folded:
+#   \tby NAME.test (Postfix) with SMTP|ESMTP id QUEUEID      continuation lines
+#   \tfor <rcpt>; Sun, 22 Nov 2026 21:44:39 +0000 (UTC)      start with a TAB;
+#                                                            "for <rcpt>" only
+#                                                            with one recipient)
+# then the message exactly as received, each line ending in LF instead of
+# CRLF. tests/lib/msgcheck.py strips exactly that block.
 #
-# Gotchas: the master must start inside the namespace (ip netns exec ... postfix
-# start) — it binds inet_interfaces there, and so do the smtpd it forks; the
-# instance directory must be searchable by the postfix user (mktemp -d makes
-# $T_TMP 0700: postfix_start opens it to 0711); the queue may live on disk:
-# $T_TMP is under /tmp, which is not tmpfs on every machine (SMTP_PF_BASE picks
-# another parent, e.g. /dev/shm, for speed).
+# Gotchas (Postfix in a namespace):
+# - the master must start inside the namespace (ip netns exec NS postfix
+#   start): it binds inet_interfaces there, and its smtpd inherit the socket.
+#   Several instances (different DIR) run side by side.
+# - the `postfix` command checks inet_interfaces against the interfaces of
+#   the namespace it runs in: `postfix -c DIR stop|status|check` outside it
+#   fails ("no local interface found"); pf_stop signals the master instead.
+# - Postfix logs to syslog (/dev/log: none here) until postlogd runs, and to
+#   stderr only on a terminal; maillog_file must match maillog_file_prefixes.
+#   pf_start shows the reason of a failed start by asking again on a pty.
+# - smtpd refuses to start (the master still listens!) without
+#   reject_unauth_destination or similar: pf_start waits for a 220 greeting,
+#   not just an open port.
+# - the master daemonizes; PID 1 here may be slow to reap it, so a stopped
+#   master can linger as a zombie (kill -0 succeeds): _alive checks /proc.
+# - the instance directory must be searchable by the postfix user (mktemp -d
+#   makes $T_TMP 0700: postfix_start opens it to 0711).
+# - $T_TMP is under /tmp, not always tmpfs; the queue fsyncs there. 10,000
+#   messages measured no faster with SMTP_PF_BASE=/dev/shm (a tmpfs parent for
+#   the instance; $T_TMP/NAME is then a link to it), so it is optional.
 
 SMTP_LIB=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 SWAKS_OUT=
@@ -86,7 +108,10 @@ PY
 pf_setup() {
 	local dir=$1 addr=$2 maildir=${3:-$1/maildir}
 	local uid gid name
-	uid=$(id -u postfix) && gid=$(id -g postfix) || { echo "pf_setup: no postfix user" >&2; return 1; }
+	if ! uid=$(id -u postfix) || ! gid=$(id -g postfix); then
+		echo "pf_setup: no postfix user" >&2
+		return 1
+	fi
 	name=$(basename "$dir" | tr -c 'a-zA-Z0-9.\n-' '-')
 	mkdir -p "$dir/etc" "$dir/queue" "$dir/data" "$maildir"/{new,cur,tmp}
 	chown root:root "$dir/queue"
@@ -186,7 +211,7 @@ pf_start() {
 		echo "pf_start: postfix -c $dir/etc start failed:" >&2
 		# Postfix logs to syslog (there is none) until its postlogd runs, and to
 		# stderr only when it is a terminal: ask again on a pseudo-terminal.
-		script -qc "postfix -c '$dir/etc' check" /dev/null >&2 2>/dev/null
+		ip netns exec "$ns" script -qc "postfix -c '$dir/etc' check" /dev/null >&2 2>/dev/null
 		cat "$dir/start.out" "$dir/maillog" >&2 2>/dev/null
 		return 1
 	fi
@@ -223,13 +248,16 @@ pf_master() {
 	return 0
 }
 
-# pf_stop DIR: postfix stop; then SIGKILL whatever is left of the master's
-# process group (the master leads it; every Postfix daemon is its child).
+# pf_stop DIR: SIGTERM to the master, which is all `postfix stop` does (and
+# `postfix -c DIR stop` itself refuses to run outside the instance's namespace:
+# "inet_interfaces: no local interface found"); after 5 s, SIGKILL whatever is
+# left of the master's process group (the master leads it; every Postfix
+# daemon is its child).
 pf_stop() {
 	local dir=$1 pid i
 	pid=$(pf_master "$dir")
 	[[ -n $pid ]] || return 0
-	postfix -c "$dir/etc" stop >/dev/null 2>&1
+	kill -TERM "$pid" 2>/dev/null
 	for ((i = 0; i < 50; i++)); do
 		_group_alive "$pid" || return 0
 		sleep 0.1

@@ -157,6 +157,7 @@ def cell_figures(c, tsc_hz):
     f["sink_cpu_s"] = sink
     f["sink_cpu_pct"] = 100.0 * sink / wall if sink is not None and wall else None
     f["sink_sessions"] = int(num(c, "sink_sessions")) if num(c, "sink_sessions") is not None else None
+    f["client_sessions"] = int(num(c, "client_sessions")) if num(c, "client_sessions") is not None else None
     f["delivered"] = int(num(c, "delivered")) if num(c, "delivered") is not None else None
     f["counters"] = {k[4:]: int(v) for k, v in c.items() if k.startswith("ctr.")}
     f["notes"] = c.get("notes", "")
