@@ -6,7 +6,7 @@
 source "$(dirname "$0")/../lib/harness.sh"
 
 CTL="$T_BUILD/mailgwctl"
-if ip netns list | grep -qw mgw-gw; then
+if ip netns list | grep -qE "^mgw-gw( |$)"; then
 	t_fail "a demo is already running (namespace mgw-gw exists); stop it first"
 	exit 1
 fi
@@ -32,6 +32,30 @@ assert_ge "show stats icmp: echo counter rose by 200" "$((after - ${before:-0}))
 assert_match "show arp lists both hosts" "203\.0\.113\.10 .* ext .*10\.20\.0\.10 .* int " \
 	"$("$CTL" show arp | tr '\n' ' ')"
 assert_match "help lists the commands" "show stats" "$("$CTL" help)"
+
+# The README's swaks lines: partner -> gateway -> internal Postfix, and back out.
+md=$T_ROOT/build/demo/maildir/new; pd=$T_ROOT/build/demo/partner/new
+n_in=$(find "$md" -type f 2>/dev/null | wc -l); n_out=$(find "$pd" -type f 2>/dev/null | wc -l)
+out=$(ip netns exec mgw-ext swaks --server 203.0.113.1 --to user@example.com \
+	--from partner@partner.example --timeout 30 2>&1)
+assert_match "swaks from mgw-ext through the gateway: 250 after the data" \
+	"<-  250 2\.0\.0 .*-> QUIT" "$(tr '\n' ' ' <<<"$out")"
+for ((i = 0; i < 50 && $(find "$md" -type f 2>/dev/null | wc -l) <= n_in; i++)); do sleep 0.2; done
+assert_eq "the internal Postfix delivered it to build/demo/maildir/new" $((n_in + 1)) \
+	"$(find "$md" -type f 2>/dev/null | wc -l)"
+out=$(ip netns exec mgw-int swaks --server 10.20.0.1 --to someone@partner.example \
+	--from user@example.com --timeout 30 2>&1)
+assert_match "swaks from mgw-int to a partner domain (relay_networks): 250" \
+	"<-  250 2\.0\.0 .*-> QUIT" "$(tr '\n' ' ' <<<"$out")"
+for ((i = 0; i < 50 && $(find "$pd" -type f 2>/dev/null | wc -l) <= n_out; i++)); do sleep 0.2; done
+assert_eq "the partner's Postfix delivered it to build/demo/partner/new" $((n_out + 1)) \
+	"$(find "$pd" -type f 2>/dev/null | wc -l)"
+out=$(ip netns exec mgw-ext swaks --server 203.0.113.1 --to someone@elsewhere.example \
+	--from partner@partner.example --timeout 30 2>&1)
+assert_match "the demo is no open relay: 554 5.7.1 from the partner side" "<\*\* 554 5\.7\.1" "$out"
+assert_match "show sessions answers" "session\(s\);" "$("$CTL" show sessions)"
+assert_match "show stats smtp counts the relayed messages" "smtp\.messages_relayed +2" \
+	"$("$CTL" show stats smtp)"
 
 kill -INT -- "-$demo_pid"
 for ((i = 0; i < 100; i++)); do kill -0 "$demo_pid" 2>/dev/null || break; sleep 0.1; done
