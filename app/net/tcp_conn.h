@@ -124,6 +124,7 @@ struct tcp_conn {
 	uint64_t last_rx;               /* TSC of the last segment received */
 	struct timer rtx_timer;         /* SYN/RTO/persist/TIME_WAIT */
 	struct timer delack_timer;
+	bool delack_quick;              /* a short pushed segment waits for its ACK (1 ms, not delayed_ack_ms) */
 	struct timer keep_timer;        /* keepalive, idle, FIN_WAIT_2 */
 
 	uint64_t bytes_in, bytes_out;

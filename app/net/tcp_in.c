@@ -687,6 +687,13 @@ tcp_data(struct tcp_conn *c, struct rte_mbuf *m, struct tcp_seg *s)
 		c->ack_now = true;
 	}
 	tcp_event(c, TCP_EV_READABLE);
+	/*
+	 * A short pushed segment is a request or a reply (SMTP): the peer may hold
+	 * its next one behind Nagle until this is ACKed. The ACK rides on our
+	 * answer if the application gives one in this loop pass, else it leaves
+	 * after 1 ms instead of delayed_ack_ms.
+	 */
+	c->delack_quick = (s->flags & RTE_TCP_PSH_FLAG) && s->plen < c->mss;
 	if (++c->segs_unacked >= 2 || w->cfg->tcp.delayed_ack_ms == 0)
 		c->ack_now = true;
 	return true;

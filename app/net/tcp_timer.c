@@ -192,9 +192,11 @@ tcp_delack_arm(struct tcp_conn *c)
 {
 	struct worker *w = c->w;
 
-	if (!timer_pending(&c->delack_timer))
-		timer_arm(&w->timers, &c->delack_timer,
-			  w->now + (uint64_t)w->cfg->tcp.delayed_ack_ms * w->tcp->ms_hz);
+	unsigned ms = c->delack_quick ? RTE_MIN(1u, w->cfg->tcp.delayed_ack_ms) : w->cfg->tcp.delayed_ack_ms;
+	uint64_t when = w->now + (uint64_t)ms * w->tcp->ms_hz;
+
+	if (!timer_pending(&c->delack_timer) || c->delack_timer.expires > when)
+		timer_arm(&w->timers, &c->delack_timer, when);
 }
 
 /* The next keepalive / idle / FIN_WAIT_2 deadline, 0 for none. */

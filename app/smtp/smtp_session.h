@@ -17,8 +17,8 @@ struct worker;
 struct stream;
 struct cfg_route;
 
-#define SMTP_IN_BUF     16384   /* input read ahead (commands and message data) */
-#define SMTP_OUT_BUF    4096    /* replies not yet taken by the stream */
+#define SMTP_IN_BUF     8192    /* input read ahead (commands and message data) */
+#define SMTP_OUT_BUF    2048    /* replies not yet taken by the stream */
 #define SMTP_RCPT_LOG   400     /* recipients kept for the log line */
 #define SMTP_CLOSE_WAIT_S 10    /* after the last reply: seconds before a reset */
 

@@ -967,12 +967,25 @@ test_delayed_ack(void **state)
 	tp_ack(&pc);
 	uint16_t mss = (uint16_t)(pc.mss - 12); /* the gateway's SMSS: timestamps in every segment */
 
-	/* One segment: the ACK waits delayed_ack_ms. */
-	tp_data(&pc, wbuf, 100);
+	/* One segment without PSH: the ACK waits delayed_ack_ms. */
+	tp_send(&pc, TP_ACK, pc.snd_nxt, pc.rcv_nxt, wbuf, 100);
+	pc.snd_nxt += 100;
 	tp_recv_none();
 	int ms = tp_wait_send(segs, TP_MAX_SEGS, &n, 500);
 	assert_int_equal(n, 1);
 	assert_in_range(ms, 39, 42);
+	assert_int_equal(segs[0].flags, TP_ACK);
+	assert_int_equal(segs[0].ack, pc.snd_nxt);
+
+	/*
+	 * A short pushed segment (a request or reply) with no answer from the
+	 * application: ACKed after 1 ms, so a Nagle-bound peer is not held 40 ms.
+	 */
+	tp_data(&pc, wbuf, 100);
+	tp_recv_none();
+	ms = tp_wait_send(segs, TP_MAX_SEGS, &n, 500);
+	assert_int_equal(n, 1);
+	assert_in_range(ms, 1, 3);
 	assert_int_equal(segs[0].flags, TP_ACK);
 	assert_int_equal(segs[0].ack, pc.snd_nxt);
 

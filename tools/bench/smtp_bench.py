@@ -222,7 +222,7 @@ def cmd_report(d, as_json):
     hdr = ("%-6s %4s %6s | %9s %9s %6s | %8s %8s %8s %6s | %5s %9s %9s  %s" %
            ("size", "m/c", "N", "mgw msg/s", "pfx msg/s", "ratio", "mgw CPU", "(proc)", "pfx CPU",
             "ratio", "busy%", "gen% m/p", "sink% m/p", "notes"))
-    print("%-19s | %-26s | %-35s |" % ("", "  msgs/s, ratio mgw/pfx", "  CPU-s per 1000 msgs, ratio mgw/pfx"))
+    print("%-18s | %-26s | %-33s |" % ("", "  msgs/s, ratio mgw/pfx", " CPU-s per 1000 msgs, mgw/pfx"))
     print(hdr)
     for row in cells:
         m, p = row["mailgw"], row["postfix"]
