@@ -257,7 +257,7 @@ pf_stop() {
 	local dir=$1 pid i
 	pid=$(pf_master "$dir")
 	[[ -n $pid ]] || return 0
-	kill -TERM "$pid" 2>/dev/null
+	kill -TERM "$pid" 2>/dev/null || true
 	for ((i = 0; i < 50; i++)); do
 		_group_alive "$pid" || return 0
 		sleep 0.1
