@@ -22,6 +22,9 @@
 #include "app/policy/route.h"
 #include "app/smtp/smtp_limit.h"
 #include "crypto/selftest.h"
+#include "crypto/tls.h"
+#include <wolfssl/options.h>
+#include <wolfssl/ssl.h>
 #include "platform/config.h"
 #include "platform/console.h"
 #include "platform/log.h"
@@ -100,6 +103,10 @@ main_setup(struct gw *gw, char *err, size_t errlen)
 	const struct gw_config *cfg = gw->cfg;
 	struct rte_mempool *pools[CFG_MAX_WORKERS];
 
+	wolfSSL_Init();
+	gw->tls = tls_gen_create(cfg, err, errlen);
+	if (gw->tls == NULL)
+		return -EINVAL;
 	gw->routes = route_table_build(cfg, err, errlen);
 	if (gw->routes == NULL)
 		return -ENOMEM;
@@ -186,6 +193,8 @@ main_shutdown(struct gw *gw, int console_fd)
 		worker_destroy(gw->workers[i]);
 	smtp_limit_free(gw->smtp_limit);
 	route_table_free((struct route_table *)gw->routes);
+	tls_gen_free(gw->tls);
+	wolfSSL_Cleanup();
 }
 
 static int

@@ -136,6 +136,19 @@ enum stats_kind {
 	X(SMTP_MSG_TEMPFAIL,    "smtp.messages_tempfailed", STATS_EVENT, "messages answered 4xx: next hop 4xx, down, lost or timed out") \
 	X(SMTP_MSG_REJECTED,    "smtp.messages_rejected", STATS_EVENT,  "messages answered 5xx (next hop 5xx, smuggling, size)") \
 	X(SMTP_MSG_BYTES,       "smtp.message_bytes",    STATS_EVENT,   "message data bytes relayed (as received, dot-stuffed)") \
+	X(TLS_STARTTLS,         "tls.starttls",          STATS_EVENT,   "STARTTLS commands answered 220") \
+	X(TLS_HANDSHAKES,       "tls.handshakes",        STATS_EVENT,   "inbound TLS handshakes completed (full and resumed)") \
+	X(TLS_RESUMED,          "tls.resumed",           STATS_EVENT,   "inbound TLS handshakes that resumed a session") \
+	X(TLS_V1_2,             "tls.version_1_2",       STATS_EVENT,   "inbound TLS sessions with TLS 1.2") \
+	X(TLS_V1_3,             "tls.version_1_3",       STATS_EVENT,   "inbound TLS sessions with TLS 1.3") \
+	X(TLS_REFUSED_V1_0,     "tls.refused_v1_0",      STATS_EVENT,   "inbound handshakes refused: the client offered at most TLS 1.0") \
+	X(TLS_REFUSED_V1_1,     "tls.refused_v1_1",      STATS_EVENT,   "inbound handshakes refused: the client offered at most TLS 1.1") \
+	X(TLS_REFUSED_OLD,      "tls.refused_ssl",       STATS_EVENT,   "inbound handshakes refused: SSL or an unknown version below TLS 1.2") \
+	X(TLS_FAIL_CIPHER,      "tls.failed_no_shared_cipher", STATS_EVENT, "inbound handshakes failed: no forward-secret AEAD suite in common") \
+	X(TLS_FAIL_NOT_TLS,     "tls.failed_not_tls",    STATS_EVENT,   "inbound handshakes failed: plaintext instead of a ClientHello") \
+	X(TLS_FAIL_OTHER,       "tls.failed_other",      STATS_EVENT,   "inbound handshakes failed: alert, closed, timeout or other") \
+	X(TLS_INJECTION,        "tls.starttls_injection", STATS_EVENT,  "sessions closed: data pipelined after STARTTLS (CVE-2011-0411 class)") \
+	X(TLS_UNAVAILABLE,      "tls.starttls_unavailable", STATS_EVENT, "STARTTLS answered 454: TLS not configured or no slot free") \
 	X(SMTPC_CONNECTS,       "smtp_client.connects",  STATS_EVENT,   "connections opened to next hops") \
 	X(SMTPC_CONNECT_FAILED, "smtp_client.connect_failed", STATS_EVENT, "connections to next hops that failed (refused, timed out, no greeting)") \
 	X(SMTPC_FAILOVERS,      "smtp_client.failovers", STATS_EVENT,   "times a transaction moved on to the next next hop") \
@@ -144,6 +157,10 @@ enum stats_kind {
 	X(SMTPC_LOST,           "smtp_client.lost",      STATS_EVENT,   "next-hop connections lost during a transaction") \
 	X(SMTPC_TIMEOUTS,       "smtp_client.timeouts",  STATS_EVENT,   "next-hop replies not received within smtp.timeouts") \
 	X(SMTPC_PROTOCOL,       "smtp_client.protocol_errors", STATS_EVENT, "malformed or unexpected replies from next hops") \
+	X(SMTPC_TLS,            "smtp_client.tls",       STATS_EVENT,   "next-hop connections that started TLS") \
+	X(SMTPC_TLS_NOT_OFFERED, "smtp_client.tls_not_offered", STATS_EVENT, "next hops that offered no STARTTLS (plaintext at level may, else failed)") \
+	X(SMTPC_TLS_HANDSHAKE_FAILED, "smtp_client.tls_handshake_failed", STATS_EVENT, "TLS handshakes with next hops that failed") \
+	X(SMTPC_TLS_VERIFY_FAILED, "smtp_client.tls_verify_failed", STATS_EVENT, "next-hop certificates not verified at level verify/secure") \
 	X(SMTPC_NO_SLOT,        "smtp_client.no_slot",   STATS_EVENT,   "transactions deferred: smtp.client.connections_per_worker reached") \
 	X(LOG_DROPPED,          "log.dropped",           STATS_EVENT,   "log lines lost: log ring full")
 

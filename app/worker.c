@@ -20,6 +20,7 @@
 #include "app/net/eth.h"
 #include "app/net/tcp.h"
 #include "app/smtp/smtp_server.h"
+#include "crypto/tls.h"
 
 #define WORKER_TICK_MS         100     /* housekeeping period */
 #define WORKER_IDLE_POLLS      64      /* empty polls before sleeping (adaptive) */
@@ -91,6 +92,12 @@ worker_create(struct gw *gw, unsigned id, unsigned lcore_id, char *err, size_t e
 		worker_destroy(w);
 		return NULL;
 	}
+	if (tls_worker_init(w, cfg->smtp.limits.sessions_per_worker +
+				  cfg->smtp.client.connections_per_worker) != 0) {
+		snprintf(err, errlen, "worker %u: out of memory for TLS session slots (raise system.memory_mb)", id);
+		worker_destroy(w);
+		return NULL;
+	}
 	if (worker_linkem_create(w, socket) != 0 || services_init(w) != 0) {
 		snprintf(err, errlen, "worker %u: out of memory for linkem/services (raise system.memory_mb)", id);
 		worker_destroy(w);
@@ -114,6 +121,7 @@ worker_destroy(struct worker *w)
 		return;
 	services_fini(w);
 	smtp_server_fini(w);
+	tls_worker_fini(w);
 	tcp_worker_fini(w);
 	for (unsigned p = 0; p < CFG_MAX_PORTS; p++) {
 		if (w->linkem_rx[p] != NULL)

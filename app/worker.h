@@ -30,6 +30,7 @@ struct tcp_ctx;
 struct worker;
 struct route_table;
 struct smtp_limit;
+struct tls_gen;
 
 /* The gateway context: built by main before the workers start. */
 struct gw {
@@ -40,6 +41,7 @@ struct gw {
 	unsigned n_workers;
 	const struct route_table *routes;   /* relay permission and next hops (read-only) */
 	struct smtp_limit *smtp_limit;      /* per-client-address limits, shared (atomics) */
+	struct tls_gen *tls;                /* certificates and TLS policy (read-only) */
 	volatile bool stop;             /* set by the control plane on SIGINT/SIGTERM */
 	uint64_t start_tsc;
 	uint64_t hz;
@@ -87,6 +89,7 @@ struct worker {
 	void *services;                 /* app/services.c state */
 	void *smtp;                     /* app/smtp/smtp_server.c state */
 	void *smtp_client;              /* app/smtp/smtp_client.c state */
+	void *tls;                      /* crypto/tls.c filter slots */
 
 	uint64_t now;                   /* TSC at the top of this loop pass */
 	uint64_t hz;

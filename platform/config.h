@@ -187,6 +187,10 @@ struct cfg_route {
 	unsigned n_domains;             /* >= 1 */
 	struct cfg_next_hop hops[CFG_MAX_NEXT_HOPS];  /* sorted by priority, stable */
 	unsigned n_hops;                /* 1..CFG_MAX_NEXT_HOPS */
+	int tls_level;                  /* enum cfg_tls_level; -1 = tls.client.level */
+	char **tls_names;               /* heap: "secure": accepted certificate names (RFC 6125, "*." ok),
+	                                   lower-case, no trailing dot, no duplicates; NULL otherwise */
+	unsigned n_tls_names;           /* >= 1 with tls_level "secure", else 0 */
 	int line;                       /* of the route's group in the file */
 };
 
@@ -204,6 +208,50 @@ struct cfg_smtp {
 	unsigned n_accepted_domains;
 	struct cfg_cidr *relay_networks;   /* heap; no duplicates */
 	unsigned n_relay_networks;
+};
+
+/* ---- tls: our TLS (crypto/tls.c), inbound and outbound (platform/config_tls.c) ---- */
+
+#define CFG_MAX_CERTS        8
+#define CFG_TLS_LIST_LEN     512
+
+/* Outbound TLS levels (Postfix's vocabulary). */
+enum cfg_tls_level {
+	CFG_TLS_NONE = 0,               /* never STARTTLS */
+	CFG_TLS_MAY,                    /* STARTTLS when offered; plaintext if absent or the handshake fails */
+	CFG_TLS_ENCRYPT,                /* TLS required, certificate not checked */
+	CFG_TLS_VERIFY,                 /* TLS, valid chain, name = the next hop's name (RFC 6125) */
+	CFG_TLS_SECURE,                 /* TLS, valid chain, name = one of the configured tls_names */
+};
+
+enum cfg_tls_version {
+	CFG_TLS_V1_2 = 2,
+	CFG_TLS_V1_3 = 3,
+};
+
+/* One certificate of ours: a PEM chain (leaf first) and its key. */
+struct cfg_tls_cert {
+	char cert[CFG_PATH_LEN];
+	char key[CFG_PATH_LEN];
+	int line;
+};
+
+struct cfg_tls {
+	bool enabled;                   /* offer STARTTLS inbound; default: true when certificates are set */
+	struct cfg_tls_cert certs[CFG_MAX_CERTS];   /* RSA and ECDSA side by side */
+	unsigned n_certs;
+	enum cfg_tls_version min_version;   /* inbound floor: "1.2" (default) or "1.3"; never lower */
+	bool tls13;                     /* allow TLS 1.3 inbound; true */
+	char ciphers[CFG_TLS_LIST_LEN]; /* inbound TLS 1.2 suites (OpenSSL names, ':'-separated): ECDHE + AEAD only */
+	char curves[CFG_TLS_LIST_LEN];  /* "X25519:P-256:P-384" */
+	char ca_file[CFG_PATH_LEN];     /* CA bundle to verify client certificates ("" = none) */
+	bool request_client_cert;       /* ask clients for a certificate (never required here); true */
+	unsigned expiry_warning_days;   /* log a warning from this many days before expiry; 30 */
+	/* outbound (tls.client) */
+	enum cfg_tls_level client_level;    /* routes' default level; "may" */
+	char client_ca_file[CFG_PATH_LEN];  /* trust anchors for next hops; Debian's bundle */
+	char client_cert[CFG_PATH_LEN];     /* certificate presented to next hops ("" = none) */
+	char client_key[CFG_PATH_LEN];
 };
 
 struct gw_config {
@@ -234,6 +282,7 @@ struct gw_config {
 	unsigned n_linkem;
 
 	struct cfg_smtp smtp;
+	struct cfg_tls tls;
 	struct cfg_route *routes;       /* heap; top-level `routes` list */
 	unsigned n_routes;
 

@@ -19,18 +19,22 @@ struct received_info {
 	const char *rcpt;               /* the one recipient (NULL or "" when several) */
 	size_t rcpt_len;
 	time_t when;                    /* UTC seconds */
+	const char *tls_version;        /* NULL: plaintext; else "TLSv1.3" ... */
+	const char *tls_cipher;
+	int tls_bits;
 };
 
 /*
  * Format the field, folded, CRLF-terminated:
  *   Received: from HELO ([ADDR])\r\n
+ *   [\t(using TLSv1.3 with cipher C (256/256 bits))\r\n]     over TLS
  *   \tby HOSTNAME (mailgw) with PROTOCOL id ID\r\n
  *   \tfor <RCPT>; Sun, 22 Nov 2026 10:00:00 +0000\r\n
  * Returns the length, or 0 if it does not fit in len.
  */
 size_t received_format(char *buf, size_t len, const struct received_info *ri);
 
-/* The protocol keyword: ESMTP after EHLO, SMTP after HELO, UTF8SMTP with SMTPUTF8. */
-const char *received_protocol(bool ehlo, bool smtputf8);
+/* The protocol keyword (RFC 3848, RFC 6531): ESMTP/SMTP, ESMTPS over TLS, UTF8SMTP(S) with SMTPUTF8. */
+const char *received_protocol(bool ehlo, bool smtputf8, bool tls);
 
 #endif

@@ -18,6 +18,7 @@
 #include "app/policy/route.h"
 #include "app/smtp/received.h"
 #include "app/smtp/smtp_session.h"
+#include "crypto/tls.h"
 
 static const struct smtp_client_ops relay_client_ops;
 
@@ -221,11 +222,15 @@ static void
 relay_data_start(struct smtp_session *ss)
 {
 	struct worker *w = ss->w;
+	const struct tls_info *ti = tls_stream_info(ss->s);
 	struct received_info ri = {
 		.helo = ss->helo,
 		.client_addr = ss->client_addr,
 		.hostname = w->cfg->smtp.hostname,
-		.protocol = received_protocol(ss->esmtp, ss->smtputf8),
+		.protocol = received_protocol(ss->esmtp, ss->smtputf8, ti != NULL),
+		.tls_version = ti ? ti->version : NULL,
+		.tls_cipher = ti ? ti->cipher : NULL,
+		.tls_bits = ti ? ti->bits : 0,
 		.id = ss->msg_id,
 		.rcpt = ss->n_rcpt == 1 ? ss->first_rcpt : NULL,
 		.rcpt_len = ss->first_rcpt_len,
@@ -459,22 +464,32 @@ relay_client_reply(void *owner, enum smtp_client_cmd cmd, const struct smtp_repl
 
 /* The 451 for a next-hop failure: 4.4.1 no answer, 4.4.2 connection lost, 4.4.0 other. */
 static void
-relay_fail_reply(struct smtp_session *ss, enum smtp_client_fail why, char *buf, size_t len)
+relay_fail_reply(enum smtp_client_fail why, const char *peer, char *buf, size_t len)
 {
+	switch (why) {
+	case SMTP_CL_F_TLS_NOT_OFFERED:
+		snprintf(buf, len, "451 4.7.4 TLS is required, but was not offered by host %s", peer);
+		return;
+	case SMTP_CL_F_TLS_HANDSHAKE:
+	case SMTP_CL_F_TLS_VERIFY:
+		snprintf(buf, len, "451 4.7.5 %s (host %s)", smtp_client_fail_text(why), peer);
+		return;
+	default:
+		break;
+	}
 	const char *enh = why == SMTP_CL_F_CONNECT || why == SMTP_CL_F_TIMEOUT ? "4.4.1" :
 			  why == SMTP_CL_F_LOST ? "4.4.2" : "4.4.0";
-	(void)ss;
 	snprintf(buf, len, "451 %s %s; try again later", enh, smtp_client_fail_text(why));
 }
 
 static void
-relay_client_failed(void *owner, enum smtp_client_fail why)
+relay_client_failed(void *owner, enum smtp_client_fail why, const char *peer)
 {
 	struct smtp_session *ss = owner;
 	char line[200];
 
 	ss->cl = NULL;                          /* the client is gone */
-	relay_fail_reply(ss, why, line, sizeof(line));
+	relay_fail_reply(why, peer, line, sizeof(line));
 	switch (ss->state) {
 	case SMTP_ST_WAIT:
 		if (ss->n_rcpt == 0 && !ss->cl_retried && why == SMTP_CL_F_LOST) {

@@ -17,6 +17,7 @@
 #include "app/net/stream.h"
 #include "app/net/tcp.h"
 #include "app/smtp/smtp_client.h"
+#include "crypto/tls.h"
 
 #define CL_QUEUE        8       /* lines waiting to be sent */
 #define CL_QBUF         1400    /* their bytes (MAIL, RCPT, DATA) */
@@ -31,6 +32,8 @@ enum cl_state {
 	CL_GREETING,
 	CL_EHLO,
 	CL_HELO,
+	CL_STARTTLS,            /* STARTTLS sent: waiting for 220 */
+	CL_TLS,                 /* the TLS handshake runs */
 	CL_READY,               /* between commands (owner's or idle) */
 	CL_STREAM,              /* after 354: message data flows */
 	CL_QUIT,                /* QUIT sent: waiting for 221 / close */
@@ -47,6 +50,7 @@ enum cl_kind {
 	CL_K_HELO,
 	CL_K_RSET,
 	CL_K_QUIT,
+	CL_K_STARTTLS,
 };
 
 struct cl_line {
@@ -67,6 +71,7 @@ struct smtp_client {
 	uint32_t addr;
 	uint16_t port;
 	char peer[24];
+	char peer_ip[16];
 	unsigned ext;                   /* SMTP_EXT_* of the next hop */
 	uint64_t ext_size;
 	unsigned messages;              /* transactions finished on this connection */
@@ -75,6 +80,10 @@ struct smtp_client {
 	bool idle;                      /* in the cache */
 	bool data_blocked;              /* a message-data write came up short */
 	bool no_reuse;                  /* the next hop said 421: it is closing this connection */
+	bool tls_up;                    /* the connection runs over TLS */
+	bool no_tls;                    /* level may: this hop failed the handshake; plaintext now */
+	unsigned ehlo_ext;              /* the EHLO reply before STARTTLS (for a plaintext fallback) */
+	uint64_t ehlo_size;
 	/* MAIL parameters (the line is built when sent, once the extensions are known) */
 	char from[SMTP_PATH_MAX + 1];
 	size_t from_len;
@@ -292,6 +301,8 @@ cl_rearm(struct smtp_client *c)
 
 	if (c->state == CL_CONNECTING)
 		secs = w->cfg->smtp.timeouts.connect;
+	else if (c->state == CL_TLS)
+		secs = w->cfg->smtp.timeouts.greeting;
 	else if (c->exp_n != 0)
 		secs = cl_timeout_of(c, c->exp[c->exp_head]);
 	else if (c->state == CL_STREAM && c->data_blocked)
@@ -322,8 +333,8 @@ cl_timer_fired(struct timer *t, void *arg)
 	}
 	w->ctr[0][STATS_SMTPC_TIMEOUTS]++;
 	WORKER_LOG(w, CFG_LOG_INFO, "smtp client: next hop %s: timeout (%s)", c->peer,
-		   c->state == CL_CONNECTING ? "connect" : c->state <= CL_HELO ? "greeting" : "reply");
-	if (c->state <= CL_HELO)
+		   c->state == CL_CONNECTING ? "connect" : c->state < CL_READY ? "greeting" : "reply");
+	if (c->state < CL_READY)
 		cl_try_next(c, SMTP_CL_F_TIMEOUT);
 	else
 		cl_fail(c, SMTP_CL_F_TIMEOUT);
@@ -342,9 +353,12 @@ cl_fail(struct smtp_client *c, enum smtp_client_fail why)
 		c->w->ctr[0][STATS_SMTPC_LOST]++;
 	else if (why == SMTP_CL_F_PROTOCOL)
 		c->w->ctr[0][STATS_SMTPC_PROTOCOL]++;
+	char peer[sizeof(c->peer)];
+
+	memcpy(peer, c->peer, sizeof(peer));
 	cl_destroy(c);
 	if (owner != NULL && ops != NULL && ops->failed != NULL)
-		ops->failed(owner, why);
+		ops->failed(owner, why, peer);
 }
 
 /* Connect to the next hop in the plan; when none is left, fail with why. */
@@ -366,8 +380,10 @@ cl_try_next(struct smtp_client *c, enum smtp_client_fail why)
 			w->ctr[0][STATS_SMTPC_FAILOVERS]++;
 		c->addr = h->addr;
 		c->port = h->port;
-		snprintf(c->peer, sizeof(c->peer), "%u.%u.%u.%u:%u", h->addr >> 24, (h->addr >> 16) & 255,
-			 (h->addr >> 8) & 255, h->addr & 255, h->port);
+		snprintf(c->peer_ip, sizeof(c->peer_ip), "%u.%u.%u.%u", h->addr >> 24, (h->addr >> 16) & 255,
+			 (h->addr >> 8) & 255, h->addr & 255);
+		snprintf(c->peer, sizeof(c->peer), "%s:%u", c->peer_ip, h->port);
+		c->tls_up = false;
 		c->exp_n = 0;
 		c->w_len = 0;
 		c->ext = 0;
@@ -543,6 +559,110 @@ cl_ready(struct smtp_client *c, unsigned ext, uint64_t size)
 	cl_send(c);
 }
 
+/* The route's TLS level (enum cfg_tls_level). */
+static int
+cl_level(const struct smtp_client *c)
+{
+	int l = c->route->tls_level;
+
+	return l < 0 ? (int)c->w->cfg->tls.client_level : l;
+}
+
+/* After EHLO: STARTTLS, plaintext (level may or none), or on to the next hop. False if c is gone. */
+static bool
+cl_after_ehlo(struct smtp_client *c, unsigned ext, uint64_t size)
+{
+	int level = cl_level(c);
+
+	if (c->tls_up || level == CFG_TLS_NONE || c->no_tls) {
+		cl_ready(c, ext, size);
+		return true;
+	}
+	c->ehlo_ext = ext;
+	c->ehlo_size = size;
+	if (ext & SMTP_EXT_STARTTLS) {
+		c->state = CL_STARTTLS;
+		cl_put(c, CL_K_STARTTLS, "STARTTLS\r\n", 10);
+		cl_flush(c);
+		return true;
+	}
+	if (level == CFG_TLS_MAY) {
+		c->w->ctr[0][STATS_SMTPC_TLS_NOT_OFFERED]++;
+		cl_ready(c, ext, size);
+		return true;
+	}
+	c->w->ctr[0][STATS_SMTPC_TLS_NOT_OFFERED]++;
+	WORKER_LOG(c->w, CFG_LOG_WARNING, "smtp client: TLS is required, but was not offered by host %s",
+		   c->peer);
+	cl_try_next(c, SMTP_CL_F_TLS_NOT_OFFERED);
+	return false;
+}
+
+/* The 220 to STARTTLS came: the handshake starts on the same connection. False if c is gone. */
+static bool
+cl_tls_begin(struct smtp_client *c)
+{
+	struct worker *w = c->w;
+	const struct cfg_route *r = c->route;
+	int level = cl_level(c);
+	const char *names[CFG_MAX_NEXT_HOPS + 64];
+	struct tls_client_opts o = { .verify = level >= CFG_TLS_VERIFY };
+	unsigned n = 0;
+
+	if (level == CFG_TLS_SECURE) {
+		for (unsigned i = 0; i < r->n_tls_names && n < RTE_DIM(names); i++)
+			names[n++] = r->tls_names[i];
+	} else {
+		for (unsigned i = 0; i < r->n_domains && n + 1 < RTE_DIM(names); i++)
+			if (r->domains[i][0] != '*')
+				names[n++] = r->domains[i];
+		names[n++] = c->peer_ip;
+	}
+	o.names = names;
+	o.n_names = n;
+	o.sni = n != 0 && names[0] != c->peer_ip ? names[0] : NULL;
+	struct stream *t = tls_client_start(w, w->gw->tls, c->s, &cl_stream_ops, c, &o);
+	if (t == NULL) {
+		cl_try_next(c, SMTP_CL_F_TLS_HANDSHAKE);
+		return false;
+	}
+	c->s = t;
+	c->state = CL_TLS;
+	cl_rearm(c);
+	return true;
+}
+
+/* The handshake is done: apply the level (chain, name), then EHLO again. */
+static void
+cl_tls_up(struct smtp_client *c)
+{
+	const struct tls_info *ti = tls_stream_info(c->s);
+	int level = cl_level(c);
+	char line[CFG_HOSTNAME_LEN + 16];
+
+	if (ti == NULL)
+		return;
+	if (level >= CFG_TLS_VERIFY && (!ti->peer_verified || !ti->name_ok)) {
+		c->w->ctr[0][STATS_SMTPC_TLS_VERIFY_FAILED]++;
+		WORKER_LOG(c->w, CFG_LOG_WARNING, "smtp client: next hop %s: server certificate not verified "
+			   "(%s)", c->peer, !ti->peer_cert ? "no certificate" : !ti->peer_verified ?
+			   ti->verify_text : "name does not match");
+		cl_try_next(c, SMTP_CL_F_TLS_VERIFY);
+		return;
+	}
+	c->tls_up = true;
+	c->w->ctr[0][STATS_SMTPC_TLS]++;
+	WORKER_LOG(c->w, CFG_LOG_INFO, "smtp client: next hop %s: TLS established: %s with cipher %s "
+		   "(%d/%d bits), certificate %s", c->peer, ti->version, ti->cipher, ti->bits, ti->bits,
+		   ti->peer_verified ? (ti->name_ok ? "verified" : "chain verified, name not matched") :
+		   "not verified");
+	c->state = CL_EHLO;
+	smtp_reply_init(&c->reply, 0, 0, true);
+	cl_put(c, CL_K_EHLO, line, (size_t)snprintf(line, sizeof(line), "EHLO %s\r\n",
+						     c->w->cfg->smtp.client.helo_name));
+	cl_flush(c);
+}
+
 /* A reply to our own greeting/EHLO/HELO/RSET/QUIT. Returns false if c is gone. */
 static bool
 cl_reply_own(struct smtp_client *c, uint8_t kind, const struct smtp_reply *r)
@@ -560,10 +680,8 @@ cl_reply_own(struct smtp_client *c, uint8_t kind, const struct smtp_reply *r)
 		cl_flush(c);
 		return true;
 	case CL_K_EHLO:
-		if (r->code / 100 == 2) {
-			cl_ready(c, r->ehlo, r->ehlo_size);
-			return true;
-		}
+		if (r->code / 100 == 2)
+			return cl_after_ehlo(c, r->ehlo, r->ehlo_size);
 		if (r->code / 100 != 5)
 			break;
 		c->state = CL_HELO;
@@ -575,6 +693,17 @@ cl_reply_own(struct smtp_client *c, uint8_t kind, const struct smtp_reply *r)
 			break;
 		cl_ready(c, 0, 0);
 		return true;
+	case CL_K_STARTTLS:
+		if (r->code == 220)
+			return cl_tls_begin(c);
+		if (cl_level(c) == CFG_TLS_MAY) {
+			WORKER_LOG(c->w, CFG_LOG_INFO, "smtp client: next hop %s refused STARTTLS (%u); "
+				   "going on in plaintext (level may)", c->peer, r->code);
+			cl_ready(c, c->ehlo_ext, c->ehlo_size);
+			return true;
+		}
+		cl_try_next(c, SMTP_CL_F_TLS_NOT_OFFERED);
+		return false;
 	case CL_K_RSET:
 		if (r->code / 100 == 2)
 			return true;
@@ -637,7 +766,7 @@ cl_peer_closed(struct smtp_client *c)
 		return;
 	}
 	WORKER_LOG(c->w, CFG_LOG_INFO, "smtp client: next hop %s closed the connection", c->peer);
-	if (c->state <= CL_HELO)
+	if (c->state < CL_READY)
 		cl_try_next(c, SMTP_CL_F_REFUSED);
 	else
 		cl_fail(c, SMTP_CL_F_LOST);
@@ -666,7 +795,7 @@ cl_readable(struct stream *s)
 			if (st == SMTP_REPLY_ERROR) {
 				WORKER_LOG(c->w, CFG_LOG_INFO, "smtp client: next hop %s: malformed reply (%s)",
 					   c->peer, smtp_err_text(c->reply.err));
-				if (c->state <= CL_HELO)
+				if (c->state < CL_READY)
 					cl_try_next(c, SMTP_CL_F_PROTOCOL);
 				else
 					cl_fail(c, SMTP_CL_F_PROTOCOL);
@@ -691,6 +820,10 @@ cl_connected(struct stream *s)
 
 	if (c == NULL)
 		return;
+	if (c->state == CL_TLS) {
+		cl_tls_up(c);
+		return;
+	}
 	c->state = CL_GREETING;
 	smtp_reply_init(&c->reply, 0, 0, false);
 	cl_expect(c, CL_K_GREETING);
@@ -725,7 +858,22 @@ cl_closed(struct stream *s, enum stream_close_reason why)
 		cl_free(c);
 		return;
 	}
-	if (c->state <= CL_HELO) {
+	if (c->state == CL_TLS) {
+		c->w->ctr[0][STATS_SMTPC_TLS_HANDSHAKE_FAILED]++;
+		if (cl_level(c) == CFG_TLS_MAY && c->pos > 0) {
+			WORKER_LOG(c->w, CFG_LOG_INFO, "smtp client: next hop %s: TLS handshake failed; "
+				   "again in plaintext (level may)", c->peer);
+			c->no_tls = true;
+			c->pos--;               /* the same hop once more */
+			cl_try_next(c, SMTP_CL_F_TLS_HANDSHAKE);
+			return;
+		}
+		WORKER_LOG(c->w, CFG_LOG_WARNING, "smtp client: next hop %s: cannot start TLS: handshake failure",
+			   c->peer);
+		cl_try_next(c, SMTP_CL_F_TLS_HANDSHAKE);
+		return;
+	}
+	if (c->state < CL_READY) {
 		c->w->ctr[0][STATS_SMTPC_CONNECT_FAILED]++;
 		cl_mark_down(c->w, c->addr, c->port, true);
 		cl_try_next(c, why == STREAM_TIMEOUT ? SMTP_CL_F_TIMEOUT : SMTP_CL_F_CONNECT);
@@ -937,6 +1085,9 @@ smtp_client_fail_text(enum smtp_client_fail f)
 		[SMTP_CL_F_TIMEOUT] = "next hop timed out",
 		[SMTP_CL_F_PROTOCOL] = "next hop protocol error",
 		[SMTP_CL_F_NO_SLOT] = "too many next-hop connections",
+		[SMTP_CL_F_TLS_NOT_OFFERED] = "TLS is required, but was not offered by host",
+		[SMTP_CL_F_TLS_HANDSHAKE] = "Cannot start TLS: handshake failure",
+		[SMTP_CL_F_TLS_VERIFY] = "Server certificate not verified",
 	};
 	return f < SMTP_CL_F_COUNT ? text[f] : "?";
 }

@@ -43,12 +43,15 @@ enum smtp_client_fail {
 	SMTP_CL_F_TIMEOUT,      /* the next hop did not answer in time */
 	SMTP_CL_F_PROTOCOL,     /* malformed or unexpected reply */
 	SMTP_CL_F_NO_SLOT,      /* smtp.client.connections_per_worker reached */
+	SMTP_CL_F_TLS_NOT_OFFERED,  /* the level needs TLS; the next hop offered no STARTTLS */
+	SMTP_CL_F_TLS_HANDSHAKE,    /* the TLS handshake failed */
+	SMTP_CL_F_TLS_VERIFY,       /* chain or name not verified (levels verify, secure) */
 	SMTP_CL_F_COUNT
 };
 
 struct smtp_client_ops {
 	void (*reply)(void *owner, enum smtp_client_cmd cmd, const struct smtp_reply *r);
-	void (*failed)(void *owner, enum smtp_client_fail why);
+	void (*failed)(void *owner, enum smtp_client_fail why, const char *peer);
 	void (*writable)(void *owner);  /* room for message data again */
 };
 

@@ -20,6 +20,7 @@
 #include "app/smtp/smtp_server.h"
 #include "app/smtp/smtp_session.h"
 #include "app/smtp/smtp_limit.h"
+#include "crypto/tls.h"
 
 struct smtp_ctx {
 	struct smtp_session *sessions;
@@ -32,7 +33,7 @@ struct smtp_ctx {
 static const char *const smtp_state_names[SMTP_ST_COUNT] = {
 	[SMTP_ST_CMD] = "command", [SMTP_ST_WAIT] = "wait-next-hop", [SMTP_ST_DATA] = "data",
 	[SMTP_ST_DATA_END] = "wait-final-reply", [SMTP_ST_DISCARD] = "data-refused",
-	[SMTP_ST_CLOSING] = "closing",
+	[SMTP_ST_CLOSING] = "closing", [SMTP_ST_TLS] = "tls-handshake",
 };
 
 static const struct stream_ops smtp_stream_ops;
@@ -164,6 +165,7 @@ smtp_rearm(struct smtp_session *ss)
 
 	switch (ss->state) {
 	case SMTP_ST_CMD:
+	case SMTP_ST_TLS:
 		secs = t->command;
 		break;
 	case SMTP_ST_DATA:
@@ -324,6 +326,8 @@ smtp_cmd_helo(struct smtp_session *ss, const struct smtp_cmd *cmd)
 	smtp_reply(ss, "250-PIPELINING");
 	smtp_reply(ss, "250-SIZE %" PRIu64, c->limits.message_size);
 	smtp_reply(ss, "250-8BITMIME");
+	if (!ss->tls && tls_gen_server_ready(ss->w->gw->tls))
+		smtp_reply(ss, "250-STARTTLS");
 	smtp_reply(ss, "250-ENHANCEDSTATUSCODES");
 	smtp_reply(ss, "250 SMTPUTF8");
 }
@@ -441,6 +445,48 @@ smtp_cmd_help(struct smtp_session *ss, const struct smtp_cmd *cmd)
 	smtp_reply(ss, "214 2.0.0 Commands: HELO EHLO MAIL RCPT DATA RSET NOOP QUIT VRFY HELP");
 }
 
+/*
+ * STARTTLS (RFC 3207): 220, then the handshake on the same connection. Bytes
+ * after the command in the same read are the CVE-2011-0411 injection: the
+ * session is refused and closed, never carried into the TLS session.
+ */
+static void
+smtp_cmd_starttls(struct smtp_session *ss, const struct smtp_cmd *cmd)
+{
+	struct worker *w = ss->w;
+	char a[16];
+
+	(void)cmd;
+	if (ss->tls) {
+		smtp_reply(ss, "554 5.5.1 Error: TLS already active");
+		smtp_error(ss);
+		return;
+	}
+	if (ss->in_off != ss->in_len) {
+		w->ctr[0][STATS_TLS_INJECTION]++;
+		WORKER_LOG(w, CFG_LOG_WARNING, "smtp: session=%s client=%s: %zu bytes pipelined after STARTTLS "
+			   "(command injection), session closed", ss->id, smtp_addr_str(ss->client_addr, a),
+			   ss->in_len - ss->in_off);
+		smtp_reply(ss, "554 5.5.1 Error: data sent after STARTTLS before the TLS handshake; closing");
+		smtp_close_session(ss, "STARTTLS injection");
+		return;
+	}
+	smtp_flush(ss);
+	struct stream *low = ss->s;
+	struct stream *t = ss->out_len == 0 ? tls_server_start(w, w->gw->tls, low, &smtp_stream_ops, ss) : NULL;
+	if (t == NULL) {
+		w->ctr[0][STATS_TLS_UNAVAILABLE]++;
+		smtp_reply(ss, "454 4.7.0 TLS not available due to local problem");
+		return;
+	}
+	static const char ready[] = "220 2.0.0 Ready to start TLS\r\n";
+	stream_write(low, ready, sizeof(ready) - 1);
+	w->ctr[0][STATS_TLS_STARTTLS]++;
+	smtp_txn_reset(ss);
+	ss->s = t;
+	smtp_enter_state(ss, SMTP_ST_TLS);
+}
+
 static void
 smtp_cmd_unimpl(struct smtp_session *ss, const struct smtp_cmd *cmd)
 {
@@ -464,7 +510,7 @@ static const struct {
 	{ SMTP_VERB_QUIT, smtp_cmd_quit },
 	{ SMTP_VERB_VRFY, smtp_cmd_vrfy },
 	{ SMTP_VERB_HELP, smtp_cmd_help },
-	{ SMTP_VERB_STARTTLS, smtp_cmd_unimpl },
+	{ SMTP_VERB_STARTTLS, smtp_cmd_starttls },
 	{ SMTP_VERB_AUTH, smtp_cmd_unimpl },
 	{ SMTP_VERB_BDAT, smtp_cmd_unimpl },
 	{ SMTP_VERB_EXPN, smtp_cmd_unimpl },
@@ -620,6 +666,64 @@ smtp_writable(struct stream *s)
 		smtp_pump(ss);
 }
 
+/* The TLS handshake after STARTTLS is done: a fresh session (RFC 3207 §4.2), over TLS. */
+static void
+smtp_tls_up(struct stream *s)
+{
+	struct smtp_session *ss = s->ctx;
+	struct worker *w;
+	const struct tls_info *ti = tls_stream_info(s);
+	char a[16];
+
+	if (ss == NULL || ti == NULL)
+		return;
+	w = ss->w;
+	ss->tls = true;
+	ss->helo_done = false;
+	ss->esmtp = false;
+	ss->helo[0] = '\0';
+	smtp_txn_reset(ss);
+	smtp_line_init(&ss->line, w->cfg->smtp.limits.command_line);
+	w->ctr[0][STATS_TLS_HANDSHAKES]++;
+	if (ti->resumed)
+		w->ctr[0][STATS_TLS_RESUMED]++;
+	w->ctr[0][strcmp(ti->version, "TLSv1.3") == 0 ? STATS_TLS_V1_3 : STATS_TLS_V1_2]++;
+	WORKER_LOG(w, CFG_LOG_INFO, "smtp: session=%s client=%s: TLS established: %s with cipher %s (%d/%d bits)%s%s%s%s",
+		   ss->id, smtp_addr_str(ss->client_addr, a), ti->version, ti->cipher, ti->bits, ti->bits,
+		   ti->resumed ? ", resumed" : "", ti->peer_cert ? ", client certificate " : "",
+		   ti->peer_cert ? ti->peer_subject : "", ti->peer_cert ? (ti->peer_verified ? " (verified)" :
+		   " (not verified)") : "");
+	smtp_enter_state(ss, SMTP_ST_CMD);
+	smtp_pump(ss);
+}
+
+/* A handshake after STARTTLS failed: count and log why (with the version a client offered). */
+static void
+smtp_tls_failed(struct smtp_session *ss, struct stream *s)
+{
+	struct worker *w = ss->w;
+	enum tls_fail f = tls_stream_failure(s);
+	const struct tls_info *ti = tls_stream_info(s);
+	uint16_t v = ti ? ti->offered_version : 0;
+	char a[16];
+
+	if (f == TLS_F_VERSION)
+		w->ctr[0][v == 0x0301 ? STATS_TLS_REFUSED_V1_0 : v == 0x0302 ? STATS_TLS_REFUSED_V1_1 :
+			  STATS_TLS_REFUSED_OLD]++;
+	else if (f == TLS_F_CIPHER)
+		w->ctr[0][STATS_TLS_FAIL_CIPHER]++;
+	else if (f == TLS_F_NOT_TLS)
+		w->ctr[0][STATS_TLS_FAIL_NOT_TLS]++;
+	else
+		w->ctr[0][STATS_TLS_FAIL_OTHER]++;
+	WORKER_LOG(w, f == TLS_F_VERSION ? CFG_LOG_WARNING : CFG_LOG_INFO,
+		   "smtp: session=%s client=%s: TLS handshake failed: %s%s%s (wolfSSL error %d)", ss->id,
+		   smtp_addr_str(ss->client_addr, a), tls_fail_text(f),
+		   f == TLS_F_VERSION ? "; the client offered " : "", f == TLS_F_VERSION ? tls_version_name(v) : "",
+		   ti ? ti->lib_err : 0);
+	ss->close_reason = "TLS handshake failed";
+}
+
 static void
 smtp_closed(struct stream *s, enum stream_close_reason why)
 {
@@ -627,6 +731,8 @@ smtp_closed(struct stream *s, enum stream_close_reason why)
 
 	if (ss == NULL)
 		return;
+	if (ss->state == SMTP_ST_TLS)
+		smtp_tls_failed(ss, s);
 	ss->s = NULL;
 	if (ss->close_reason == NULL)
 		ss->close_reason = why == STREAM_RESET ? "client reset" : why == STREAM_TIMEOUT ?
@@ -635,6 +741,7 @@ smtp_closed(struct stream *s, enum stream_close_reason why)
 }
 
 static const struct stream_ops smtp_stream_ops = {
+	.connected = smtp_tls_up,
 	.readable = smtp_readable,
 	.writable = smtp_writable,
 	.closed = smtp_closed,

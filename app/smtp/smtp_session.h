@@ -29,6 +29,7 @@ enum smtp_state {
 	SMTP_ST_DATA_END,       /* end of data relayed: waiting for the next hop's verdict */
 	SMTP_ST_DISCARD,        /* the message is refused: reading on to its end */
 	SMTP_ST_CLOSING,        /* the last reply is queued: closing */
+	SMTP_ST_TLS,            /* after 220 to STARTTLS: the handshake runs */
 	SMTP_ST_COUNT
 };
 
@@ -46,6 +47,7 @@ struct smtp_session {
 	char helo[SMTP_DOMAIN_MAX + 3];
 	bool esmtp;
 	bool helo_done;
+	bool tls;                       /* the session runs over TLS (after STARTTLS) */
 	/* counts */
 	unsigned commands, errors, transactions, relayed, failed;
 	const char *close_reason;

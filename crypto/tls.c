@@ -1,0 +1,743 @@
+/*
+ * tls.c — the TLS stream filter on wolfSSL. A filter slot owns the lower
+ * (TCP) stream's events: readable/writable drive the handshake and then feed
+ * the layer above; wolfSSL reads and writes the lower stream through the I/O
+ * callbacks below, which never block (WANT_READ/WANT_WRITE). Writes from
+ * above are cut to what the lower stream can take whole, so a record is
+ * never left half-sent inside wolfSSL.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+#include <rte_common.h>
+#include <rte_malloc.h>
+
+#include <wolfssl/options.h>
+#include <wolfssl/ssl.h>
+#include <wolfssl/error-ssl.h>
+
+#include "app/worker.h"
+#include "crypto/tls.h"
+#include "platform/config.h"
+
+#define TLS_RECORD_MAX      16384   /* plaintext per record */
+#define TLS_RECORD_OVERHEAD 64      /* header + nonce + tag, with room to spare */
+
+struct tls_gen {
+	WOLFSSL_CTX *server;
+	WOLFSSL_CTX *client;            /* outbound: trust anchors loaded when available */
+	bool server_ready;
+};
+
+enum tls_state {
+	TLS_ST_FREE = 0,
+	TLS_ST_HANDSHAKE,
+	TLS_ST_OPEN,
+	TLS_ST_FAILED,
+	TLS_ST_CLOSED,
+};
+
+struct tls_stream {
+	struct stream up;               /* what the layer above holds; first member */
+	struct stream *low;
+	struct worker *w;
+	WOLFSSL *ssl;
+	enum tls_state state;
+	enum tls_fail fail;
+	bool server;
+	bool eof;                       /* close_notify or the lower stream's EOF */
+	bool head_seen;                 /* the first bytes from the peer were inspected */
+	uint8_t head[11];               /* the first bytes of the ClientHello record */
+	uint8_t head_len;
+	struct tls_client_opts copts;   /* client side: what to check after the handshake */
+	struct tls_info info;
+	struct tls_stream *next_free;
+};
+
+struct tls_pool {
+	struct tls_stream *slots;
+	unsigned n;
+	struct tls_stream *free;
+};
+
+static const struct stream_impl tls_stream_impl;
+static const struct stream_ops tls_lower_ops;
+
+static struct tls_stream *
+tls_of(struct stream *s)
+{
+	return (struct tls_stream *)s;
+}
+
+/*
+ * Record the first chain error and go on: the handshake never fails for a
+ * certificate; inbound the result is recorded for policy, outbound the
+ * caller's TLS level decides.
+ */
+static int
+tls_verify_cb(int preverify, WOLFSSL_X509_STORE_CTX *store)
+{
+	WOLFSSL *ssl = wolfSSL_X509_STORE_CTX_get_ex_data(store, wolfSSL_get_ex_data_X509_STORE_CTX_idx());
+	struct tls_stream *ts = ssl ? wolfSSL_GetIOReadCtx(ssl) : NULL;
+
+	if (!preverify && ts != NULL && ts->info.verify_err == 0) {
+		ts->info.verify_err = wolfSSL_X509_STORE_CTX_get_error(store);
+		if (ts->info.verify_err == 0)
+			ts->info.verify_err = -1;
+	}
+	return 1;
+}
+
+/* ---- generations ---- */
+
+static int
+tls_ctx_policy(WOLFSSL_CTX *ctx, const struct cfg_tls *t, char *err, size_t errlen)
+{
+	int minv = t->min_version == CFG_TLS_V1_3 ? WOLFSSL_TLSV1_3 : WOLFSSL_TLSV1_2;
+
+	if (wolfSSL_CTX_SetMinVersion(ctx, minv) != WOLFSSL_SUCCESS) {
+		snprintf(err, errlen, "tls: cannot set the minimum version");
+		return -EINVAL;
+	}
+	if (!t->tls13)
+		wolfSSL_CTX_set_options(ctx, WOLFSSL_OP_NO_TLSv1_3);
+	char list[CFG_TLS_LIST_LEN * 2];
+	/* TLS 1.3 suites first: wolfSSL picks a TLS 1.2 suite for a 1.3 ClientHello otherwise. */
+	snprintf(list, sizeof(list), "%s%s", t->tls13 ?
+		 "TLS13-AES128-GCM-SHA256:TLS13-AES256-GCM-SHA384:TLS13-CHACHA20-POLY1305-SHA256:" : "",
+		 t->ciphers);
+	if (wolfSSL_CTX_set_cipher_list(ctx, list) != WOLFSSL_SUCCESS) {
+		snprintf(err, errlen, "tls.ciphers: wolfSSL accepts none of \"%s\"", t->ciphers);
+		return -EINVAL;
+	}
+	char curves[CFG_TLS_LIST_LEN];
+	snprintf(curves, sizeof(curves), "%s", t->curves);
+	if (curves[0] && wolfSSL_CTX_set1_curves_list(ctx, curves) != WOLFSSL_SUCCESS) {
+		snprintf(err, errlen, "tls.curves: wolfSSL accepts none of \"%s\"", t->curves);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* The first configured certificate and key; the chain file holds the leaf first. */
+static int
+tls_ctx_certs(WOLFSSL_CTX *ctx, const struct cfg_tls *t, char *err, size_t errlen)
+{
+	const struct cfg_tls_cert *c = &t->certs[0];
+
+	if (wolfSSL_CTX_use_certificate_chain_file(ctx, c->cert) != WOLFSSL_SUCCESS) {
+		snprintf(err, errlen, "tls.certificates.[0].cert: %s: not a readable PEM certificate chain", c->cert);
+		return -EINVAL;
+	}
+	if (wolfSSL_CTX_use_PrivateKey_file(ctx, c->key, WOLFSSL_FILETYPE_PEM) != WOLFSSL_SUCCESS) {
+		snprintf(err, errlen, "tls.certificates.[0].key: %s: not a readable PEM private key", c->key);
+		return -EINVAL;
+	}
+	if (wolfSSL_CTX_check_private_key(ctx) != WOLFSSL_SUCCESS) {
+		snprintf(err, errlen, "tls.certificates.[0]: the key %s does not belong to the certificate %s",
+			 c->key, c->cert);
+		return -EINVAL;
+	}
+	if (t->ca_file[0] && wolfSSL_CTX_load_verify_locations(ctx, t->ca_file, NULL) != WOLFSSL_SUCCESS) {
+		snprintf(err, errlen, "tls.ca_file: %s: no usable CA certificate in it", t->ca_file);
+		return -EINVAL;
+	}
+	/* Ask for a client certificate, never require one; verification is recorded, not enforced here. */
+	wolfSSL_CTX_set_verify(ctx, t->request_client_cert ? WOLFSSL_VERIFY_PEER : WOLFSSL_VERIFY_NONE,
+			       tls_verify_cb);
+	return 0;
+}
+
+/* The outbound context: TLS 1.2+, our suites and curves, trust anchors, our client certificate. */
+static int
+tls_client_ctx(struct tls_gen *g, const struct cfg_tls *t, char *err, size_t errlen)
+{
+	g->client = wolfSSL_CTX_new(wolfSSLv23_client_method());
+	if (g->client == NULL) {
+		snprintf(err, errlen, "tls: cannot create a wolfSSL client context");
+		return -ENOMEM;
+	}
+	if (wolfSSL_CTX_SetMinVersion(g->client, WOLFSSL_TLSV1_2) != WOLFSSL_SUCCESS)
+		return -EINVAL;
+	if (t->curves[0]) {
+		char curves[CFG_TLS_LIST_LEN];
+		snprintf(curves, sizeof(curves), "%s", t->curves);
+		wolfSSL_CTX_set1_curves_list(g->client, curves);
+	}
+	if (t->client_ca_file[0] && access(t->client_ca_file, R_OK) == 0 &&
+	    wolfSSL_CTX_load_verify_locations(g->client, t->client_ca_file, NULL) != WOLFSSL_SUCCESS) {
+		snprintf(err, errlen, "tls.client.ca_file: %s: no usable CA certificate in it", t->client_ca_file);
+		return -EINVAL;
+	}
+	if (t->client_cert[0] &&
+	    (wolfSSL_CTX_use_certificate_chain_file(g->client, t->client_cert) != WOLFSSL_SUCCESS ||
+	     wolfSSL_CTX_use_PrivateKey_file(g->client, t->client_key, WOLFSSL_FILETYPE_PEM) != WOLFSSL_SUCCESS ||
+	     wolfSSL_CTX_check_private_key(g->client) != WOLFSSL_SUCCESS)) {
+		snprintf(err, errlen, "tls.client: %s / %s: not a usable certificate and key pair",
+			 t->client_cert, t->client_key);
+		return -EINVAL;
+	}
+	wolfSSL_CTX_set_verify(g->client, WOLFSSL_VERIFY_PEER, tls_verify_cb);
+	return 0;
+}
+
+struct tls_gen *
+tls_gen_create(const struct gw_config *cfg, char *err, size_t errlen)
+{
+	const struct cfg_tls *t = &cfg->tls;
+	struct tls_gen *g = calloc(1, sizeof(*g));
+
+	if (g == NULL) {
+		snprintf(err, errlen, "tls: out of memory");
+		return NULL;
+	}
+	if (tls_client_ctx(g, t, err, errlen) != 0) {
+		tls_gen_free(g);
+		return NULL;
+	}
+	if (!t->enabled || t->n_certs == 0)
+		return g;
+	g->server = wolfSSL_CTX_new(wolfTLS_server_method());
+	if (g->server == NULL) {
+		snprintf(err, errlen, "tls: cannot create a wolfSSL context");
+		tls_gen_free(g);
+		return NULL;
+	}
+	if (tls_ctx_policy(g->server, t, err, errlen) != 0 || tls_ctx_certs(g->server, t, err, errlen) != 0) {
+		tls_gen_free(g);
+		return NULL;
+	}
+	g->server_ready = true;
+	return g;
+}
+
+void
+tls_gen_free(struct tls_gen *g)
+{
+	if (g == NULL)
+		return;
+	if (g->server != NULL)
+		wolfSSL_CTX_free(g->server);
+	if (g->client != NULL)
+		wolfSSL_CTX_free(g->client);
+	free(g);
+}
+
+bool
+tls_gen_server_ready(const struct tls_gen *g)
+{
+	return g != NULL && g->server_ready;
+}
+
+/* ---- pool ---- */
+
+int
+tls_worker_init(struct worker *w, unsigned slots)
+{
+	struct tls_pool *p = rte_zmalloc("tls", sizeof(*p), RTE_CACHE_LINE_SIZE);
+
+	if (p == NULL)
+		return -ENOMEM;
+	p->slots = rte_zmalloc("tls_slots", (size_t)slots * sizeof(struct tls_stream), RTE_CACHE_LINE_SIZE);
+	if (p->slots == NULL) {
+		rte_free(p);
+		return -ENOMEM;
+	}
+	p->n = slots;
+	for (unsigned i = slots; i-- > 0;) {
+		p->slots[i].next_free = p->free;
+		p->free = &p->slots[i];
+	}
+	w->tls = p;
+	return 0;
+}
+
+void
+tls_worker_fini(struct worker *w)
+{
+	struct tls_pool *p = w->tls;
+
+	if (p == NULL)
+		return;
+	for (unsigned i = 0; i < p->n; i++)
+		if (p->slots[i].ssl != NULL)
+			wolfSSL_free(p->slots[i].ssl);
+	rte_free(p->slots);
+	rte_free(p);
+	w->tls = NULL;
+}
+
+static void
+tls_release(struct tls_stream *ts)
+{
+	struct tls_pool *p = ts->w->tls;
+
+	if (ts->ssl != NULL)
+		wolfSSL_free(ts->ssl);
+	ts->ssl = NULL;
+	ts->low = NULL;
+	ts->state = TLS_ST_FREE;
+	ts->next_free = p->free;
+	p->free = ts;
+}
+
+/* ---- wolfSSL I/O on the lower stream ---- */
+
+/* The peer's first bytes (gathered over reads): a TLS handshake record? Which version does it offer? */
+static void
+tls_inspect_head(struct tls_stream *ts, const unsigned char *p, int n)
+{
+	const uint8_t *h = ts->head;
+
+	while (n-- > 0 && ts->head_len < sizeof(ts->head))
+		ts->head[ts->head_len++] = *p++;
+	if (h[0] != 22) {                       /* not a handshake record: plaintext */
+		ts->fail = TLS_F_NOT_TLS;
+		ts->head_seen = true;
+		return;
+	}
+	if (ts->head_len < sizeof(ts->head))
+		return;
+	ts->head_seen = true;
+	if (h[5] == 1)                          /* ClientHello: client_version */
+		ts->info.offered_version = (uint16_t)(h[9] << 8 | h[10]);
+}
+
+static int
+tls_io_recv(WOLFSSL *ssl, char *buf, int sz, void *ctx)
+{
+	struct tls_stream *ts = ctx;
+	(void)ssl;
+
+	if (ts->low == NULL)
+		return WOLFSSL_CBIO_ERR_CONN_CLOSE;
+	ssize_t n = stream_read(ts->low, buf, (size_t)sz);
+	if (n > 0) {
+		if (!ts->head_seen && ts->server)
+			tls_inspect_head(ts, (const unsigned char *)buf, (int)n);
+		if (ts->fail == TLS_F_NOT_TLS)
+			return WOLFSSL_CBIO_ERR_GENERAL;
+		return (int)n;
+	}
+	if (stream_eof(ts->low))
+		return WOLFSSL_CBIO_ERR_CONN_CLOSE;
+	return WOLFSSL_CBIO_ERR_WANT_READ;
+}
+
+static int
+tls_io_send(WOLFSSL *ssl, char *buf, int sz, void *ctx)
+{
+	struct tls_stream *ts = ctx;
+	(void)ssl;
+
+	if (ts->low == NULL)
+		return WOLFSSL_CBIO_ERR_CONN_CLOSE;
+	ssize_t n = stream_write(ts->low, buf, (size_t)sz);
+	if (n < 0)
+		return WOLFSSL_CBIO_ERR_CONN_CLOSE;
+	if (n == 0)
+		return WOLFSSL_CBIO_ERR_WANT_WRITE;
+	return (int)n;
+}
+
+/* ---- handshake ---- */
+
+static enum tls_fail
+tls_classify(struct tls_stream *ts, int err)
+{
+	if (ts->fail != TLS_F_NONE)
+		return ts->fail;
+	switch (err) {
+	case VERSION_ERROR:
+		return TLS_F_VERSION;
+	case MATCH_SUITE_ERROR:
+		return ts->info.offered_version != 0 && ts->info.offered_version < 0x0303 ?
+		       TLS_F_VERSION : TLS_F_CIPHER;
+	case FATAL_ERROR:
+		return TLS_F_PEER_ALERT;
+	case SOCKET_PEER_CLOSED_E:
+	case SOCKET_ERROR_E:
+		return TLS_F_CLOSED;
+	default:
+		/* a ClientHello below TLS 1.2 fails in several ways inside wolfSSL */
+		if (ts->info.offered_version != 0 && ts->info.offered_version < 0x0303)
+			return TLS_F_VERSION;
+		return TLS_F_OTHER;
+	}
+}
+
+/* Symmetric key bits from a suite name (every suite we allow is AES-GCM or ChaCha20). */
+static int
+tls_cipher_bits(const char *name)
+{
+	if (name == NULL)
+		return 0;
+	if (strstr(name, "AES128") != NULL || strstr(name, "AES_128") != NULL)
+		return 128;
+	if (strstr(name, "AES256") != NULL || strstr(name, "AES_256") != NULL || strstr(name, "CHACHA20") != NULL)
+		return 256;
+	return 0;
+}
+
+static void
+tls_fill_info(struct tls_stream *ts)
+{
+	struct tls_info *i = &ts->info;
+	WOLFSSL_X509 *peer;
+
+	i->version = wolfSSL_get_version(ts->ssl);
+	i->cipher = wolfSSL_get_cipher_name(ts->ssl);
+	i->bits = tls_cipher_bits(i->cipher);
+	i->resumed = wolfSSL_session_reused(ts->ssl) != 0;
+	peer = wolfSSL_get_peer_certificate(ts->ssl);
+	i->peer_cert = peer != NULL;
+	i->peer_subject[0] = '\0';
+	if (peer != NULL) {
+		wolfSSL_X509_NAME_oneline(wolfSSL_X509_get_subject_name(peer), i->peer_subject,
+					  (int)sizeof(i->peer_subject));
+		i->peer_verified = i->verify_err == 0;
+		if (i->verify_err > 0)
+			i->verify_text = wolfSSL_X509_verify_cert_error_string(i->verify_err);
+		for (unsigned k = 0; !ts->server && k < ts->copts.n_names && !i->name_ok; k++) {
+			const char *n = ts->copts.names[k];
+			uint32_t ip;
+			i->name_ok = config_parse_ipv4(n, &ip) == 0 ?
+				     wolfSSL_X509_check_ip_asc(peer, n, 0) == WOLFSSL_SUCCESS :
+				     wolfSSL_X509_check_host(peer, n, strlen(n), 0, NULL) == WOLFSSL_SUCCESS;
+		}
+		wolfSSL_X509_free(peer);
+	}
+	if (i->verify_err != 0 && i->verify_text == NULL)
+		i->verify_text = "certificate chain not verified";
+}
+
+/* The handshake failed: tell the layer above (closed) and let the lower stream go. */
+static void
+tls_handshake_failed(struct tls_stream *ts, enum tls_fail why)
+{
+	struct stream *low = ts->low;
+
+	ts->fail = why;
+	ts->state = TLS_ST_FAILED;
+	if (low != NULL) {
+		low->ops = &tls_lower_ops;
+		low->ctx = NULL;                /* the lower stream's own events now go nowhere */
+		stream_shutdown(low);           /* after wolfSSL's alert */
+		ts->low = NULL;
+	}
+	if (ts->up.ops != NULL && ts->up.ops->closed != NULL)
+		ts->up.ops->closed(&ts->up, STREAM_ABORTED);
+	tls_release(ts);
+}
+
+/* Drive the handshake; true once it is done (connected was called). */
+static bool
+tls_handshake(struct tls_stream *ts)
+{
+	int ret = ts->server ? wolfSSL_accept(ts->ssl) : wolfSSL_connect(ts->ssl);
+
+	if (ret == WOLFSSL_SUCCESS) {
+		ts->state = TLS_ST_OPEN;
+		tls_fill_info(ts);
+		if (ts->up.ops != NULL && ts->up.ops->connected != NULL)
+			ts->up.ops->connected(&ts->up);
+		return true;
+	}
+	int err = wolfSSL_get_error(ts->ssl, ret);
+	if (err == WOLFSSL_ERROR_WANT_READ || err == WOLFSSL_ERROR_WANT_WRITE)
+		return false;
+	ts->info.lib_err = err;
+	tls_handshake_failed(ts, tls_classify(ts, err));
+	return false;
+}
+
+/* ---- events from the lower stream ---- */
+
+static void
+tls_low_readable(struct stream *low)
+{
+	struct tls_stream *ts = low->ctx;
+
+	if (ts == NULL) {                       /* after a failed handshake: drain */
+		char sink[256];
+		while (stream_read(low, sink, sizeof(sink)) > 0)
+			;
+		return;
+	}
+	if (ts->state == TLS_ST_HANDSHAKE) {
+		if (!tls_handshake(ts))
+			return;
+	}
+	if (ts->state == TLS_ST_OPEN && ts->up.ops != NULL && ts->up.ops->readable != NULL)
+		ts->up.ops->readable(&ts->up);
+}
+
+static void
+tls_low_writable(struct stream *low)
+{
+	struct tls_stream *ts = low->ctx;
+
+	if (ts == NULL)
+		return;
+	if (ts->state == TLS_ST_HANDSHAKE) {
+		if (!tls_handshake(ts))
+			return;
+	}
+	if (ts->state == TLS_ST_OPEN && ts->up.ops != NULL && ts->up.ops->writable != NULL)
+		ts->up.ops->writable(&ts->up);
+}
+
+static void
+tls_low_closed(struct stream *low, enum stream_close_reason why)
+{
+	struct tls_stream *ts = low->ctx;
+
+	if (ts == NULL)
+		return;
+	ts->low = NULL;
+	if (ts->state == TLS_ST_HANDSHAKE) {
+		ts->fail = TLS_F_CLOSED;
+		ts->state = TLS_ST_FAILED;
+	}
+	if (ts->up.ops != NULL && ts->up.ops->closed != NULL)
+		ts->up.ops->closed(&ts->up, why);
+	tls_release(ts);
+}
+
+static const struct stream_ops tls_lower_ops = {
+	.readable = tls_low_readable,
+	.writable = tls_low_writable,
+	.closed = tls_low_closed,
+};
+
+/* ---- the stream above ---- */
+
+static ssize_t
+tls_read(struct stream *s, void *buf, size_t len)
+{
+	struct tls_stream *ts = tls_of(s);
+
+	if (ts->state != TLS_ST_OPEN || len == 0)
+		return 0;
+	int n = wolfSSL_read(ts->ssl, buf, (int)RTE_MIN(len, (size_t)INT32_MAX));
+	if (n > 0)
+		return n;
+	int err = wolfSSL_get_error(ts->ssl, n);
+	if (err != WOLFSSL_ERROR_WANT_READ && err != WOLFSSL_ERROR_WANT_WRITE)
+		ts->eof = true;                 /* close_notify, the peer's EOF, or a broken record */
+	return 0;
+}
+
+static size_t
+tls_write_space(const struct stream *s)
+{
+	const struct tls_stream *ts = (const struct tls_stream *)s;
+
+	if (ts->state != TLS_ST_OPEN || ts->low == NULL)
+		return 0;
+	size_t low = stream_write_space(ts->low);
+	size_t overhead = TLS_RECORD_OVERHEAD * (low / TLS_RECORD_MAX + 1);
+	return low > overhead ? low - overhead : 0;
+}
+
+static ssize_t
+tls_write(struct stream *s, const void *buf, size_t len)
+{
+	struct tls_stream *ts = tls_of(s);
+
+	if (ts->state != TLS_ST_OPEN || ts->low == NULL)
+		return ts->state == TLS_ST_OPEN ? 0 : -EPIPE;
+	size_t n = RTE_MIN(len, tls_write_space(s));
+	if (n == 0) {
+		stream_write(ts->low, "", 0);   /* ask the lower stream for a writable event */
+		return 0;
+	}
+	int r = wolfSSL_write(ts->ssl, buf, (int)n);
+	if (r > 0)
+		return r;
+	int err = wolfSSL_get_error(ts->ssl, r);
+	if (err == WOLFSSL_ERROR_WANT_WRITE)
+		return 0;
+	return -EPIPE;
+}
+
+static size_t
+tls_read_avail(const struct stream *s)
+{
+	const struct tls_stream *ts = (const struct tls_stream *)s;
+
+	if (ts->state != TLS_ST_OPEN)
+		return 0;
+	return (size_t)wolfSSL_pending(ts->ssl) + (ts->low ? stream_read_avail(ts->low) : 0);
+}
+
+static bool
+tls_eof(const struct stream *s)
+{
+	const struct tls_stream *ts = (const struct tls_stream *)s;
+
+	return ts->eof || ts->low == NULL ||
+	       (stream_eof(ts->low) && wolfSSL_pending(ts->ssl) == 0);
+}
+
+static int
+tls_shutdown(struct stream *s)
+{
+	struct tls_stream *ts = tls_of(s);
+
+	if (ts->low == NULL)
+		return -ENOTCONN;
+	if (ts->state == TLS_ST_OPEN)
+		wolfSSL_shutdown(ts->ssl);      /* close_notify; we do not wait for the peer's */
+	return stream_shutdown(ts->low);
+}
+
+static void
+tls_abort(struct stream *s)
+{
+	struct tls_stream *ts = tls_of(s);
+
+	if (ts->low != NULL) {
+		ts->low->ctx = NULL;
+		stream_abort(ts->low);
+	}
+	ts->low = NULL;
+	tls_release(ts);
+}
+
+static const struct stream_impl tls_stream_impl = {
+	.read = tls_read,
+	.write = tls_write,
+	.write_space = tls_write_space,
+	.read_avail = tls_read_avail,
+	.eof = tls_eof,
+	.shutdown = tls_shutdown,
+	.abort = tls_abort,
+};
+
+/* ---- starting ---- */
+
+struct stream *
+tls_server_start(struct worker *w, const struct tls_gen *g, struct stream *lower,
+		 const struct stream_ops *ops, void *ctx)
+{
+	struct tls_pool *p = w->tls;
+	struct tls_stream *ts;
+
+	if (p == NULL || p->free == NULL || !tls_gen_server_ready(g))
+		return NULL;
+	WOLFSSL *ssl = wolfSSL_new(g->server);
+	if (ssl == NULL)
+		return NULL;
+	ts = p->free;
+	p->free = ts->next_free;
+	memset(ts, 0, sizeof(*ts));
+	ts->w = w;
+	ts->ssl = ssl;
+	ts->low = lower;
+	ts->server = true;
+	ts->state = TLS_ST_HANDSHAKE;
+	ts->up = (struct stream){
+		.impl = &tls_stream_impl, .ops = ops, .ctx = ctx, .worker = w,
+		.remote_addr = lower->remote_addr, .remote_port = lower->remote_port,
+		.local_addr = lower->local_addr, .local_port = lower->local_port,
+	};
+	wolfSSL_SSLSetIORecv(ssl, tls_io_recv);
+	wolfSSL_SSLSetIOSend(ssl, tls_io_send);
+	wolfSSL_SetIOReadCtx(ssl, ts);
+	wolfSSL_SetIOWriteCtx(ssl, ts);
+	lower->ops = &tls_lower_ops;
+	lower->ctx = ts;
+	/* The handshake runs on the lower stream's next readable event (the ClientHello). */
+	return &ts->up;
+}
+
+struct stream *
+tls_client_start(struct worker *w, const struct tls_gen *g, struct stream *lower,
+		 const struct stream_ops *ops, void *ctx, const struct tls_client_opts *o)
+{
+	struct tls_pool *p = w->tls;
+	struct tls_stream *ts;
+
+	if (p == NULL || p->free == NULL || g == NULL || g->client == NULL)
+		return NULL;
+	WOLFSSL *ssl = wolfSSL_new(g->client);
+	if (ssl == NULL)
+		return NULL;
+	if (o->sni != NULL && o->sni[0] != '\0')
+		wolfSSL_UseSNI(ssl, WOLFSSL_SNI_HOST_NAME, o->sni, (unsigned short)strlen(o->sni));
+	ts = p->free;
+	p->free = ts->next_free;
+	memset(ts, 0, sizeof(*ts));
+	ts->w = w;
+	ts->ssl = ssl;
+	ts->low = lower;
+	ts->server = false;
+	ts->copts = *o;
+	ts->state = TLS_ST_HANDSHAKE;
+	ts->up = (struct stream){
+		.impl = &tls_stream_impl, .ops = ops, .ctx = ctx, .worker = w,
+		.remote_addr = lower->remote_addr, .remote_port = lower->remote_port,
+		.local_addr = lower->local_addr, .local_port = lower->local_port,
+	};
+	wolfSSL_SSLSetIORecv(ssl, tls_io_recv);
+	wolfSSL_SSLSetIOSend(ssl, tls_io_send);
+	wolfSSL_SetIOReadCtx(ssl, ts);
+	wolfSSL_SetIOWriteCtx(ssl, ts);
+	lower->ops = &tls_lower_ops;
+	lower->ctx = ts;
+	/* The ClientHello goes out now; a failure this early is reported on the next event. */
+	int ret = wolfSSL_connect(ssl);
+	if (ret != WOLFSSL_SUCCESS) {
+		int err = wolfSSL_get_error(ssl, ret);
+		if (err != WOLFSSL_ERROR_WANT_READ && err != WOLFSSL_ERROR_WANT_WRITE)
+			ts->fail = TLS_F_OTHER;
+	}
+	return &ts->up;
+}
+
+const struct tls_info *
+tls_stream_info(struct stream *s)
+{
+	if (s == NULL || s->impl != &tls_stream_impl)
+		return NULL;
+	return &tls_of(s)->info;
+}
+
+enum tls_fail
+tls_stream_failure(struct stream *s)
+{
+	if (s == NULL || s->impl != &tls_stream_impl)
+		return TLS_F_NONE;
+	return tls_of(s)->fail;
+}
+
+const char *
+tls_fail_text(enum tls_fail f)
+{
+	static const char *const text[TLS_F_COUNT] = {
+		[TLS_F_NONE] = "none",
+		[TLS_F_VERSION] = "protocol version below the TLS 1.2 floor",
+		[TLS_F_CIPHER] = "no cipher suite in common (forward-secret AEAD only)",
+		[TLS_F_NOT_TLS] = "not a TLS handshake (plaintext after STARTTLS)",
+		[TLS_F_PEER_ALERT] = "the peer sent a fatal alert",
+		[TLS_F_CLOSED] = "connection closed during the handshake",
+		[TLS_F_TIMEOUT] = "handshake timed out",
+		[TLS_F_OTHER] = "handshake failure",
+	};
+	return f < TLS_F_COUNT ? text[f] : "?";
+}
+
+const char *
+tls_version_name(uint16_t v)
+{
+	switch (v) {
+	case 0x0300: return "SSLv3";
+	case 0x0301: return "TLSv1.0";
+	case 0x0302: return "TLSv1.1";
+	case 0x0303: return "TLSv1.2";
+	case 0x0304: return "TLSv1.3";
+	default: return "unknown";
+	}
+}

@@ -1,0 +1,108 @@
+/*
+ * tls.h — TLS as a stream filter (DESIGN §2): a struct stream on top of
+ * another (TCP), driven without blocking from the worker loop through
+ * wolfSSL's I/O callbacks. The layer above (SMTP) sees the same stream API
+ * before and after STARTTLS; it is told that the handshake finished through
+ * ops->connected, and that it failed through ops->closed.
+ *
+ * Contexts (struct tls_gen: our certificates, protocol and suite policy) are
+ * made by the control plane from the configuration and only read by the
+ * workers. Per-connection state comes from a per-worker pool sized at
+ * start-up; wolfSSL's own objects are allocated by wolfSSL.
+ */
+#ifndef MAILGW_CRYPTO_TLS_H
+#define MAILGW_CRYPTO_TLS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "app/net/stream.h"
+
+struct gw_config;
+struct worker;
+struct tls_gen;
+
+/* Why a handshake failed (counted per reason, logged). */
+enum tls_fail {
+	TLS_F_NONE = 0,
+	TLS_F_VERSION,          /* the peer offered only TLS below our floor (protocol_version alert) */
+	TLS_F_CIPHER,           /* no suite in common (e.g. only non-FS or CBC suites offered) */
+	TLS_F_NOT_TLS,          /* the bytes were not a TLS handshake (plaintext after STARTTLS) */
+	TLS_F_PEER_ALERT,       /* the peer sent a fatal alert */
+	TLS_F_CLOSED,           /* the connection closed during the handshake */
+	TLS_F_TIMEOUT,          /* the handshake took too long */
+	TLS_F_OTHER,
+	TLS_F_COUNT
+};
+
+/* What the layer above may ask about an established session. */
+struct tls_info {
+	const char *version;    /* "TLSv1.2", "TLSv1.3" */
+	const char *cipher;     /* "ECDHE-ECDSA-AES128-GCM-SHA256", "TLS13-AES128-GCM-SHA256" */
+	int bits;               /* symmetric key bits */
+	bool resumed;
+	bool peer_cert;         /* the peer presented a certificate */
+	bool peer_verified;     /* ... and its chain verified (tls.ca_file inbound, tls.client.ca_file outbound) */
+	int verify_err;         /* the first chain error (X509_V_ERR_*), 0 if none */
+	const char *verify_text;    /* its text ("certificate has expired") */
+	bool name_ok;           /* outbound: the certificate matches one of the expected names */
+	char peer_subject[256];
+	uint16_t offered_version;   /* the ClientHello's client_version (0x0301 = 1.0; 0x0303 for 1.2 and 1.3) */
+	int lib_err;            /* wolfSSL's error code of a failed handshake */
+};
+
+/* Build a generation from cfg->tls (certificates loaded and checked). NULL + message on error. */
+struct tls_gen *tls_gen_create(const struct gw_config *cfg, char *err, size_t errlen);
+
+/* Free a generation (no session may still use it). */
+void tls_gen_free(struct tls_gen *g);
+
+/* Whether g can serve STARTTLS (certificates loaded). */
+bool tls_gen_server_ready(const struct tls_gen *g);
+
+/* Per-worker pool of filter slots. Returns 0 or -ENOMEM. */
+int tls_worker_init(struct worker *w, unsigned slots);
+
+/* Free what tls_worker_init made. */
+void tls_worker_fini(struct worker *w);
+
+/*
+ * Start a server-side handshake on lower (its ops and ctx are taken over).
+ * The returned stream carries ops/ctx for the layer above: connected when
+ * the handshake is done, closed if it failed. NULL when no slot or wolfSSL
+ * object is free (lower is untouched then).
+ */
+struct stream *tls_server_start(struct worker *w, const struct tls_gen *g, struct stream *lower,
+				const struct stream_ops *ops, void *ctx);
+
+/* What the client side checks (the level's policy is the caller's). */
+struct tls_client_opts {
+	const char *sni;                /* server name to send, NULL for none */
+	const char *const *names;       /* names (RFC 6125, "*." ok) or IPv4 literals to match; n_names 0: none */
+	unsigned n_names;
+	bool verify;                    /* use the verifying context (tls.client.ca_file) */
+};
+
+/*
+ * Start a client-side handshake on lower (after the next hop's 220 to
+ * STARTTLS). As tls_server_start; the chain and name results are in
+ * tls_stream_info() once connected (the handshake itself never fails for a
+ * bad certificate: the caller applies its level).
+ */
+struct stream *tls_client_start(struct worker *w, const struct tls_gen *g, struct stream *lower,
+				const struct stream_ops *ops, void *ctx, const struct tls_client_opts *o);
+
+/* Facts about the session of a TLS stream (only after connected); NULL for a non-TLS stream. */
+const struct tls_info *tls_stream_info(struct stream *s);
+
+/* Why the handshake of s failed (for the closed callback); TLS_F_NONE if it did not. */
+enum tls_fail tls_stream_failure(struct stream *s);
+
+/* Short text for a failure ("protocol version below TLS 1.2"). */
+const char *tls_fail_text(enum tls_fail f);
+
+/* "1.0" for 0x0301 ... */
+const char *tls_version_name(uint16_t v);
+
+#endif
