@@ -31,7 +31,7 @@ struct cfg_bool_rule {
 
 static const char *const cfg_root_names[] = {
 	"version", "system", "ports", "tcp", "services", "linkem", "smtp",
-	"routes", "console", "log", NULL
+	"tls", "routes", "console", "log", NULL
 };
 static const char *const cfg_system_names[] = {
 	"control_core", "worker_cores", "allow_shared_cores", "hugepages",
@@ -271,7 +271,7 @@ static unsigned cfg_distance(const char *a, const char *b)
 }
 
 /* The known name closest to NAME within edit distance 2, or NULL. */
-static const char *cfg_closest(const char *const *known, const char *name)
+const char *cfg_closest(const char *const *known, const char *name)
 {
 	const char *best = NULL;
 	unsigned d, best_d = 3;
@@ -378,8 +378,8 @@ static void cfg_name_list(char *list, size_t n, const char *const *names)
 }
 
 /* A string setting that must be one of NAMES; its index goes to OUT. */
-static int cfg_get_enum(struct cfg_ctx *c, const config_setting_t *s,
-			const char *path, const char *const *names, int *out)
+int cfg_get_enum(struct cfg_ctx *c, const config_setting_t *s,
+		 const char *path, const char *const *names, int *out)
 {
 	char list[256];
 	const char *v;
@@ -1551,6 +1551,8 @@ static int cfg_validate(struct cfg_ctx *c, const config_setting_t *root,
 	if (rc == 0)
 		rc = cfg_load_routes(c, root, cfg);
 	if (rc == 0)
+		rc = cfg_load_tls(c, root, cfg);     /* after the routes' tls_level */
+	if (rc == 0)
 		rc = cfg_load_console(c, root, cfg);
 	if (rc == 0)
 		rc = cfg_load_log(c, root, cfg);
@@ -1635,6 +1637,7 @@ void config_defaults(struct gw_config *cfg)
 	cfg->services.source.port = 19;
 	cfg->services.source_bytes = 1048576;
 	cfg_smtp_defaults(cfg);
+	cfg_tls_defaults(cfg);
 	strcpy(cfg->console_socket, "/run/mailgw/console.sock");
 	strcpy(cfg->log_file, "stderr");
 	cfg->log_level = CFG_LOG_INFO;
@@ -1848,6 +1851,7 @@ int config_format(const struct gw_config *cfg, char *buf, size_t len)
 		cfg_put(&o, ");\n");
 	}
 	cfg_format_smtp(&o, cfg);
+	cfg_format_tls(&o, cfg);
 	cfg_format_routes(&o, cfg);
 	cfg_put(&o, "console: {\n");
 	cfg_put_str_setting(&o, "  ", "socket", cfg->console_socket);

@@ -1,7 +1,7 @@
 /*
  * config_priv.h — what platform/config.c shares with the other parts of the
- * configuration loader (platform/config_smtp.c). Not for other modules: they
- * use platform/config.h.
+ * configuration loader (platform/config_smtp.c, platform/config_tls.c). Not
+ * for other modules: they use platform/config.h.
  *
  * Every loader function takes the load's struct cfg_ctx, names the setting it
  * reads by its full path ("smtp.limits.recipients", "routes.[2].domains.[0]")
@@ -70,6 +70,10 @@ int cfg_type_error(struct cfg_ctx *c, const config_setting_t *s,
 int cfg_check_names(struct cfg_ctx *c, const config_setting_t *group,
 		    const char *prefix, const char *const *known);
 
+/* The name of KNOWN (NULL-terminated) within edit distance 2 of NAME, the
+ * closest, or NULL: the "did you mean" hint. */
+const char *cfg_closest(const char *const *known, const char *name);
+
 /* ---- typed getters (config.c) ---- */
 
 /* An int or int64 setting in MIN..MAX. */
@@ -87,6 +91,11 @@ int cfg_get_strcpy(struct cfg_ctx *c, const config_setting_t *s,
 
 int cfg_get_bool(struct cfg_ctx *c, const config_setting_t *s,
 		 const char *path, bool *out);
+
+/* A string setting that must be one of NAMES (NULL-terminated); its index
+ * goes to OUT. */
+int cfg_get_enum(struct cfg_ctx *c, const config_setting_t *s,
+		 const char *path, const char *const *names, int *out);
 
 /* Optional group member NAME of PARENT: *out = NULL when absent. */
 int cfg_get_group(struct cfg_ctx *c, const config_setting_t *parent,
@@ -149,5 +158,24 @@ int cfg_load_routes(struct cfg_ctx *c, const config_setting_t *root,
 /* The smtp group and the routes list (none when empty), in libconfig syntax. */
 void cfg_format_smtp(struct cfg_out *o, const struct gw_config *cfg);
 void cfg_format_routes(struct cfg_out *o, const struct gw_config *cfg);
+
+/* ---- tls (config_tls.c) ---- */
+
+/* Names of enum cfg_tls_level, indexed by it, NULL-terminated. */
+extern const char *const cfg_tls_levels[];
+
+/* The defaults of the tls group. Called by config_defaults(). */
+void cfg_tls_defaults(struct gw_config *cfg);
+
+/*
+ * The `tls` group of ROOT into cfg, after the routes: a level that verifies
+ * certificates (tls.client.level or a route's tls_level) needs
+ * tls.client.ca_file. Allocates nothing.
+ */
+int cfg_load_tls(struct cfg_ctx *c, const config_setting_t *root,
+		 struct gw_config *cfg);
+
+/* The tls group, in libconfig syntax. */
+void cfg_format_tls(struct cfg_out *o, const struct gw_config *cfg);
 
 #endif

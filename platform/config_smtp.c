@@ -6,8 +6,9 @@
  * (accepted domains, relay networks) and the routes, and hang the lists on
  * struct gw_config as they go (heap; config_free() frees them, also after an
  * error). Duplicates are found with a hash set: 100,000 domains load in
- * milliseconds. config_format() calls cfg_format_smtp() and
- * cfg_format_routes() to write them back.
+ * milliseconds. A route's tls_level and tls_names are read here; whether
+ * the trust anchors exist for them is config_tls.c's check. config_format()
+ * calls cfg_format_smtp() and cfg_format_routes() to write them back.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -26,6 +27,7 @@
 #define CFG_HOP_PRIORITY_STEP 10            /* default priority: 10 * (position + 1) */
 #define CFG_HOP_PRIORITY_MAX  65535
 #define CFG_DOMAINS_ONE_LINE  4             /* longer lists: one domain a line */
+#define CFG_TLS_NAMES_MAX     64            /* a "secure" route's tls_names */
 
 static const char *const cfg_smtp_names[] = {
 	"enabled", "port", "hostname", "limits", "timeouts", "client",
@@ -44,7 +46,9 @@ static const char *const cfg_smtp_client_names[] = {
 	"helo_name", "connections_per_worker", "cache_size", "cache_idle_timeout",
 	"cache_max_messages", "retry_after", NULL
 };
-static const char *const cfg_route_names[] = { "domains", "next_hops", NULL };
+static const char *const cfg_route_names[] = {
+	"domains", "next_hops", "tls_level", "tls_names", NULL
+};
 static const char *const cfg_hop_names[] = {
 	"address", "port", "priority", NULL
 };
@@ -862,6 +866,86 @@ static int cfg_load_route_domains(struct cfg_ctx *c, const config_setting_t *g,
 	return rc;
 }
 
+/* Name I of a "secure" route's tls_names: a domain name, "*." allowed, once. */
+static int cfg_load_tls_name(struct cfg_ctx *c, const config_setting_t *e,
+			     const char *label, unsigned i, struct cfg_route *r)
+{
+	char path[CFG_PATH_BUF], norm[CFG_HOSTNAME_LEN];
+	const char *raw;
+	unsigned j;
+	int rc;
+
+	snprintf(path, sizeof(path), "%s.tls_names.[%u]", label, i);
+	rc = cfg_get_string(c, e, path, &raw);
+	if (rc == 0 && (strcmp(raw, "*") == 0 || strcmp(raw, "*.") == 0))
+		return cfg_fail(c, cfg_line(e), path, "\"%s\" would accept any "
+				"certificate", raw);
+	if (rc == 0)
+		rc = cfg_get_domain(c, e, path, CFG_DOM_WILDCARD | CFG_DOM_LOWER,
+				    CFG_DOMAIN_MAX, norm, &raw);
+	for (j = 0; rc == 0 && j < i; j++)
+		if (strcmp(r->tls_names[j], norm) == 0)
+			return cfg_fail(c, cfg_line(e), path, "\"%s\" is already "
+					"listed at %s.tls_names.[%u]", raw, label, j);
+	if (rc == 0 && !(r->tls_names[i] = strdup(norm)))
+		rc = cfg_nomem(c, cfg_line(e), path);
+	return rc;
+}
+
+static int cfg_load_tls_names(struct cfg_ctx *c, const config_setting_t *s,
+			      const char *label, struct cfg_route *r)
+{
+	char path[CFG_PATH_BUF];
+	unsigned i;
+	int n, rc = 0;
+
+	cfg_path(path, sizeof(path), label, "tls_names");
+	if (!cfg_is_sequence(s))
+		return cfg_type_error(c, s, path, "an array of strings");
+	n = config_setting_length(s);
+	if (n == 0)
+		return cfg_fail(c, cfg_line(s), path, "is empty (tls_level = "
+				"\"secure\" needs at least one name)");
+	if (n > CFG_TLS_NAMES_MAX)
+		return cfg_fail(c, cfg_line(s), path, "has %d entries, at most %d",
+				n, CFG_TLS_NAMES_MAX);
+	r->tls_names = calloc((size_t)n, sizeof(*r->tls_names));
+	if (!r->tls_names)
+		return cfg_nomem(c, cfg_line(s), path);
+	r->n_tls_names = (unsigned)n;
+	for (i = 0; rc == 0 && i < (unsigned)n; i++)
+		rc = cfg_load_tls_name(c, config_setting_get_elem(s, i), label, i, r);
+	return rc;
+}
+
+/* tls_level (default -1: tls.client.level) and, with "secure" only, tls_names. */
+static int cfg_load_route_tls(struct cfg_ctx *c, const config_setting_t *g,
+			      const char *label, struct cfg_route *r)
+{
+	const config_setting_t *lv = config_setting_get_member(g, "tls_level");
+	const config_setting_t *names = config_setting_get_member(g, "tls_names");
+	char lpath[CFG_PATH_BUF], npath[CFG_PATH_BUF];
+	int level, rc;
+
+	cfg_path(lpath, sizeof(lpath), label, "tls_level");
+	cfg_path(npath, sizeof(npath), label, "tls_names");
+	if (lv) {
+		rc = cfg_get_enum(c, lv, lpath, cfg_tls_levels, &level);
+		if (rc < 0)
+			return rc;
+		r->tls_level = level;
+	}
+	if (names && r->tls_level != CFG_TLS_SECURE)
+		return cfg_fail(c, cfg_line(names), npath,
+				"only used with tls_level = \"secure\"");
+	if (r->tls_level != CFG_TLS_SECURE)
+		return 0;
+	if (!names)
+		return cfg_fail(c, cfg_line(lv), lpath, "\"secure\" needs tls_names "
+				"(the names a next hop's certificate may carry)");
+	return cfg_load_tls_names(c, names, label, r);
+}
+
 static int cfg_load_route(struct cfg_ctx *c, const config_setting_t *g,
 			  unsigned idx, struct cfg_route *r,
 			  struct cfg_seen_set *set)
@@ -873,11 +957,14 @@ static int cfg_load_route(struct cfg_ctx *c, const config_setting_t *g,
 	if (config_setting_type(g) != CONFIG_TYPE_GROUP)
 		return cfg_type_error(c, g, label, "a group");
 	r->line = cfg_line(g);
+	r->tls_level = -1;              /* calloc'ed: 0 would be "none" */
 	rc = cfg_check_names(c, g, label, cfg_route_names);
 	if (rc == 0)
 		rc = cfg_load_route_domains(c, g, label, idx, r, set);
 	if (rc == 0)
 		rc = cfg_load_hops(c, g, label, r);
+	if (rc == 0)
+		rc = cfg_load_route_tls(c, g, label, r);
 	return rc;
 }
 
@@ -941,6 +1028,9 @@ void config_free(struct gw_config *cfg)
 		for (j = 0; j < cfg->routes[i].n_domains; j++)
 			free(cfg->routes[i].domains[j]);
 		free(cfg->routes[i].domains);
+		for (j = 0; j < cfg->routes[i].n_tls_names; j++)
+			free(cfg->routes[i].tls_names[j]);
+		free(cfg->routes[i].tls_names);
 	}
 	free(cfg->routes);
 	cfg->routes = NULL;
@@ -1027,7 +1117,12 @@ static void cfg_format_route(struct cfg_out *o, const struct cfg_route *r,
 		cfg_put(o, "      { address = \"%s\"; port = %u; priority = %u; }%s\n",
 			a, h->port, h->priority, i + 1 == r->n_hops ? "" : ",");
 	}
-	cfg_put(o, "    );\n  }%s\n", last ? "" : ",");
+	cfg_put(o, "    );\n");
+	if (r->tls_level >= CFG_TLS_NONE && r->tls_level <= CFG_TLS_SECURE)
+		cfg_put_str_setting(o, "    ", "tls_level", cfg_tls_levels[r->tls_level]);
+	if (r->n_tls_names)
+		cfg_format_domains(o, "    ", "tls_names", r->tls_names, r->n_tls_names);
+	cfg_put(o, "  }%s\n", last ? "" : ",");
 }
 
 void cfg_format_routes(struct cfg_out *o, const struct gw_config *cfg)

@@ -18,7 +18,7 @@ PACKAGES="libdpdk-dev dpdk dpdk-dev pkg-config libconfig-dev libipsec-mb-dev lib
 	python3 python3-scapy iproute2 ethtool iputils-ping iputils-arping netcat-openbsd procps psmisc
 	dpkg-dev autoconf automake libtool libwolfssl-dev libnuma-dev libpcap-dev
 	build-essential clang libclang-rt-14-dev hping3 tcpdump openssl ca-certificates
-	postfix swaks libnet-ssleay-perl"
+	postfix swaks libnet-ssleay-perl gnutls-bin"
 
 # wolfSSL configure options (the appliance's build; see DESIGN.md section 5).
 WOLFSSL_OPTIONS="--enable-static --disable-shared

@@ -512,3 +512,228 @@ routes = (
   { domains = [ "*" ]; next_hops = [ "10.0.0.2" ]; }
 );
 EOF
+
+# --- tls (relative paths are taken from the file's directory, $T_TMP)
+touch "$T_TMP/gw.crt" "$T_TMP/gw.key" "$T_TMP/ca.pem"
+mkdir -p "$T_TMP/certs"
+
+broken tls-enabled-without-certificates "7: tls.enabled: STARTTLS needs at least one entry in tls.certificates" <<EOF
+version = 1;
+$PORTS
+tls: {
+  enabled = true;
+};
+EOF
+
+broken tls-certificate-missing "8: tls.certificates.[1].cert: $T_TMP/rsa.crt: No such file or directory" <<EOF
+version = 1;
+$PORTS
+tls: {
+  certificates = ( { cert = "gw.crt"; key = "gw.key"; },
+                   { cert = "rsa.crt"; key = "gw.key"; } );
+};
+EOF
+
+broken tls-key-directory "7: tls.certificates.[0].key: $T_TMP/certs: Is a directory" <<EOF
+version = 1;
+$PORTS
+tls: {
+  certificates = ( { cert = "$T_TMP/gw.crt"; key = "certs"; } );
+};
+EOF
+
+broken tls-min-version "7: tls.min_version: \"1.1\" is below the TLS 1.2 floor (inbound TLS 1.0/1.1 is never accepted)" <<EOF
+version = 1;
+$PORTS
+tls: {
+  min_version = "1.1";
+};
+EOF
+
+broken tls13-off-with-1.3-floor "8: tls.tls13: is false, but tls.min_version \"1.3\" leaves only TLS 1.3" <<EOF
+version = 1;
+$PORTS
+tls: {
+  min_version = "1.3";
+  tls13 = false;
+};
+EOF
+
+broken tls-cipher-cbc "7: tls.ciphers: \"ECDHE-RSA-AES128-SHA256\" is not an AEAD suite (CBC); inbound suites must be ECDHE with AES-GCM or ChaCha20-Poly1305" <<EOF
+version = 1;
+$PORTS
+tls: {
+  ciphers = "ECDHE-RSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-SHA256";
+};
+EOF
+
+broken tls-cipher-rsa-kx "7: tls.ciphers: \"AES256-GCM-SHA384\" is not forward-secret (RSA key exchange); inbound suites must be ECDHE with AES-GCM or ChaCha20-Poly1305" <<EOF
+version = 1;
+$PORTS
+tls: {
+  ciphers = "AES256-GCM-SHA384";
+};
+EOF
+
+broken tls-cipher-dhe "7: tls.ciphers: \"DHE-RSA-AES256-GCM-SHA384\" uses DHE key exchange (DHE is not supported, use ECDHE); inbound suites must be ECDHE with AES-GCM or ChaCha20-Poly1305" <<EOF
+version = 1;
+$PORTS
+tls: {
+  ciphers = "DHE-RSA-AES256-GCM-SHA384";
+};
+EOF
+
+broken tls-cipher-3des "7: tls.ciphers: \"DES-CBC3-SHA\" is not forward-secret (RSA key exchange) and is not an AEAD suite (3DES-CBC, 64-bit blocks); inbound suites must be ECDHE with AES-GCM or ChaCha20-Poly1305" <<EOF
+version = 1;
+$PORTS
+tls: {
+  ciphers = "DES-CBC3-SHA";
+};
+EOF
+
+broken tls-cipher-typo "7: tls.ciphers: unknown cipher suite \"ECDHE-ECDSA-AES128-GCM-SHA265\" (did you mean \"ECDHE-ECDSA-AES128-GCM-SHA256\"?)" <<EOF
+version = 1;
+$PORTS
+tls: {
+  ciphers = "ECDHE-ECDSA-AES128-GCM-SHA265";
+};
+EOF
+
+broken tls-cipher-keyword "7: tls.ciphers: \"HIGH\" is not a cipher suite name (OpenSSL's keywords and operators are not supported: list suite names)" <<EOF
+version = 1;
+$PORTS
+tls: {
+  ciphers = "HIGH:!aNULL:!MD5";
+};
+EOF
+
+broken tls-curve "7: tls.curves: unknown curve \"P-192\" (expected \"X25519\", \"P-256\", \"P-384\" or \"P-521\")" <<EOF
+version = 1;
+$PORTS
+tls: {
+  curves = "X25519:P-192";
+};
+EOF
+
+broken tls-client-secure-default "8: tls.client.level: \"secure\" cannot be the default: it needs each next hop's certificate names (set tls_level = \"secure\" and tls_names in the route)" <<EOF
+version = 1;
+$PORTS
+tls: {
+  client: {
+    level = "secure";
+  };
+};
+EOF
+
+broken tls-client-cert-without-key "8: tls.client.cert: set without tls.client.key (both or neither)" <<EOF
+version = 1;
+$PORTS
+tls: {
+  client: {
+    cert = "gw.crt";
+  };
+};
+EOF
+
+broken route-tls-level "8: routes.[0].tls_level: \"strict\" is unknown (expected \"none\", \"may\", \"encrypt\", \"verify\" or \"secure\")" <<EOF
+version = 1;
+$PORTS
+routes = (
+  { domains = [ "a.example" ]; next_hops = [ "10.0.0.1" ];
+    tls_level = "strict"; }
+);
+EOF
+
+broken route-tls-names-without-secure "9: routes.[0].tls_names: only used with tls_level = \"secure\"" <<EOF
+version = 1;
+$PORTS
+routes = (
+  { domains = [ "a.example" ]; next_hops = [ "10.0.0.1" ];
+    tls_level = "verify";
+    tls_names = [ "mx.a.example" ]; }
+);
+EOF
+
+broken route-secure-without-tls-names "8: routes.[0].tls_level: \"secure\" needs tls_names (the names a next hop's certificate may carry)" <<EOF
+version = 1;
+$PORTS
+routes = (
+  { domains = [ "a.example" ]; next_hops = [ "10.0.0.1" ];
+    tls_level = "secure"; }
+);
+EOF
+
+broken route-tls-names-star "8: routes.[0].tls_names.[1]: \"*\" would accept any certificate" <<EOF
+version = 1;
+$PORTS
+routes = (
+  { domains = [ "a.example" ]; next_hops = [ "10.0.0.1" ]; tls_level = "secure";
+    tls_names = [ "mx.a.example", "*" ]; }
+);
+EOF
+
+# A complete tls group, relative and absolute paths.
+cat >"$T_TMP/tls-ok.conf" <<EOF
+version = 1;
+$PORTS
+tls: {
+  certificates = ( { cert = "gw.crt"; key = "$T_TMP/gw.key"; } );
+  min_version = "1.2";
+  tls13 = true;
+  ciphers = "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-CHACHA20-POLY1305";
+  curves = "X25519:prime256v1";
+  ca_file = "ca.pem";
+  request_client_cert = true;
+  expiry_warning_days = 14;
+  client: { level = "encrypt"; ca_file = "ca.pem"; cert = "gw.crt"; key = "gw.key"; };
+};
+routes = (
+  { domains = [ "partner.example" ]; next_hops = [ "10.0.0.1" ]; tls_level = "secure";
+    tls_names = [ "mx.partner.example", "*.partner.example" ]; },
+  { domains = [ "*" ]; next_hops = [ "10.0.0.2" ]; tls_level = "may"; }
+);
+EOF
+check "$T_TMP/tls-ok.conf"
+assert_eq "tls-ok: exit status" 0 "$rc"
+assert_eq "tls-ok: stdout" "$T_TMP/tls-ok.conf: configuration OK" "$out"
+assert_eq "tls-ok: nothing on stderr" "" "$err"
+
+# "verify" needs the trust anchors: hide Debian's bundle in a mount namespace
+# (as root, or in an unprivileged user namespace) and see it refused.
+cat >"$T_TMP/tls-verify.conf" <<EOF
+version = 1;
+$PORTS
+routes = (
+  { domains = [ "a.example" ]; next_hops = [ "10.0.0.1" ];
+    tls_level = "verify"; }
+);
+EOF
+CA_DEFAULT=/etc/ssl/certs/ca-certificates.crt
+# hidden COMMAND...: run it with an empty /etc/ssl/certs; 77 when that
+# cannot be done here.
+hidden() {
+	local u
+	for u in "" -r; do
+		if unshare $u -m true 2>/dev/null; then
+			unshare $u -m bash -c 'mount -t tmpfs none /etc/ssl/certs && exec "$@"' hidden "$@"
+			return
+		fi
+	done
+	return 77
+}
+if hidden true; then
+	hidden "$MAILGW" --check-config -c "$T_TMP/tls-verify.conf" >"$T_TMP/out" 2>"$T_TMP/err"
+	rc=$?; out=$(cat "$T_TMP/out"); err=$(cat "$T_TMP/err")
+	refused "tls-verify-without-bundle"
+	assert_eq "tls-verify-without-bundle: message" "$T_TMP/tls-verify.conf:8: routes.[0].tls_level: \"verify\" verifies certificates against tls.client.ca_file, but $CA_DEFAULT (the default) cannot be read: No such file or directory (install ca-certificates or set tls.client.ca_file)" "$err"
+	sed -i 's/"verify"/"encrypt"/' "$T_TMP/tls-verify.conf"
+	hidden "$MAILGW" --check-config -c "$T_TMP/tls-verify.conf" >/dev/null 2>&1
+	assert_eq "tls-encrypt-without-bundle: exit status" 0 "$?"
+	sed -i 's/"encrypt"/"verify"/' "$T_TMP/tls-verify.conf"
+else
+	t_note "no mount namespace here: the missing default bundle is not tested"
+fi
+if [[ -r $CA_DEFAULT ]]; then
+	check "$T_TMP/tls-verify.conf"
+	assert_eq "tls-verify with $CA_DEFAULT: exit status" 0 "$rc"
+fi

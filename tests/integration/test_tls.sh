@@ -1,0 +1,140 @@
+#!/usr/bin/env bash
+# test_tls.sh — inbound STARTTLS (issue 5, first part): the EHLO offer,
+# openssl s_client -starttls smtp with TLS 1.2 and 1.3 (certificate verified
+# against the test CA), gnutls-cli, a relayed message whose Received: field
+# names the TLS version and cipher; TLS 1.0/1.1 refused with a
+# protocol_version alert, counted and logged with the offered version, and
+# the same client served in plaintext afterwards; non-forward-secret and CBC
+# suites refused; the STARTTLS command-injection class (CVE-2011-0411),
+# STARTTLS with a parameter, plaintext instead of a ClientHello; a client
+# certificate recorded in the log.
+source "$(dirname "$0")/../lib/harness.sh"
+source "$T_ROOT/tests/lib/gw.sh"
+source "$T_ROOT/tests/lib/smtp.sh"
+
+PKI=$T_TMP/pki
+t_check "test PKI generated (tools/mkcerts)" "$T_ROOT/tools/mkcerts" -q -o "$PKI"
+
+topo_two_ports
+GW_EXTRA_GROUPS="smtp = { hostname = \"mx.gw.test\"; accepted_domains = [ \"example.com\" ];
+  relay_networks = [ \"10.20.0.0/24\" ]; };
+tls = { certificates = ( { cert = \"$PKI/gw/ecdsa.crt\"; key = \"$PKI/gw/ecdsa.key\"; } );
+  ca_file = \"$PKI/ca/ca.crt\"; };
+routes = ( { domains = [ \"example.com\" ]; next_hops = [ \"10.20.0.10:25\" ]; } );"
+gw_config >"$T_TMP/gw.conf"
+REC=$T_TMP/rec.jsonl
+t_check "next hop starts" nexthop_start "$INT_NS" "$INT_HOST_IP" 25 --record "$REC"
+t_check "gateway starts with a certificate" gw_start "$T_TMP/gw.conf"
+
+stat_() { gw_stat "$1"; }
+
+# raw NS PYTHON-BYTES-EXPR...: send each chunk, print every reply line (python).
+raw() {
+	ip netns exec "$EXT_NS" python3 - "$@" <<'EOF'
+import socket, sys, time
+s = socket.create_connection(("203.0.113.1", 25), timeout=5)
+f = s.makefile("rb")
+print(f.readline().decode().rstrip())
+for chunk in sys.argv[1:]:
+    s.sendall(chunk.encode().decode("unicode_escape").encode("latin-1"))
+    time.sleep(0.3)
+s.settimeout(1.5)
+try:
+    while True:
+        line = f.readline()
+        if not line:
+            print("<closed>")
+            break
+        print(line.decode(errors="replace").rstrip())
+except socket.timeout:
+    print("<open>")
+EOF
+}
+
+# ---- the offer ----
+out=$(raw 'EHLO partner.test\r\n' 'QUIT\r\n')
+assert_match "EHLO before TLS offers STARTTLS" "250-STARTTLS" "$out"
+
+# ---- openssl s_client, TLS 1.2 and 1.3, verified ----
+sclient() {   # sclient ARGS...: a whole transaction over STARTTLS; prints s_client's output
+	# s_client -crlf turns each LF into CRLF
+	printf 'EHLO partner.test\nMAIL FROM:<p@partner.test>\nRCPT TO:<user@example.com>\nDATA\nSubject: tls\n\nover tls\n.\nQUIT\n' |
+		(sleep 1; cat; sleep 2) |
+		ip netns exec "$EXT_NS" timeout 20 openssl s_client -starttls smtp -connect 203.0.113.1:25 \
+			-CAfile "$PKI/ca/ca.crt" -verify_return_error -verify_hostname mx.gw.test -crlf -ign_eof "$@" 2>&1
+}
+for v in 1_2 1_3; do
+	out=$(sclient "-tls$v")
+	assert_match "s_client -tls$v: handshake with TLSv${v/_/.}" "(Protocol *: TLSv${v/_/.}|New, TLSv${v/_/.})" "$out"
+	assert_match "s_client -tls$v: certificate verified against the test CA" "Verify return code: 0 \(ok\)" "$out"
+	assert_match "s_client -tls$v: EHLO after TLS no longer offers STARTTLS" "250-ENHANCEDSTATUSCODES" "$out"
+	[[ $out == *"250-STARTTLS"* ]] && t_fail "s_client -tls$v: STARTTLS offered again after TLS" ||
+		t_ok "s_client -tls$v: STARTTLS not offered again after TLS"
+	assert_match "s_client -tls$v: message accepted after the next hop's 250" "250 2\.0\.0 .*221 2\.0\.0" "$(tr '\n' ' ' <<<"$out")"
+done
+assert_eq "tls.version_1_2 counted" 1 "$(stat_ tls.version_1_2)"
+assert_eq "tls.version_1_3 counted" 1 "$(stat_ tls.version_1_3)"
+for ((i = 0; i < 20 && $(wc -l <"$REC" 2>/dev/null || echo 0) < 2; i++)); do sleep 0.2; done
+recv=$(python3 -c 'import json,sys; [print(" | ".join(json.loads(l)["received"])) for l in open(sys.argv[1])]' "$REC")
+assert_match "Received: names TLS 1.2 and its cipher (ESMTPS)" \
+	"using TLSv1\.2 with cipher ECDHE-ECDSA-AES(128|256)-GCM-SHA(256|384) \((128|256)/(128|256) bits\).*with ESMTPS" "$recv"
+assert_match "Received: names TLS 1.3" "using TLSv1\.3 with cipher TLS13-" "$recv"
+
+# ---- gnutls-cli ----
+out=$(printf 'EHLO g.test\r\nQUIT\r\n' | (sleep 1; cat; sleep 1) | ip netns exec "$EXT_NS" timeout 20 \
+	gnutls-cli --starttls-proto=smtp --x509cafile="$PKI/ca/ca.crt" \
+	--sni-hostname=mx.gw.test --verify-hostname=mx.gw.test -p 25 203.0.113.1 2>&1 | tr -d "\r")
+assert_match "gnutls-cli --starttls-proto=smtp completes and verifies" "Handshake was completed" "$out"
+assert_match "gnutls-cli: the session runs SMTP over TLS" "221 2\.0\.0 Bye" "$out"
+
+# ---- TLS 1.0 / 1.1 refused, then the same client in plaintext ----
+for v in 1 1_1; do
+	out=$(echo QUIT | ip netns exec "$EXT_NS" timeout 20 openssl s_client -starttls smtp \
+		-connect 203.0.113.1:25 "-tls$v" -cipher 'DEFAULT:@SECLEVEL=0' 2>&1)
+	assert_match "s_client -tls$v: refused with a protocol_version alert" "alert protocol version" "$out"
+done
+sleep 0.5
+assert_eq "tls.refused_v1_0 counted" 1 "$(stat_ tls.refused_v1_0)"
+assert_eq "tls.refused_v1_1 counted" 1 "$(stat_ tls.refused_v1_1)"
+assert_match "the log names the version the client offered" \
+	"TLS handshake failed: protocol version below the TLS 1\.2 floor; the client offered TLSv1\.0" "$(cat "$GW_LOG")"
+assert_match "... and TLSv1.1" "the client offered TLSv1\.1" "$(cat "$GW_LOG")"
+before=$(wc -l <"$REC")
+out=$(swaks_ns "$EXT_NS" --server 203.0.113.1 --from p@partner.test --to user@example.com; cat "$SWAKS_OUT")
+assert_match "the refused client is served in plaintext" "<-  250 2\.0\.0 .*221" "$(tr '\n' ' ' <<<"$out")"
+for ((i = 0; i < 20 && $(wc -l <"$REC") <= before; i++)); do sleep 0.2; done
+assert_eq "... and its message relayed" $((before + 1)) "$(wc -l <"$REC")"
+
+# ---- only non-FS or only CBC suites: refused ----
+for c in AES128-GCM-SHA256 ECDHE-ECDSA-AES128-SHA256 ECDHE-ECDSA-AES256-SHA; do
+	out=$(echo QUIT | ip netns exec "$EXT_NS" timeout 20 openssl s_client -starttls smtp \
+		-connect 203.0.113.1:25 -tls1_2 -cipher "$c" 2>&1)
+	assert_match "client offering only $c: handshake refused" "alert handshake failure|no shared cipher|handshake failure" "$out"
+done
+sleep 0.3
+assert_eq "tls.failed_no_shared_cipher counted" 3 "$(stat_ tls.failed_no_shared_cipher)"
+
+# ---- STARTTLS injection, parameters, plaintext instead of a ClientHello ----
+out=$(raw 'EHLO inj.test\r\nSTARTTLS\r\nMAIL FROM:<evil@inj.test>\r\n')
+assert_match "STARTTLS with a command in the same segment: refused" "554 5\.5\.1 .*after STARTTLS" "$out"
+assert_match "... and the connection closed" "<closed>" "$out"
+[[ $out == *"220 2.0.0 Ready"* ]] && t_fail "injection: TLS was started anyway" || t_ok "injection: no TLS started"
+assert_eq "tls.starttls_injection counted" 1 "$(stat_ tls.starttls_injection)"
+out=$(raw 'EHLO p.test\r\n' 'STARTTLS now\r\n' 'QUIT\r\n')
+assert_match "STARTTLS with a parameter: 501" "501 5\.5\.4" "$out"
+out=$(raw 'EHLO p.test\r\n' 'STARTTLS\r\n' 'MAIL FROM:<a@b.test>\r\n')
+assert_match "STARTTLS: 220 2.0.0 Ready to start TLS" "220 2\.0\.0 Ready to start TLS" "$out"
+assert_match "plaintext instead of a ClientHello: the connection is closed" "<closed>" "$out"
+[[ $out == *"250 2.1.0"* ]] && t_fail "plaintext after STARTTLS was executed" || t_ok "plaintext after STARTTLS was not executed"
+sleep 0.3
+assert_eq "tls.failed_not_tls counted" 1 "$(stat_ tls.failed_not_tls)"
+
+# ---- a client certificate is recorded ----
+out=$(echo QUIT | ip netns exec "$EXT_NS" timeout 20 openssl s_client -starttls smtp -connect 203.0.113.1:25 \
+	-cert "$PKI/partner/client.crt" -key "$PKI/partner/client.key" 2>&1)
+sleep 0.5
+assert_match "client certificate subject and verification logged" \
+	"client certificate .*CN=mail\.partner\.example.* \(verified\)" "$(cat "$GW_LOG")"
+
+gw_stop
+assert_eq "gateway exits cleanly" 0 "$GW_EXIT"
