@@ -23,6 +23,7 @@
 
 #define TLS_RECORD_MAX      16384   /* plaintext per record */
 #define TLS_RECORD_OVERHEAD 64      /* header + nonce + tag, with room to spare */
+#define TLS_MAX_NAMES       80      /* expected certificate names kept per client session */
 
 struct tls_gen {
 	WOLFSSL_CTX *server;
@@ -51,6 +52,7 @@ struct tls_stream {
 	uint8_t head[11];               /* the first bytes of the ClientHello record */
 	uint8_t head_len;
 	struct tls_client_opts copts;   /* client side: what to check after the handshake */
+	const char *names[TLS_MAX_NAMES];   /* copts.names points here (the strings are the caller's, long-lived) */
 	struct tls_info info;
 	struct tls_stream *next_free;
 };
@@ -675,6 +677,10 @@ tls_client_start(struct worker *w, const struct tls_gen *g, struct stream *lower
 	ts->low = lower;
 	ts->server = false;
 	ts->copts = *o;
+	ts->copts.n_names = RTE_MIN(o->n_names, (unsigned)TLS_MAX_NAMES);
+	for (unsigned i = 0; i < ts->copts.n_names; i++)
+		ts->names[i] = o->names[i];
+	ts->copts.names = ts->names;
 	ts->state = TLS_ST_HANDSHAKE;
 	ts->up = (struct stream){
 		.impl = &tls_stream_impl, .ops = ops, .ctx = ctx, .worker = w,

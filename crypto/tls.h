@@ -79,7 +79,8 @@ struct stream *tls_server_start(struct worker *w, const struct tls_gen *g, struc
 /* What the client side checks (the level's policy is the caller's). */
 struct tls_client_opts {
 	const char *sni;                /* server name to send, NULL for none */
-	const char *const *names;       /* names (RFC 6125, "*." ok) or IPv4 literals to match; n_names 0: none */
+	const char *const *names;       /* names (RFC 6125, "*." ok) or IPv4 literals to match; n_names 0: none;
+					   the array is copied (at most 80), the strings must outlive the session */
 	unsigned n_names;
 	bool verify;                    /* use the verifying context (tls.client.ca_file) */
 };

@@ -43,19 +43,30 @@ ns_link mgw-gw mgw-int0 mgw-int eth0 10.20.0.10/24 10.20.0.1
 mkdir -p build/demo
 DEMO=$(pwd)/build/demo
 rm -rf "$DEMO/postfix-int" "$DEMO/postfix-ext" "$DEMO/maildir" "$DEMO/partner"
-# demo_postfix NS ADDR NAME MAILDIR: a private Postfix in NS on ADDR:25;
-# a failure is reported, and the demo goes on without it.
+# The test PKI (CA, the gateway's certificates, the next hop's): a no-op once made.
+tools/mkcerts -q
+PKI=$(pwd)/build/pki
+# demo_postfix NS ADDR NAME MAILDIR CERT: a private Postfix in NS on ADDR:25
+# offering STARTTLS with CERT; a failure is reported, and the demo goes on
+# without it.
 demo_postfix() {
-	if pf_instance "$1" "$DEMO/postfix-$3" "$2" "$DEMO/$4"; then
-		echo "demo: Postfix in $1 on $2:25 delivers into build/demo/$4"
+	local dir=$DEMO/postfix-$3
+	if pf_setup "$dir" "$2" "$DEMO/$4" &&
+	   postconf -c "$dir/etc" -e "smtpd_tls_cert_file=$PKI/$5.crt" "smtpd_tls_key_file=$PKI/$5.key" \
+		"smtpd_tls_security_level=may" "smtpd_tls_received_header=yes" &&
+	   echo "tlsmgr unix - - n 1000? 1 tlsmgr" >>"$dir/etc/master.cf" &&
+	   NS_CLEANUPS+=("pf_stop '$dir'") && pf_start "$1" "$dir"; then
+		echo "demo: Postfix in $1 on $2:25 (STARTTLS) delivers into build/demo/$4"
 	else
 		echo "demo: warning: Postfix in $1 did not start (see build/demo/postfix-$3/maillog)" >&2
 	fi
 }
-demo_postfix mgw-int 10.20.0.10 int maildir
-demo_postfix mgw-ext 203.0.113.10 ext partner
-# The example configuration as shipped, logging to this terminal.
-sed 's|^\( *file *= *\)"[^"]*";|\1"stderr";|' platform/rootfs/etc/mailgw/mailgw.conf >build/demo/mailgw.conf
+demo_postfix mgw-int 10.20.0.10 int maildir nexthop/server
+demo_postfix mgw-ext 203.0.113.10 ext partner partner-server/server
+# The example configuration as shipped, logging to this terminal, with its
+# (commented) tls group switched on: certificates from build/pki.
+sed -e 's|^\( *file *= *\)"[^"]*";|\1"stderr";|' -e '/^# tls: {$/,/^# };$/s/^# \{0,1\}//' \
+	platform/rootfs/etc/mailgw/mailgw.conf >build/demo/mailgw.conf
 build/mailgw --check-config -c build/demo/mailgw.conf
 
 cat <<'MSG'
@@ -67,7 +78,8 @@ demo: topology up. In another terminal (as root):
   build/mailgwctl show arp
   # mail from the partner through the gateway to the internal server:
   ip netns exec mgw-ext swaks --server 203.0.113.1 --to user@example.com --from partner@partner.example
-  ls build/demo/maildir/new                       # where it arrives
+  ip netns exec mgw-ext swaks --tls --server 203.0.113.1 --to user@example.com --from partner@partner.example
+  ls build/demo/maildir/new                       # where it arrives (Received: shows TLS on both legs)
   # and out from the internal network to the partner:
   ip netns exec mgw-int swaks --server 10.20.0.1 --to someone@partner.example --from user@example.com
   ls build/demo/partner/new

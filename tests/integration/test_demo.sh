@@ -43,6 +43,17 @@ assert_match "swaks from mgw-ext through the gateway: 250 after the data" \
 for ((i = 0; i < 50 && $(find "$md" -type f 2>/dev/null | wc -l) <= n_in; i++)); do sleep 0.2; done
 assert_eq "the internal Postfix delivered it to build/demo/maildir/new" $((n_in + 1)) \
 	"$(find "$md" -type f 2>/dev/null | wc -l)"
+# The README's --tls line: STARTTLS to the gateway, and the gateway's STARTTLS to the next hop.
+n_in=$(find "$md" -type f 2>/dev/null | wc -l)
+out=$(ip netns exec mgw-ext swaks --tls --server 203.0.113.1 --to user@example.com \
+	--from partner@partner.example --timeout 30 2>&1)
+assert_match "swaks --tls through the gateway: 250 over TLS" "<~  250 2\.0\.0 .*~> QUIT" "$(tr '\n' ' ' <<<"$out")"
+for ((i = 0; i < 50 && $(find "$md" -type f 2>/dev/null | wc -l) <= n_in; i++)); do sleep 0.2; done
+f=$(ls -t "$md"/* 2>/dev/null | head -1)
+hdr=$(sed '/^$/q' "$f" 2>/dev/null | tr -d '\n')
+assert_match "the delivered message: our Received: shows TLS from the partner" \
+	"using TLSv1\.[23] with cipher .*\(mailgw\) with ESMTPS" "$hdr"
+assert_match "... and the next hop's Received: shows TLS from the gateway" "\(Postfix\) with ESMTPS" "$hdr"
 out=$(ip netns exec mgw-int swaks --server 10.20.0.1 --to someone@partner.example \
 	--from user@example.com --timeout 30 2>&1)
 assert_match "swaks from mgw-int to a partner domain (relay_networks): 250" \
@@ -54,7 +65,7 @@ out=$(ip netns exec mgw-ext swaks --server 203.0.113.1 --to someone@elsewhere.ex
 	--from partner@partner.example --timeout 30 2>&1)
 assert_match "the demo is no open relay: 554 5.7.1 from the partner side" "<\*\* 554 5\.7\.1" "$out"
 assert_match "show sessions answers" "session\(s\);" "$("$CTL" show sessions)"
-assert_match "show stats smtp counts the relayed messages" "smtp\.messages_relayed +2" \
+assert_match "show stats smtp counts the relayed messages" "smtp\.messages_relayed +3" \
 	"$("$CTL" show stats smtp)"
 
 kill -INT -- "-$demo_pid"
