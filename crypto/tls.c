@@ -7,6 +7,7 @@
  * never left half-sent inside wolfSSL.
  */
 #include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -16,6 +17,7 @@
 #include <wolfssl/options.h>
 #include <wolfssl/ssl.h>
 #include <wolfssl/error-ssl.h>
+#include <wolfssl/wolfcrypt/asn.h>
 
 #include "app/worker.h"
 #include "crypto/tls.h"
@@ -24,15 +26,19 @@
 #define TLS_RECORD_MAX      16384   /* plaintext per record */
 #define TLS_RECORD_OVERHEAD 64      /* header + nonce + tag, with room to spare */
 #define TLS_MAX_NAMES       80      /* expected certificate names kept per client session */
+#define TLS_HELLO_MAX       2048    /* ClientHello record buffered to choose our certificate */
 
 struct tls_gen {
-	WOLFSSL_CTX *server;
+	WOLFSSL_CTX *server[CFG_MAX_CERTS];     /* one per certificate of ours */
+	bool server_ecdsa[CFG_MAX_CERTS];       /* its key is ECDSA (else RSA) */
+	unsigned n_server;
 	WOLFSSL_CTX *client;            /* outbound: trust anchors loaded when available */
 	bool server_ready;
 };
 
 enum tls_state {
 	TLS_ST_FREE = 0,
+	TLS_ST_HELLO,                   /* server: gathering the ClientHello record */
 	TLS_ST_HANDSHAKE,
 	TLS_ST_OPEN,
 	TLS_ST_FAILED,
@@ -51,6 +57,9 @@ struct tls_stream {
 	bool head_seen;                 /* the first bytes from the peer were inspected */
 	uint8_t head[11];               /* the first bytes of the ClientHello record */
 	uint8_t head_len;
+	const struct tls_gen *gen;      /* server: the contexts to choose from */
+	uint16_t hello_len, hello_off;  /* server: the buffered ClientHello, fed to wolfSSL first */
+	uint8_t hello[TLS_HELLO_MAX];
 	struct tls_client_opts copts;   /* client side: what to check after the handshake */
 	const char *names[TLS_MAX_NAMES];   /* copts.names points here (the strings are the caller's, long-lived) */
 	struct tls_info info;
@@ -122,23 +131,24 @@ tls_ctx_policy(WOLFSSL_CTX *ctx, const struct cfg_tls *t, char *err, size_t errl
 	return 0;
 }
 
-/* The first configured certificate and key; the chain file holds the leaf first. */
+/* Certificate i of ours and its key; the chain file holds the leaf first. */
 static int
-tls_ctx_certs(WOLFSSL_CTX *ctx, const struct cfg_tls *t, char *err, size_t errlen)
+tls_ctx_certs(WOLFSSL_CTX *ctx, const struct cfg_tls *t, unsigned i, char *err, size_t errlen)
 {
-	const struct cfg_tls_cert *c = &t->certs[0];
+	const struct cfg_tls_cert *c = &t->certs[i];
 
 	if (wolfSSL_CTX_use_certificate_chain_file(ctx, c->cert) != WOLFSSL_SUCCESS) {
-		snprintf(err, errlen, "tls.certificates.[0].cert: %s: not a readable PEM certificate chain", c->cert);
+		snprintf(err, errlen, "tls.certificates.[%u].cert: %s: not a readable PEM certificate chain",
+			 i, c->cert);
 		return -EINVAL;
 	}
 	if (wolfSSL_CTX_use_PrivateKey_file(ctx, c->key, WOLFSSL_FILETYPE_PEM) != WOLFSSL_SUCCESS) {
-		snprintf(err, errlen, "tls.certificates.[0].key: %s: not a readable PEM private key", c->key);
+		snprintf(err, errlen, "tls.certificates.[%u].key: %s: not a readable PEM private key", i, c->key);
 		return -EINVAL;
 	}
 	if (wolfSSL_CTX_check_private_key(ctx) != WOLFSSL_SUCCESS) {
-		snprintf(err, errlen, "tls.certificates.[0]: the key %s does not belong to the certificate %s",
-			 c->key, c->cert);
+		snprintf(err, errlen, "tls.certificates.[%u]: the key %s does not belong to the certificate %s",
+			 i, c->key, c->cert);
 		return -EINVAL;
 	}
 	if (t->ca_file[0] && wolfSSL_CTX_load_verify_locations(ctx, t->ca_file, NULL) != WOLFSSL_SUCCESS) {
@@ -184,6 +194,18 @@ tls_client_ctx(struct tls_gen *g, const struct cfg_tls *t, char *err, size_t err
 	return 0;
 }
 
+/* Whether the leaf of a PEM chain file has an ECDSA key. */
+static bool
+tls_cert_is_ecdsa(const char *path)
+{
+	WOLFSSL_X509 *x = wolfSSL_X509_load_certificate_file(path, WOLFSSL_FILETYPE_PEM);
+	bool ecdsa = x != NULL && wolfSSL_X509_get_pubkey_type(x) == ECDSAk;
+
+	if (x != NULL)
+		wolfSSL_X509_free(x);
+	return ecdsa;
+}
+
 struct tls_gen *
 tls_gen_create(const struct gw_config *cfg, char *err, size_t errlen)
 {
@@ -200,15 +222,19 @@ tls_gen_create(const struct gw_config *cfg, char *err, size_t errlen)
 	}
 	if (!t->enabled || t->n_certs == 0)
 		return g;
-	g->server = wolfSSL_CTX_new(wolfTLS_server_method());
-	if (g->server == NULL) {
-		snprintf(err, errlen, "tls: cannot create a wolfSSL context");
-		tls_gen_free(g);
-		return NULL;
-	}
-	if (tls_ctx_policy(g->server, t, err, errlen) != 0 || tls_ctx_certs(g->server, t, err, errlen) != 0) {
-		tls_gen_free(g);
-		return NULL;
+	for (unsigned i = 0; i < t->n_certs; i++) {
+		WOLFSSL_CTX *ctx = wolfSSL_CTX_new(wolfTLS_server_method());
+		if (ctx == NULL) {
+			snprintf(err, errlen, "tls: cannot create a wolfSSL context");
+			tls_gen_free(g);
+			return NULL;
+		}
+		g->server[g->n_server++] = ctx;
+		if (tls_ctx_policy(ctx, t, err, errlen) != 0 || tls_ctx_certs(ctx, t, i, err, errlen) != 0) {
+			tls_gen_free(g);
+			return NULL;
+		}
+		g->server_ecdsa[i] = tls_cert_is_ecdsa(t->certs[i].cert);
 	}
 	g->server_ready = true;
 	return g;
@@ -219,8 +245,8 @@ tls_gen_free(struct tls_gen *g)
 {
 	if (g == NULL)
 		return;
-	if (g->server != NULL)
-		wolfSSL_CTX_free(g->server);
+	for (unsigned i = 0; i < g->n_server; i++)
+		wolfSSL_CTX_free(g->server[i]);
 	if (g->client != NULL)
 		wolfSSL_CTX_free(g->client);
 	free(g);
@@ -312,6 +338,12 @@ tls_io_recv(WOLFSSL *ssl, char *buf, int sz, void *ctx)
 	struct tls_stream *ts = ctx;
 	(void)ssl;
 
+	if (ts->hello_off < ts->hello_len) {     /* the ClientHello we read to choose a certificate */
+		int n = RTE_MIN(sz, (int)(ts->hello_len - ts->hello_off));
+		memcpy(buf, ts->hello + ts->hello_off, (size_t)n);
+		ts->hello_off = (uint16_t)(ts->hello_off + n);
+		return n;
+	}
 	if (ts->low == NULL)
 		return WOLFSSL_CBIO_ERR_CONN_CLOSE;
 	ssize_t n = stream_read(ts->low, buf, (size_t)sz);
@@ -454,6 +486,104 @@ tls_handshake(struct tls_stream *ts)
 	return false;
 }
 
+/* ---- choosing our certificate from the ClientHello ---- */
+
+static uint16_t
+tls_be16(const uint8_t *p)
+{
+	return (uint16_t)(p[0] << 8 | p[1]);
+}
+
+/*
+ * Whether the client can take an ECDSA certificate: it offers an ECDSA
+ * signature algorithm (or sends none: TLS 1.2's default allows ECDSA) and
+ * either a TLS 1.3 suite or an ECDHE-ECDSA suite. rec is the whole record.
+ * Returns false for anything it cannot parse.
+ */
+bool
+tls_hello_takes_ecdsa(const uint8_t *rec, size_t len)
+{
+	bool tls13 = false, ecdsa12 = false, ecdsa_sig = true;
+	size_t o = 5 + 4 + 2 + 32;              /* record hdr, handshake hdr, version, random */
+
+	if (len < o + 1 || rec[0] != 22 || rec[5] != 1)
+		return false;
+	o += 1 + rec[o];                        /* session id */
+	if (o + 2 > len)
+		return false;
+	size_t cs = tls_be16(rec + o), end = o + 2 + cs;
+	if (end > len)
+		return false;
+	for (size_t i = o + 2; i + 1 < end; i += 2) {
+		uint16_t c = tls_be16(rec + i);
+		tls13 |= c >= 0x1301 && c <= 0x1303;
+		ecdsa12 |= c == 0xC02B || c == 0xC02C || c == 0xCCA9;
+	}
+	o = end;
+	if (o + 1 > len)
+		return false;
+	o += 1 + rec[o];                        /* compression methods */
+	if (o + 2 <= len) {
+		size_t ext_end = RTE_MIN(len, o + 2 + tls_be16(rec + o));
+		for (o += 2; o + 4 <= ext_end;) {
+			uint16_t type = tls_be16(rec + o), elen = tls_be16(rec + o + 2);
+			const uint8_t *d = rec + o + 4;
+			if (type == 13 && o + 4 + elen <= ext_end && elen >= 2) {      /* signature_algorithms */
+				ecdsa_sig = false;
+				for (size_t i = 2; i + 1 < elen && i < 2u + tls_be16(d); i += 2)
+					ecdsa_sig |= d[i + 1] == 3 && d[i] >= 4 && d[i] <= 6;
+			}
+			o += 4 + elen;
+		}
+	}
+	return ecdsa_sig && (tls13 || ecdsa12);
+}
+
+/* The context for this client: ECDSA when it takes it, else RSA, else the first one. */
+static WOLFSSL_CTX *
+tls_choose_ctx(const struct tls_stream *ts)
+{
+	const struct tls_gen *g = ts->gen;
+	bool ecdsa = tls_hello_takes_ecdsa(ts->hello, ts->hello_len);
+
+	for (unsigned i = 0; i < g->n_server; i++)
+		if (g->server_ecdsa[i] == ecdsa)
+			return g->server[i];
+	return g->server[0];
+}
+
+/* Gather the ClientHello record; then make the wolfSSL object for the chosen certificate. */
+static bool
+tls_gather_hello(struct tls_stream *ts)
+{
+	ssize_t n = stream_read(ts->low, ts->hello + ts->hello_len, sizeof(ts->hello) - ts->hello_len);
+
+	if (n > 0) {
+		tls_inspect_head(ts, ts->hello + ts->hello_len, (int)n);
+		ts->hello_len = (uint16_t)(ts->hello_len + n);
+	}
+	if (ts->fail == TLS_F_NOT_TLS) {
+		tls_handshake_failed(ts, TLS_F_NOT_TLS);
+		return false;
+	}
+	if (ts->hello_len < 5 || (ts->hello_len < 5u + tls_be16(ts->hello + 3) && ts->hello_len < sizeof(ts->hello))) {
+		if (n <= 0 && stream_eof(ts->low))
+			tls_handshake_failed(ts, TLS_F_CLOSED);
+		return false;                   /* more to come */
+	}
+	ts->ssl = wolfSSL_new(tls_choose_ctx(ts));
+	if (ts->ssl == NULL) {
+		tls_handshake_failed(ts, TLS_F_OTHER);
+		return false;
+	}
+	wolfSSL_SSLSetIORecv(ts->ssl, tls_io_recv);
+	wolfSSL_SSLSetIOSend(ts->ssl, tls_io_send);
+	wolfSSL_SetIOReadCtx(ts->ssl, ts);
+	wolfSSL_SetIOWriteCtx(ts->ssl, ts);
+	ts->state = TLS_ST_HANDSHAKE;
+	return true;
+}
+
 /* ---- events from the lower stream ---- */
 
 static void
@@ -467,6 +597,8 @@ tls_low_readable(struct stream *low)
 			;
 		return;
 	}
+	if (ts->state == TLS_ST_HELLO && !tls_gather_hello(ts))
+		return;
 	if (ts->state == TLS_ST_HANDSHAKE) {
 		if (!tls_handshake(ts))
 			return;
@@ -498,7 +630,7 @@ tls_low_closed(struct stream *low, enum stream_close_reason why)
 	if (ts == NULL)
 		return;
 	ts->low = NULL;
-	if (ts->state == TLS_ST_HANDSHAKE) {
+	if (ts->state == TLS_ST_HANDSHAKE || ts->state == TLS_ST_HELLO) {
 		ts->fail = TLS_F_CLOSED;
 		ts->state = TLS_ST_FAILED;
 	}
@@ -629,29 +761,22 @@ tls_server_start(struct worker *w, const struct tls_gen *g, struct stream *lower
 
 	if (p == NULL || p->free == NULL || !tls_gen_server_ready(g))
 		return NULL;
-	WOLFSSL *ssl = wolfSSL_new(g->server);
-	if (ssl == NULL)
-		return NULL;
 	ts = p->free;
 	p->free = ts->next_free;
-	memset(ts, 0, sizeof(*ts));
+	memset(ts, 0, offsetof(struct tls_stream, hello));
 	ts->w = w;
-	ts->ssl = ssl;
+	ts->gen = g;
 	ts->low = lower;
 	ts->server = true;
-	ts->state = TLS_ST_HANDSHAKE;
+	ts->state = TLS_ST_HELLO;
 	ts->up = (struct stream){
 		.impl = &tls_stream_impl, .ops = ops, .ctx = ctx, .worker = w,
 		.remote_addr = lower->remote_addr, .remote_port = lower->remote_port,
 		.local_addr = lower->local_addr, .local_port = lower->local_port,
 	};
-	wolfSSL_SSLSetIORecv(ssl, tls_io_recv);
-	wolfSSL_SSLSetIOSend(ssl, tls_io_send);
-	wolfSSL_SetIOReadCtx(ssl, ts);
-	wolfSSL_SetIOWriteCtx(ssl, ts);
 	lower->ops = &tls_lower_ops;
 	lower->ctx = ts;
-	/* The handshake runs on the lower stream's next readable event (the ClientHello). */
+	/* The ClientHello arrives on the lower stream's next readable event. */
 	return &ts->up;
 }
 
@@ -671,7 +796,7 @@ tls_client_start(struct worker *w, const struct tls_gen *g, struct stream *lower
 		wolfSSL_UseSNI(ssl, WOLFSSL_SNI_HOST_NAME, o->sni, (unsigned short)strlen(o->sni));
 	ts = p->free;
 	p->free = ts->next_free;
-	memset(ts, 0, sizeof(*ts));
+	memset(ts, 0, offsetof(struct tls_stream, hello));
 	ts->w = w;
 	ts->ssl = ssl;
 	ts->low = lower;

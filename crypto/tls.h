@@ -103,6 +103,13 @@ enum tls_fail tls_stream_failure(struct stream *s);
 /* Short text for a failure ("protocol version below TLS 1.2"). */
 const char *tls_fail_text(enum tls_fail f);
 
+/*
+ * Whether a ClientHello (the whole TLS record in rec[0..len)) can take an
+ * ECDSA certificate: an ECDSA signature algorithm (or none listed) and a TLS
+ * 1.3 or ECDHE-ECDSA suite. Pure; false for anything unparseable.
+ */
+bool tls_hello_takes_ecdsa(const uint8_t *rec, size_t len);
+
 /* "1.0" for 0x0301 ... */
 const char *tls_version_name(uint16_t v);
 

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # test_tls.sh — inbound STARTTLS (issue 5, first part): the EHLO offer,
 # openssl s_client -starttls smtp with TLS 1.2 and 1.3 (certificate verified
-# against the test CA), gnutls-cli, a relayed message whose Received: field
+# against the test CA), RSA and ECDSA certificates side by side (each client
+# gets the one its signature algorithms and suites allow), gnutls-cli, a relayed message whose Received: field
 # names the TLS version and cipher; TLS 1.0/1.1 refused with a
 # protocol_version alert, counted and logged with the offered version, and
 # the same client served in plaintext afterwards; non-forward-secret and CBC
@@ -18,7 +19,8 @@ t_check "test PKI generated (tools/mkcerts)" "$T_ROOT/tools/mkcerts" -q -o "$PKI
 topo_two_ports
 GW_EXTRA_GROUPS="smtp = { hostname = \"mx.gw.test\"; accepted_domains = [ \"example.com\" ];
   relay_networks = [ \"10.20.0.0/24\" ]; };
-tls = { certificates = ( { cert = \"$PKI/gw/ecdsa.crt\"; key = \"$PKI/gw/ecdsa.key\"; } );
+tls = { certificates = ( { cert = \"$PKI/gw/ecdsa.crt\"; key = \"$PKI/gw/ecdsa.key\"; },
+                   { cert = \"$PKI/gw/rsa.crt\"; key = \"$PKI/gw/rsa.key\"; } );
   ca_file = \"$PKI/ca/ca.crt\"; };
 routes = ( { domains = [ \"example.com\" ]; next_hops = [ \"10.20.0.10:25\" ]; } );"
 gw_config >"$T_TMP/gw.conf"
@@ -79,6 +81,22 @@ recv=$(python3 -c 'import json,sys; [print(" | ".join(json.loads(l)["received"])
 assert_match "Received: names TLS 1.2 and its cipher (ESMTPS)" \
 	"using TLSv1\.2 with cipher ECDHE-ECDSA-AES(128|256)-GCM-SHA(256|384) \((128|256)/(128|256) bits\).*with ESMTPS" "$recv"
 assert_match "Received: names TLS 1.3" "using TLSv1\.3 with cipher TLS13-" "$recv"
+
+# ---- RSA beside ECDSA: each client gets the certificate it can take ----
+keytype() {   # keytype S_CLIENT-ARGS...: the server key the client saw ("ECDSA 256" / "RSA 2048")
+	echo QUIT | ip netns exec "$EXT_NS" timeout 20 openssl s_client -starttls smtp -connect 203.0.113.1:25 \
+		-CAfile "$PKI/ca/ca.crt" -verify_return_error "$@" 2>/dev/null |
+		sed -n 's/^Server public key is \([0-9]*\) bit.*/\1/p' | sed 's/^256$/ECDSA 256/; s/^2048$/RSA 2048/'
+}
+assert_eq "a default client (ECDSA and RSA offered) gets the ECDSA certificate" "ECDSA 256" "$(keytype)"
+assert_eq "TLS 1.3, RSA-only signature algorithms: the RSA certificate" "RSA 2048" \
+	"$(keytype -tls1_3 -sigalgs 'rsa_pss_rsae_sha256:rsa_pss_rsae_sha384')"
+assert_eq "TLS 1.2, ECDHE-RSA suites only: the RSA certificate" "RSA 2048" \
+	"$(keytype -tls1_2 -cipher 'ECDHE-RSA-AES128-GCM-SHA256:ECDHE-RSA-AES256-GCM-SHA384')"
+assert_eq "TLS 1.2, ECDHE-ECDSA suites only: the ECDSA certificate" "ECDSA 256" \
+	"$(keytype -tls1_2 -cipher 'ECDHE-ECDSA-AES128-GCM-SHA256')"
+assert_eq "TLS 1.2, RSA signature algorithms only: the RSA certificate" "RSA 2048" \
+	"$(keytype -tls1_2 -sigalgs 'RSA+SHA256:RSA+SHA384')"
 
 # ---- gnutls-cli ----
 out=$(printf 'EHLO g.test\r\nQUIT\r\n' | (sleep 1; cat; sleep 1) | ip netns exec "$EXT_NS" timeout 20 \
