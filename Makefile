@@ -57,7 +57,7 @@ $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libmailgw.a
 unit: $(UNIT_BINS)
 
 test: deps
-	@$(MAKE) --no-print-directory all unit bench-crypto bench-route fuzz
+	@$(MAKE) --no-print-directory all unit bench-crypto bench-route fuzz smtpgen
 	@bash tests/run
 
 run: deps
@@ -67,8 +67,9 @@ run: deps
 include tools/bench/bench.mk
 include tools/bench/route.mk
 include tests/fuzz/fuzz.mk
+include tools/smtpgen/smtpgen.mk
 
 clean:
-	rm -rf $(BUILD)/obj $(BUILD)/tests $(BUILD)/fuzz $(BUILD)/mailgw $(BUILD)/mailgwctl $(BUILD)/libmailgw.a
+	rm -rf $(BUILD)/obj $(BUILD)/tests $(BUILD)/fuzz $(BUILD)/mailgw $(BUILD)/mailgwctl $(BUILD)/libmailgw.a $(BUILD)/smtpgen
 
 -include $(CORE_OBJS:.o=.d) $(BUILD)/obj/app/main.d
