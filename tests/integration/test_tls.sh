@@ -5,7 +5,8 @@
 # gets the one its signature algorithms and suites allow), gnutls-cli, a relayed message whose Received: field
 # names the TLS version and cipher; TLS 1.0/1.1 refused with a
 # protocol_version alert, counted and logged with the offered version, and
-# the same client served in plaintext afterwards; non-forward-secret and CBC
+# the same client served in plaintext afterwards; resumption by session
+# tickets (TLS 1.2 and 1.3) and session IDs, counted apart; non-forward-secret and CBC
 # suites refused; the STARTTLS command-injection class (CVE-2011-0411),
 # STARTTLS with a parameter, plaintext instead of a ClientHello; a client
 # certificate recorded in the log.
@@ -97,6 +98,25 @@ assert_eq "TLS 1.2, ECDHE-ECDSA suites only: the ECDSA certificate" "ECDSA 256" 
 	"$(keytype -tls1_2 -cipher 'ECDHE-ECDSA-AES128-GCM-SHA256')"
 assert_eq "TLS 1.2, RSA signature algorithms only: the RSA certificate" "RSA 2048" \
 	"$(keytype -tls1_2 -sigalgs 'RSA+SHA256:RSA+SHA384')"
+
+# ---- resumption: session tickets (TLS 1.2 and 1.3) and session IDs ----
+resume() {    # resume NAME S_CLIENT-ARGS...: a full handshake, then two resumptions from the saved session
+	local i a out=""
+	for i in 1 2 3; do
+		a=(-sess_out "$T_TMP/sess-$1"); ((i > 1)) && a+=(-sess_in "$T_TMP/sess-$1")
+		out+=$(echo QUIT | (sleep 0.5; cat) | ip netns exec "$EXT_NS" timeout 20 openssl s_client -starttls smtp \
+			-connect 203.0.113.1:25 "${a[@]}" "${@:2}" 2>&1 | sed -n 's/^\(New\|Reused\), .*/\1/p')" "
+	done
+	echo "$out"
+}
+h0=$(stat_ tls.handshakes); r0=$(stat_ tls.resumed)
+assert_eq "TLS 1.2 session ticket: New, then Reused twice" "New Reused Reused " "$(resume t12 -tls1_2)"
+assert_eq "TLS 1.3 session ticket: New, then Reused twice" "New Reused Reused " "$(resume t13 -tls1_3)"
+assert_eq "TLS 1.2 session ID (no ticket): New, then Reused twice" "New Reused Reused " "$(resume sid -tls1_2 -no_ticket)"
+sleep 0.3
+assert_eq "tls.handshakes counts all 9" $((h0 + 9)) "$(stat_ tls.handshakes)"
+assert_eq "tls.resumed counts the 6 resumed ones" $((r0 + 6)) "$(stat_ tls.resumed)"
+assert_match "the log says resumed" "TLS established: TLSv1\.[23] .*, resumed" "$(cat "$GW_LOG")"
 
 # ---- gnutls-cli ----
 out=$(printf 'EHLO g.test\r\nQUIT\r\n' | (sleep 1; cat; sleep 1) | ip netns exec "$EXT_NS" timeout 20 \
