@@ -19,6 +19,7 @@
 #include "app/net/tcp.h"
 #include "app/smtp/smtp_client.h"
 #include "app/smtp/smtp_server.h"
+#include "crypto/tls.h"
 #include "platform/log.h"
 #include "platform/console_table.h"
 
@@ -379,6 +380,34 @@ ctl_show_sessions(struct gw *gw, struct console_out *o, bool json)
 	return 0;
 }
 
+static int
+ctl_show_certs(struct gw *gw, struct console_out *o, bool json)
+{
+	struct tls_cert_view v[CFG_MAX_CERTS];
+	unsigned n = tls_gen_certs(gw->tls, v, CFG_MAX_CERTS);
+
+	if (json)
+		console_printf(o, "[");
+	for (unsigned i = 0; i < n; i++) {
+		if (json)
+			console_printf(o, "%s{\"path\":\"%s\",\"subject\":\"%s\",\"sans\":\"%s\",\"key\":\"%s\","
+				       "\"issuer\":\"%s\",\"sha256\":\"%s\",\"not_after\":\"%s\",\"days_left\":%ld}",
+				       i ? "," : "", v[i].path, v[i].subject, v[i].sans, v[i].key, v[i].issuer,
+				       v[i].sha256, v[i].not_after, v[i].days_left);
+		else
+			console_printf(o, "certificate %u: %s\n  subject   %s\n  names     %s\n  key       %s\n"
+				       "  issuer    %s\n  sha256    %s\n  expires   %s (%ld days%s)\n", i, v[i].path,
+				       v[i].subject, v[i].sans, v[i].key, v[i].issuer, v[i].sha256, v[i].not_after,
+				       v[i].days_left, v[i].days_left < 0 ? ", EXPIRED" :
+				       v[i].days_left <= (long)gw->cfg->tls.expiry_warning_days ? ", renew soon" : "");
+	}
+	if (json)
+		console_printf(o, "]\n");
+	else if (n == 0)
+		console_printf(o, "no certificates configured (tls.certificates): STARTTLS is not offered\n");
+	return 0;
+}
+
 /* Parse "--name VALUE" options into unsigned longs; returns 0 or prints the error. */
 static int
 ctl_opt_ulong(struct console_out *o, int *i, int argc, char **argv, unsigned long long *out)
@@ -695,6 +724,7 @@ ctl_handle(void *ctx, struct console_out *o, int argc, char **argv, bool json)
 	case CONSOLE_SHOW_WORKERS: return ctl_show_workers(gw, o, json);
 	case CONSOLE_SHOW_CONNECTIONS: return ctl_show_connections(gw, o, argc, argv, json);
 	case CONSOLE_SHOW_SESSIONS: return ctl_show_sessions(gw, o, json);
+	case CONSOLE_SHOW_CERTS: return ctl_show_certs(gw, o, json);
 	case CONSOLE_CLEAR_CONNECTIONS: return ctl_clear_connections(gw, o, argc, argv);
 	case CONSOLE_TCP_CONNECT:  return ctl_tcp_connect(gw, o, argc, argv);
 	case CONSOLE_SHOW_LINKEM:  return ctl_show_linkem(gw, o, json);

@@ -152,13 +152,34 @@ main_log_ports(const struct gw *gw)
 	}
 }
 
+/* Warn about our certificates from tls.expiry_warning_days before they expire (at start, then daily). */
+static void
+main_check_certs(const struct gw *gw)
+{
+	struct tls_cert_view v[CFG_MAX_CERTS];
+	unsigned n = tls_gen_certs(gw->tls, v, CFG_MAX_CERTS);
+
+	for (unsigned i = 0; i < n; i++) {
+		if (v[i].days_left < 0)
+			log_msg(CFG_LOG_ERR, "tls: certificate %s (%s) EXPIRED on %s", v[i].path, v[i].subject,
+				v[i].not_after);
+		else if (v[i].days_left <= (long)gw->cfg->tls.expiry_warning_days)
+			log_msg(CFG_LOG_WARNING, "tls: certificate %s (%s) expires in %ld day(s), on %s",
+				v[i].path, v[i].subject, v[i].days_left, v[i].not_after);
+	}
+}
+
 /* The control plane's loop: console, logs, links. */
 static void
 main_loop(struct gw *gw, int console_fd)
 {
-	uint64_t next_link = 0;
+	uint64_t next_link = 0, next_cert_check = rte_rdtsc() + 86400 * gw->hz;
 
 	while (main_stop_signal == 0) {
+		if (rte_rdtsc() >= next_cert_check) {
+			next_cert_check = rte_rdtsc() + 86400 * gw->hz;
+			main_check_certs(gw);
+		}
 		console_poll(console_fd, 50, ctl_handle, gw);
 		for (unsigned i = 0; i < gw->n_workers; i++)
 			log_drain(gw->workers[i]->log_ring);
@@ -229,6 +250,7 @@ main_run(const struct gw_config *cfg)
 		return 1;
 	}
 	main_log_ports(&gw);
+	main_check_certs(&gw);
 	int console_fd = console_open(cfg->console_socket, err, sizeof(err));
 	if (console_fd < 0) {
 		log_msg(CFG_LOG_ERR, "%s", err);

@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #include <rte_common.h>
 #include <rte_malloc.h>
@@ -34,6 +35,7 @@ struct tls_gen {
 	unsigned n_server;
 	WOLFSSL_CTX *client;            /* outbound: trust anchors loaded when available */
 	bool server_ready;
+	struct tls_cert_view certs[CFG_MAX_CERTS];
 };
 
 enum tls_state {
@@ -194,6 +196,52 @@ tls_client_ctx(struct tls_gen *g, const struct cfg_tls *t, char *err, size_t err
 	return 0;
 }
 
+/* Describe the leaf of a PEM chain file for the console; false if it cannot be read. */
+static bool
+tls_cert_describe(const char *path, struct tls_cert_view *v)
+{
+	WOLFSSL_X509 *x = wolfSSL_X509_load_certificate_file(path, WOLFSSL_FILETYPE_PEM);
+	unsigned char md[32];
+	unsigned int mdlen = 0;
+	struct tm tm;
+
+	memset(v, 0, sizeof(*v));
+	snprintf(v->path, sizeof(v->path), "%s", path);
+	if (x == NULL)
+		return false;
+	wolfSSL_X509_NAME_oneline(wolfSSL_X509_get_subject_name(x), v->subject, (int)sizeof(v->subject));
+	wolfSSL_X509_NAME_oneline(wolfSSL_X509_get_issuer_name(x), v->issuer, (int)sizeof(v->issuer));
+	for (char *n; (n = wolfSSL_X509_get_next_altname(x)) != NULL;) {
+		size_t l = strlen(v->sans);
+		snprintf(v->sans + l, sizeof(v->sans) - l, "%s%s", l ? ", " : "", n);
+	}
+	WOLFSSL_EVP_PKEY *pk = wolfSSL_X509_get_pubkey(x);
+	snprintf(v->key, sizeof(v->key), "%s-%d", wolfSSL_X509_get_pubkey_type(x) == ECDSAk ? "ECDSA" : "RSA",
+		 pk ? wolfSSL_EVP_PKEY_bits(pk) : 0);
+	if (pk != NULL)
+		wolfSSL_EVP_PKEY_free(pk);
+	if (wolfSSL_X509_digest(x, wolfSSL_EVP_sha256(), md, &mdlen) == WOLFSSL_SUCCESS)
+		for (unsigned i = 0; i < mdlen && i < 32; i++)
+			snprintf(v->sha256 + 3 * i, sizeof(v->sha256) - 3 * i, "%02X%s", md[i], i + 1 < mdlen ? ":" : "");
+	WOLFSSL_ASN1_TIME *na = wolfSSL_X509_get_notAfter(x);
+	if (na != NULL && wolfSSL_ASN1_TIME_to_tm(na, &tm) == WOLFSSL_SUCCESS) {
+		strftime(v->not_after, sizeof(v->not_after), "%Y-%m-%d %H:%M:%S UTC", &tm);
+		v->days_left = (long)((timegm(&tm) - time(NULL)) / 86400);
+	}
+	wolfSSL_X509_free(x);
+	return true;
+}
+
+unsigned
+tls_gen_certs(const struct tls_gen *g, struct tls_cert_view *out, unsigned max)
+{
+	unsigned n = 0;
+
+	for (unsigned i = 0; g != NULL && i < g->n_server && n < max; i++)
+		out[n++] = g->certs[i];
+	return n;
+}
+
 /* Whether the leaf of a PEM chain file has an ECDSA key. */
 static bool
 tls_cert_is_ecdsa(const char *path)
@@ -235,6 +283,7 @@ tls_gen_create(const struct gw_config *cfg, char *err, size_t errlen)
 			return NULL;
 		}
 		g->server_ecdsa[i] = tls_cert_is_ecdsa(t->certs[i].cert);
+		tls_cert_describe(t->certs[i].cert, &g->certs[i]);
 	}
 	g->server_ready = true;
 	return g;

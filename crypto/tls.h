@@ -52,6 +52,21 @@ struct tls_info {
 	int lib_err;            /* wolfSSL's error code of a failed handshake */
 };
 
+/* One certificate of ours, as `mailgwctl show certs` shows it. */
+struct tls_cert_view {
+	char path[256];
+	char subject[256];
+	char issuer[256];
+	char sans[512];         /* "mx.gw.example, mx.gw.test" */
+	char key[16];           /* "ECDSA-256", "RSA-2048" */
+	char sha256[96];        /* fingerprint of the leaf, colon hex */
+	char not_after[32];     /* "2029-02-24 22:35:57 UTC" */
+	long days_left;         /* whole days until not_after (negative: expired) */
+};
+
+/* The certificates of generation g (filled at creation). Returns how many (up to max). */
+unsigned tls_gen_certs(const struct tls_gen *g, struct tls_cert_view *out, unsigned max);
+
 /* Build a generation from cfg->tls (certificates loaded and checked). NULL + message on error. */
 struct tls_gen *tls_gen_create(const struct gw_config *cfg, char *err, size_t errlen);
 

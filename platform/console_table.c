@@ -36,6 +36,8 @@ const struct console_cmd_desc console_cmds[CONSOLE_CMD_MAX] = {
 	{ CONSOLE_SHOW_SESSIONS, "show sessions", "",
 	  "SMTP sessions: id, client, HELO, state, age, messages relayed/failed, next hop; "
 	  "next-hop connections in use and cached" },
+	{ CONSOLE_SHOW_CERTS, "show certs", "",
+	  "our TLS certificates: subject, SANs, key type, issuer, SHA-256 fingerprint, expiry, days left" },
 };
 
 const struct console_cmd_desc *

@@ -174,5 +174,30 @@ sleep 0.5
 assert_match "client certificate subject and verification logged" \
 	"client certificate .*CN=mail\.partner\.example.* \(verified\)" "$(cat "$GW_LOG")"
 
+# ---- show certs ----
+out=$(gwctl show certs)
+assert_match "show certs: the ECDSA certificate, its names and key" \
+	"certificate 0: .*gw/ecdsa\.crt.*CN=mx\.gw\.example.*mx\.gw\.example, mx\.gw\.test, localhost.*ECDSA-256" "$(tr '\n' ' ' <<<"$out")"
+assert_match "show certs: the RSA certificate" "certificate 1: .*gw/rsa\.crt.*RSA-2048" "$(tr '\n' ' ' <<<"$out")"
+fp=$(openssl x509 -in "$PKI/gw/ecdsa.crt" -noout -fingerprint -sha256 | sed 's/.*=//')
+assert_match "show certs: SHA-256 fingerprint as openssl computes it" "sha256 +$fp" "$out"
+assert_match "show certs: days left" "expires +20[0-9-]+ [0-9:]+ UTC \(8[0-9][0-9] days\)" "$out"
+json=$(gwctl --json show certs)
+assert_eq "show certs --json parses, 2 certificates" 2 "$(python3 -c 'import json,sys; print(len(json.load(sys.stdin)))' <<<"$json")"
+
 gw_stop
 assert_eq "gateway exits cleanly" 0 "$GW_EXIT"
+
+# ---- expiry warnings at start-up ----
+t_check "a PKI whose certificates expire in 100 days" "$T_ROOT/tools/mkcerts" -q -o "$T_TMP/pki100" --days 100
+sed -e "s|$PKI/gw/rsa.crt|$PKI/bad/expired.crt|; s|$PKI/gw/rsa.key|$PKI/bad/expired.key|" \
+	-e "s|$PKI/gw/ecdsa.crt|$T_TMP/pki100/gw/ecdsa.crt|; s|$PKI/gw/ecdsa.key|$T_TMP/pki100/gw/ecdsa.key|" \
+	-e 's|ca_file = "'"$PKI"'/ca/ca.crt"; };|ca_file = "'"$PKI"'/ca/ca.crt"; expiry_warning_days = 365; };|' \
+	"$T_TMP/gw.conf" >"$T_TMP/gw2.conf"
+: >"$GW_LOG"
+t_check "gateway starts with an expired certificate beside a good one" gw_start "$T_TMP/gw2.conf"
+assert_match "an expired certificate is logged as EXPIRED" "error: tls: certificate .*bad/expired\.crt .* EXPIRED on" \
+	"$(cat "$GW_LOG")"
+assert_match "a certificate inside expiry_warning_days is warned about" \
+	"warning: tls: certificate .*pki100/gw/ecdsa\.crt .* expires in (99|100) day\(s\)" "$(cat "$GW_LOG")"
+gw_stop
