@@ -20,6 +20,7 @@
 #include "app/smtp/smtp_client.h"
 #include "app/smtp/smtp_server.h"
 #include "crypto/tls.h"
+#include "crypto/tls_report.h"
 #include "platform/log.h"
 #include "platform/console_table.h"
 
@@ -408,6 +409,101 @@ ctl_show_certs(struct gw *gw, struct console_out *o, bool json)
 	return 0;
 }
 
+static int
+ctl_peer_cmp(const void *a, const void *b)
+{
+	const struct tls_report_peer *x = a, *y = b;
+
+	if (x->outbound != y->outbound)
+		return x->outbound ? 1 : -1;
+	return x->addr < y->addr ? -1 : x->addr > y->addr;
+}
+
+/* All workers' peers, merged by (direction, address). Returns how many; *out is malloc'd. */
+static unsigned
+ctl_tls_peers(struct gw *gw, struct tls_report_peer **out, uint64_t *dropped)
+{
+	struct tls_report_peer *v = calloc((size_t)gw->n_workers * TLS_REPORT_PEERS, sizeof(*v));
+	unsigned n = 0, m = 0;
+
+	*dropped = 0;
+	if (v == NULL)
+		return 0;
+	for (unsigned wi = 0; wi < gw->n_workers; wi++) {
+		const struct tls_report *r = gw->workers[wi]->tls_report;
+		*dropped += r->dropped;
+		for (unsigned i = 0; i < TLS_REPORT_PEERS; i++)
+			if (r->peers[i].addr != 0)
+				v[n++] = r->peers[i];
+	}
+	qsort(v, n, sizeof(*v), ctl_peer_cmp);
+	for (unsigned i = 0; i < n; i++) {
+		if (m != 0 && v[m - 1].addr == v[i].addr && v[m - 1].outbound == v[i].outbound) {
+			struct tls_report_peer *p = &v[m - 1];
+			p->tls13 += v[i].tls13; p->tls12 += v[i].tls12;
+			p->plaintext += v[i].plaintext; p->refused += v[i].refused;
+			if (v[i].last_seen > p->last_seen) {
+				p->last_seen = v[i].last_seen;
+				if (v[i].version != NULL) { p->version = v[i].version; p->cipher = v[i].cipher; }
+				if (v[i].refused_version) p->refused_version = v[i].refused_version;
+			}
+			continue;
+		}
+		v[m++] = v[i];
+	}
+	*out = v;
+	return m;
+}
+
+static int
+ctl_show_tls(struct gw *gw, struct console_out *o, int argc, char **argv, bool json)
+{
+	struct tls_report_peer *v = NULL;
+	uint64_t dropped, t13 = 0, t12 = 0, plain = 0, refused = 0;
+	int dir = argc > 0 ? (strcmp(argv[0], "in") == 0 ? 0 : strcmp(argv[0], "out") == 0 ? 1 : -2) : -1;
+	unsigned n;
+
+	if (dir == -2) {
+		console_printf(o, "error: \"%s\": expected in or out\n", argv[0]);
+		return 1;
+	}
+	n = ctl_tls_peers(gw, &v, &dropped);
+	if (json)
+		console_printf(o, "{\"peers\":[");
+	else
+		console_printf(o, "%-15s %-4s %6s %6s %6s %8s %-9s %-32s %s\n", "PEER", "DIR", "TLS1.3", "TLS1.2",
+			       "PLAIN", "OLD-TLS", "LAST-TLS", "LAST-CIPHER", "REFUSED-VERSION");
+	for (unsigned i = 0, k = 0; i < n; i++) {
+		const struct tls_report_peer *p = &v[i];
+		char a[24];
+		if (dir >= 0 && (int)p->outbound != dir)
+			continue;
+		ctl_ip(p->addr, a, sizeof(a));
+		t13 += p->tls13; t12 += p->tls12; plain += p->plaintext; refused += p->refused;
+		if (json)
+			console_printf(o, "%s{\"peer\":\"%s\",\"direction\":\"%s\",\"tls1_3\":%u,\"tls1_2\":%u,"
+				       "\"plaintext\":%u,\"refused_old\":%u,\"last_version\":\"%s\",\"last_cipher\":\"%s\","
+				       "\"refused_version\":\"%s\",\"last_seen\":%" PRIu64 "}", k++ ? "," : "", a,
+				       p->outbound ? "out" : "in", p->tls13, p->tls12, p->plaintext, p->refused,
+				       p->version ? p->version : "", p->cipher ? p->cipher : "",
+				       p->refused ? tls_version_name(p->refused_version) : "", p->last_seen);
+		else
+			console_printf(o, "%-15s %-4s %6u %6u %6u %8u %-9s %-32s %s\n", a, p->outbound ? "out" : "in",
+				       p->tls13, p->tls12, p->plaintext, p->refused, p->version ? p->version : "-",
+				       p->cipher ? p->cipher : "-", p->refused ? tls_version_name(p->refused_version) : "-");
+	}
+	if (json)
+		console_printf(o, "],\"sessions\":{\"tls1_3\":%" PRIu64 ",\"tls1_2\":%" PRIu64 ",\"plaintext\":%" PRIu64
+			       ",\"refused_old\":%" PRIu64 "},\"not_recorded\":%" PRIu64 "}\n", t13, t12, plain, refused,
+			       dropped);
+	else
+		console_printf(o, "sessions: %" PRIu64 " TLS 1.3, %" PRIu64 " TLS 1.2, %" PRIu64 " plaintext, %" PRIu64
+			       " refused old TLS%s\n", t13, t12, plain, refused, dropped ? " (some peers not recorded: "
+			       "table full)" : "");
+	free(v);
+	return 0;
+}
+
 /* Parse "--name VALUE" options into unsigned longs; returns 0 or prints the error. */
 static int
 ctl_opt_ulong(struct console_out *o, int *i, int argc, char **argv, unsigned long long *out)
@@ -725,6 +821,7 @@ ctl_handle(void *ctx, struct console_out *o, int argc, char **argv, bool json)
 	case CONSOLE_SHOW_CONNECTIONS: return ctl_show_connections(gw, o, argc, argv, json);
 	case CONSOLE_SHOW_SESSIONS: return ctl_show_sessions(gw, o, json);
 	case CONSOLE_SHOW_CERTS: return ctl_show_certs(gw, o, json);
+	case CONSOLE_SHOW_TLS: return ctl_show_tls(gw, o, argc, argv, json);
 	case CONSOLE_CLEAR_CONNECTIONS: return ctl_clear_connections(gw, o, argc, argv);
 	case CONSOLE_TCP_CONNECT:  return ctl_tcp_connect(gw, o, argc, argv);
 	case CONSOLE_SHOW_LINKEM:  return ctl_show_linkem(gw, o, json);

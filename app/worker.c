@@ -21,6 +21,7 @@
 #include "app/net/tcp.h"
 #include "app/smtp/smtp_server.h"
 #include "crypto/tls.h"
+#include "crypto/tls_report.h"
 
 #define WORKER_TICK_MS         100     /* housekeeping period */
 #define WORKER_IDLE_POLLS      64      /* empty polls before sleeping (adaptive) */
@@ -92,7 +93,8 @@ worker_create(struct gw *gw, unsigned id, unsigned lcore_id, char *err, size_t e
 		worker_destroy(w);
 		return NULL;
 	}
-	if (tls_worker_init(w, cfg->smtp.limits.sessions_per_worker +
+	w->tls_report = rte_zmalloc_socket("tls_report", sizeof(struct tls_report), RTE_CACHE_LINE_SIZE, socket);
+	if (w->tls_report == NULL || tls_worker_init(w, cfg->smtp.limits.sessions_per_worker +
 				  cfg->smtp.client.connections_per_worker) != 0) {
 		snprintf(err, errlen, "worker %u: out of memory for TLS session slots (raise system.memory_mb)", id);
 		worker_destroy(w);
@@ -122,6 +124,7 @@ worker_destroy(struct worker *w)
 	services_fini(w);
 	smtp_server_fini(w);
 	tls_worker_fini(w);
+	rte_free(w->tls_report);
 	tcp_worker_fini(w);
 	for (unsigned p = 0; p < CFG_MAX_PORTS; p++) {
 		if (w->linkem_rx[p] != NULL)

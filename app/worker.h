@@ -31,6 +31,7 @@ struct worker;
 struct route_table;
 struct smtp_limit;
 struct tls_gen;
+struct tls_report;
 
 /* The gateway context: built by main before the workers start. */
 struct gw {
@@ -90,6 +91,7 @@ struct worker {
 	void *smtp;                     /* app/smtp/smtp_server.c state */
 	void *smtp_client;              /* app/smtp/smtp_client.c state */
 	void *tls;                      /* crypto/tls.c filter slots */
+	struct tls_report *tls_report;  /* crypto/tls_report.c: peers by TLS version */
 
 	uint64_t now;                   /* TSC at the top of this loop pass */
 	uint64_t hz;

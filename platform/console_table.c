@@ -38,6 +38,8 @@ const struct console_cmd_desc console_cmds[CONSOLE_CMD_MAX] = {
 	  "next-hop connections in use and cached" },
 	{ CONSOLE_SHOW_CERTS, "show certs", "",
 	  "our TLS certificates: subject, SANs, key type, issuer, SHA-256 fingerprint, expiry, days left" },
+	{ CONSOLE_SHOW_TLS, "show tls", "[in|out]",
+	  "peers by TLS: sessions with TLS 1.3, 1.2, plaintext, refused old TLS; last version and cipher" },
 };
 
 const struct console_cmd_desc *

@@ -18,6 +18,7 @@
 #include "app/net/tcp.h"
 #include "app/smtp/smtp_client.h"
 #include "crypto/tls.h"
+#include "crypto/tls_report.h"
 
 #define CL_QUEUE        8       /* lines waiting to be sent */
 #define CL_QBUF         1400    /* their bytes (MAIL, RCPT, DATA) */
@@ -551,6 +552,8 @@ cl_queue(struct smtp_client *c, uint8_t kind, const char *p, size_t n)
 static void
 cl_ready(struct smtp_client *c, unsigned ext, uint64_t size)
 {
+	if (!c->tls_up)
+		tls_report_session(c->w->tls_report, c->addr, true, NULL, NULL);
 	c->ext = ext;
 	c->ext_size = size;
 	c->state = CL_READY;
@@ -652,6 +655,7 @@ cl_tls_up(struct smtp_client *c)
 	}
 	c->tls_up = true;
 	c->w->ctr[0][STATS_SMTPC_TLS]++;
+	tls_report_session(c->w->tls_report, c->addr, true, ti->version, ti->cipher);
 	WORKER_LOG(c->w, CFG_LOG_INFO, "smtp client: next hop %s: TLS established: %s with cipher %s "
 		   "(%d/%d bits), certificate %s", c->peer, ti->version, ti->cipher, ti->bits, ti->bits,
 		   ti->peer_verified ? (ti->name_ok ? "verified" : "chain verified, name not matched") :

@@ -21,6 +21,7 @@
 #include "app/smtp/smtp_session.h"
 #include "app/smtp/smtp_limit.h"
 #include "crypto/tls.h"
+#include "crypto/tls_report.h"
 
 struct smtp_ctx {
 	struct smtp_session *sessions;
@@ -203,6 +204,9 @@ smtp_free(struct smtp_session *ss)
 	struct smtp_ctx *x = smtp_ctx(w);
 
 	smtp_log_session(ss);
+	if (!ss->tls && ss->commands != 0 && ss->close_reason != NULL &&
+	    strcmp(ss->close_reason, "TLS handshake failed") != 0)
+		tls_report_session(w->tls_report, ss->client_addr, false, NULL, NULL);
 	timer_cancel(&w->timers, &ss->timer);
 	if (ss->cl != NULL)
 		relay_release(ss, false);
@@ -688,6 +692,7 @@ smtp_tls_up(struct stream *s)
 	if (ti->resumed)
 		w->ctr[0][STATS_TLS_RESUMED]++;
 	w->ctr[0][strcmp(ti->version, "TLSv1.3") == 0 ? STATS_TLS_V1_3 : STATS_TLS_V1_2]++;
+	tls_report_session(w->tls_report, ss->client_addr, false, ti->version, ti->cipher);
 	WORKER_LOG(w, CFG_LOG_INFO, "smtp: session=%s client=%s: TLS established: %s with cipher %s (%d/%d bits)%s%s%s%s",
 		   ss->id, smtp_addr_str(ss->client_addr, a), ti->version, ti->cipher, ti->bits, ti->bits,
 		   ti->resumed ? ", resumed" : "", ti->peer_cert ? ", client certificate " : "",
@@ -707,6 +712,8 @@ smtp_tls_failed(struct smtp_session *ss, struct stream *s)
 	uint16_t v = ti ? ti->offered_version : 0;
 	char a[16];
 
+	if (f == TLS_F_VERSION)
+		tls_report_refused(w->tls_report, ss->client_addr, v);
 	if (f == TLS_F_VERSION)
 		w->ctr[0][v == 0x0301 ? STATS_TLS_REFUSED_V1_0 : v == 0x0302 ? STATS_TLS_REFUSED_V1_1 :
 			  STATS_TLS_REFUSED_OLD]++;

@@ -174,6 +174,19 @@ sleep 0.5
 assert_match "client certificate subject and verification logged" \
 	"client certificate .*CN=mail\.partner\.example.* \(verified\)" "$(cat "$GW_LOG")"
 
+# ---- show tls: who uses which TLS ----
+row=$(gwctl show tls in | awk '$1 == "203.0.113.10" && $2 == "in"')
+read -r _ _ t13 t12 plain old last _ <<<"$row"
+assert_ge "show tls: the partner's TLS 1.3 sessions" "${t13:-0}" 3
+assert_ge "show tls: the partner's TLS 1.2 sessions" "${t12:-0}" 4
+assert_ge "show tls: the partner's plaintext sessions" "${plain:-0}" 1
+assert_eq "show tls: the partner's refused old-TLS attempts (1.0 and 1.1)" 2 "${old:-}"
+assert_match "show tls: the last old version it tried" "TLSv1\.1$" "$row"
+row=$(gwctl show tls out | awk '$1 == "10.20.0.10" && $2 == "out"')
+assert_match "show tls out: the next hop without STARTTLS counts plaintext sessions" "^10\.20\.0\.10 +out +0 +0 +[1-9]" "$row"
+json=$(gwctl --json show tls)
+assert_match "show tls --json parses" "^ok$" "$(python3 -c 'import json,sys; d=json.load(sys.stdin); print("ok" if d["sessions"]["refused_old"] == 2 else d)' <<<"$json")"
+
 # ---- show certs ----
 out=$(gwctl show certs)
 assert_match "show certs: the ECDSA certificate, its names and key" \
