@@ -504,6 +504,39 @@ ctl_show_tls(struct gw *gw, struct console_out *o, int argc, char **argv, bool j
 	return 0;
 }
 
+int
+ctl_reload_certs(struct gw *gw, char *msg, size_t len)
+{
+	char err[CFG_ERR_LEN] = "";
+	struct tls_gen *g = tls_gen_create(gw->cfg, err, sizeof(err));
+	struct tls_cert_view v[CFG_MAX_CERTS];
+
+	if (g == NULL) {
+		snprintf(msg, len, "reload certs refused, the running certificates stay: %s", err);
+		log_msg(CFG_LOG_ERR, "tls: %s", msg);
+		return -EINVAL;
+	}
+	unsigned n = tls_gen_certs(g, v, CFG_MAX_CERTS);
+	for (unsigned i = 0; i < n; i++)
+		if (v[i].days_left < 0 || v[i].not_after[0] == '\0') {
+			snprintf(msg, len, "reload certs refused, the running certificates stay: "
+				 "tls.certificates.[%u]: %s %s", i, v[i].path, v[i].not_after[0] ?
+				 "has expired" : "cannot be read as a certificate");
+			log_msg(CFG_LOG_ERR, "tls: %s", msg);
+			tls_gen_free(g);
+			return -EINVAL;
+		}
+	struct tls_gen *old = gw->tls;
+	__atomic_store_n(&gw->tls, g, __ATOMIC_RELEASE);
+	if (gw->rcu != NULL)
+		rte_rcu_qsbr_synchronize(gw->rcu, RTE_QSBR_THRID_INVALID);
+	tls_gen_free(old);              /* sessions in flight hold wolfSSL references to their contexts */
+	gw->tls_generation++;
+	snprintf(msg, len, "certificates reloaded: generation %" PRIu64 ", %u certificate(s)", gw->tls_generation, n);
+	log_msg(CFG_LOG_INFO, "tls: %s", msg);
+	return 0;
+}
+
 /* Parse "--name VALUE" options into unsigned longs; returns 0 or prints the error. */
 static int
 ctl_opt_ulong(struct console_out *o, int *i, int argc, char **argv, unsigned long long *out)
@@ -822,6 +855,12 @@ ctl_handle(void *ctx, struct console_out *o, int argc, char **argv, bool json)
 	case CONSOLE_SHOW_SESSIONS: return ctl_show_sessions(gw, o, json);
 	case CONSOLE_SHOW_CERTS: return ctl_show_certs(gw, o, json);
 	case CONSOLE_SHOW_TLS: return ctl_show_tls(gw, o, argc, argv, json);
+	case CONSOLE_RELOAD_CERTS: {
+		char m[CFG_ERR_LEN + 128];
+		int rc = ctl_reload_certs(gw, m, sizeof(m));
+		console_printf(o, "%s%s\n", rc == 0 ? "" : "error: ", m);
+		return rc == 0 ? 0 : 1;
+	}
 	case CONSOLE_CLEAR_CONNECTIONS: return ctl_clear_connections(gw, o, argc, argv);
 	case CONSOLE_TCP_CONNECT:  return ctl_tcp_connect(gw, o, argc, argv);
 	case CONSOLE_SHOW_LINKEM:  return ctl_show_linkem(gw, o, json);

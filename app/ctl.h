@@ -21,4 +21,13 @@ int ctl_handle(void *ctx, struct console_out *o, int argc, char **argv, bool jso
 /* Register /mailgw/stats, /mailgw/ports, /mailgw/arp with rte_telemetry (after ctl_init). Returns 0 or -errno. */
 int ctl_telemetry_register(void);
 
+/*
+ * `mailgwctl reload certs` and SIGHUP: load the configured certificate and
+ * key files (and CA bundles) again into a new TLS generation, refuse it if
+ * anything is wrong (unreadable, key mismatch, an expired certificate), else
+ * publish it to the workers (RCU: sessions in flight keep theirs). Writes a
+ * one-line result to msg. Returns 0 or -EINVAL (the old set stays live).
+ */
+int ctl_reload_certs(struct gw *gw, char *msg, size_t len);
+
 #endif

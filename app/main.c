@@ -16,6 +16,8 @@
 #include <rte_ethdev.h>
 #include <rte_lcore.h>
 #include <rte_version.h>
+#include <rte_malloc.h>
+#include <rte_rcu_qsbr.h>
 
 #include "app/ctl.h"
 #include "app/worker.h"
@@ -35,11 +37,19 @@
 #define MAIN_MAX_EAL_ARGS (32 + CFG_MAX_PORTS * 2 + CFG_MAX_EAL_EXTRA)
 
 static volatile sig_atomic_t main_stop_signal;
+static volatile sig_atomic_t main_hup;
 
 static void
 main_on_signal(int sig)
 {
 	main_stop_signal = sig;
+}
+
+static void
+main_on_hup(int sig)
+{
+	(void)sig;
+	main_hup = 1;
 }
 
 static void
@@ -115,6 +125,11 @@ main_setup(struct gw *gw, char *err, size_t errlen)
 		snprintf(err, errlen, "out of memory for the per-client SMTP limits");
 		return -ENOMEM;
 	}
+	gw->rcu = rte_zmalloc("rcu", rte_rcu_qsbr_get_memsize(cfg->n_workers), RTE_CACHE_LINE_SIZE);
+	if (gw->rcu == NULL || rte_rcu_qsbr_init(gw->rcu, cfg->n_workers) != 0) {
+		snprintf(err, errlen, "out of memory for the RCU state");
+		return -ENOMEM;
+	}
 	gw->n_workers = cfg->n_workers;
 	for (unsigned i = 0; i < cfg->n_workers; i++) {
 		gw->workers[i] = worker_create(gw, i, i + 1, err, errlen);
@@ -176,6 +191,12 @@ main_loop(struct gw *gw, int console_fd)
 	uint64_t next_link = 0, next_cert_check = rte_rdtsc() + 86400 * gw->hz;
 
 	while (main_stop_signal == 0) {
+		if (main_hup) {
+			char m[CFG_ERR_LEN + 128];
+			main_hup = 0;
+			log_msg(CFG_LOG_INFO, "SIGHUP: reloading certificates");
+			ctl_reload_certs(gw, m, sizeof(m));
+		}
 		if (rte_rdtsc() >= next_cert_check) {
 			next_cert_check = rte_rdtsc() + 86400 * gw->hz;
 			main_check_certs(gw);
@@ -262,6 +283,7 @@ main_run(const struct gw_config *cfg)
 		log_msg(CFG_LOG_WARNING, "telemetry commands not registered");
 	signal(SIGINT, main_on_signal);
 	signal(SIGTERM, main_on_signal);
+	signal(SIGHUP, main_on_hup);
 	signal(SIGPIPE, SIG_IGN);
 	for (unsigned i = 0; i < gw.n_workers; i++)
 		rte_eal_remote_launch(worker_main, gw.workers[i], gw.workers[i]->lcore_id);

@@ -260,6 +260,10 @@ worker_main(void *arg)
 			arp_announce(w, p);
 	services_start(w);
 	smtp_server_start(w);
+	if (w->gw->rcu != NULL) {
+		rte_rcu_qsbr_thread_register(w->gw->rcu, w->id);
+		rte_rcu_qsbr_thread_online(w->gw->rcu, w->id);
+	}
 	WORKER_LOG(w, CFG_LOG_INFO, "worker %u running on lcore %u (cpu %d)", w->id,
 		   w->lcore_id, rte_lcore_to_cpu_id((int)w->lcore_id));
 
@@ -283,6 +287,8 @@ worker_main(void *arg)
 		}
 		tcp_events(w);
 		worker_tx_flush(w);
+		if (w->gw->rcu != NULL)
+			rte_rcu_qsbr_quiescent(w->gw->rcu, w->id);
 		w->loops++;
 		if (n != 0) {
 			w->idle_polls = 0;
@@ -292,6 +298,8 @@ worker_main(void *arg)
 		}
 	}
 	worker_tx_flush(w);
+	if (w->gw->rcu != NULL)
+		rte_rcu_qsbr_thread_offline(w->gw->rcu, w->id);
 	WORKER_LOG(w, CFG_LOG_INFO, "worker %u stopped after %" PRIu64 " loops", w->id, w->loops);
 	return 0;
 }

@@ -15,6 +15,7 @@
 #include <rte_common.h>
 #include <rte_mbuf.h>
 #include <rte_ring.h>
+#include <rte_rcu_qsbr.h>
 
 #include "platform/config.h"
 #include "drivers/port.h"
@@ -42,7 +43,9 @@ struct gw {
 	unsigned n_workers;
 	const struct route_table *routes;   /* relay permission and next hops (read-only) */
 	struct smtp_limit *smtp_limit;      /* per-client-address limits, shared (atomics) */
-	struct tls_gen *tls;                /* certificates and TLS policy (read-only) */
+	struct tls_gen *tls;                /* certificates and TLS policy: read with gw_tls(), replaced under RCU */
+	struct rte_rcu_qsbr *rcu;           /* workers report quiescence once per loop pass */
+	uint64_t tls_generation;            /* bumped by each successful `reload certs` */
 	volatile bool stop;             /* set by the control plane on SIGINT/SIGTERM */
 	uint64_t start_tsc;
 	uint64_t hz;
@@ -109,6 +112,13 @@ struct worker {
 	struct worker_txq txq[CFG_MAX_PORTS];
 	uint64_t ctr[CFG_MAX_PORTS][STATS_MAX];
 } __rte_cache_aligned;
+
+/* The current TLS generation (a new one is published by `reload certs`; the old one freed after RCU). */
+static inline struct tls_gen *
+gw_tls(const struct gw *gw)
+{
+	return __atomic_load_n(&gw->tls, __ATOMIC_ACQUIRE);
+}
 
 /* Log from a worker: never blocks; a full ring counts log.dropped. */
 #define WORKER_LOG(w, level, ...) do { \

@@ -59,7 +59,7 @@ struct tls_stream {
 	bool head_seen;                 /* the first bytes from the peer were inspected */
 	uint8_t head[11];               /* the first bytes of the ClientHello record */
 	uint8_t head_len;
-	const struct tls_gen *gen;      /* server: the contexts to choose from */
+
 	uint16_t hello_len, hello_off;  /* server: the buffered ClientHello, fed to wolfSSL first */
 	uint8_t hello[TLS_HELLO_MAX];
 	struct tls_client_opts copts;   /* client side: what to check after the handshake */
@@ -588,11 +588,11 @@ tls_hello_takes_ecdsa(const uint8_t *rec, size_t len)
 	return ecdsa_sig && (tls13 || ecdsa12);
 }
 
-/* The context for this client: ECDSA when it takes it, else RSA, else the first one. */
+/* The context for this client in the current generation: ECDSA when it takes it, else RSA, else the first. */
 static WOLFSSL_CTX *
 tls_choose_ctx(const struct tls_stream *ts)
 {
-	const struct tls_gen *g = ts->gen;
+	const struct tls_gen *g = gw_tls(ts->w->gw);
 	bool ecdsa = tls_hello_takes_ecdsa(ts->hello, ts->hello_len);
 
 	for (unsigned i = 0; i < g->n_server; i++)
@@ -620,6 +620,11 @@ tls_gather_hello(struct tls_stream *ts)
 			tls_handshake_failed(ts, TLS_F_CLOSED);
 		return false;                   /* more to come */
 	}
+	if (!tls_gen_server_ready(gw_tls(ts->w->gw))) {
+		tls_handshake_failed(ts, TLS_F_OTHER);
+		return false;
+	}
+	/* wolfSSL counts the context's references: a reload frees the old one after the last session. */
 	ts->ssl = wolfSSL_new(tls_choose_ctx(ts));
 	if (ts->ssl == NULL) {
 		tls_handshake_failed(ts, TLS_F_OTHER);
@@ -814,7 +819,6 @@ tls_server_start(struct worker *w, const struct tls_gen *g, struct stream *lower
 	p->free = ts->next_free;
 	memset(ts, 0, offsetof(struct tls_stream, hello));
 	ts->w = w;
-	ts->gen = g;
 	ts->low = lower;
 	ts->server = true;
 	ts->state = TLS_ST_HELLO;

@@ -40,6 +40,8 @@ const struct console_cmd_desc console_cmds[CONSOLE_CMD_MAX] = {
 	  "our TLS certificates: subject, SANs, key type, issuer, SHA-256 fingerprint, expiry, days left" },
 	{ CONSOLE_SHOW_TLS, "show tls", "[in|out]",
 	  "peers by TLS: sessions with TLS 1.3, 1.2, plaintext, refused old TLS; last version and cipher" },
+	{ CONSOLE_RELOAD_CERTS, "reload certs", "",
+	  "load certificates, keys and CA bundles again (also SIGHUP); a broken set is refused, the old stays" },
 };
 
 const struct console_cmd_desc *

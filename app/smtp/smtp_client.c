@@ -624,7 +624,7 @@ cl_tls_begin(struct smtp_client *c)
 	o.names = names;
 	o.n_names = n;
 	o.sni = n != 0 && names[0] != c->peer_ip ? names[0] : NULL;
-	struct stream *t = tls_client_start(w, w->gw->tls, c->s, &cl_stream_ops, c, &o);
+	struct stream *t = tls_client_start(w, gw_tls(w->gw), c->s, &cl_stream_ops, c, &o);
 	if (t == NULL) {
 		cl_try_next(c, SMTP_CL_F_TLS_HANDSHAKE);
 		return false;

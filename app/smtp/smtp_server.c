@@ -330,7 +330,7 @@ smtp_cmd_helo(struct smtp_session *ss, const struct smtp_cmd *cmd)
 	smtp_reply(ss, "250-PIPELINING");
 	smtp_reply(ss, "250-SIZE %" PRIu64, c->limits.message_size);
 	smtp_reply(ss, "250-8BITMIME");
-	if (!ss->tls && tls_gen_server_ready(ss->w->gw->tls))
+	if (!ss->tls && tls_gen_server_ready(gw_tls(ss->w->gw)))
 		smtp_reply(ss, "250-STARTTLS");
 	smtp_reply(ss, "250-ENHANCEDSTATUSCODES");
 	smtp_reply(ss, "250 SMTPUTF8");
@@ -477,7 +477,7 @@ smtp_cmd_starttls(struct smtp_session *ss, const struct smtp_cmd *cmd)
 	}
 	smtp_flush(ss);
 	struct stream *low = ss->s;
-	struct stream *t = ss->out_len == 0 ? tls_server_start(w, w->gw->tls, low, &smtp_stream_ops, ss) : NULL;
+	struct stream *t = ss->out_len == 0 ? tls_server_start(w, gw_tls(w->gw), low, &smtp_stream_ops, ss) : NULL;
 	if (t == NULL) {
 		w->ctr[0][STATS_TLS_UNAVAILABLE]++;
 		smtp_reply(ss, "454 4.7.0 TLS not available due to local problem");

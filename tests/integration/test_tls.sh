@@ -9,7 +9,9 @@
 # tickets (TLS 1.2 and 1.3) and session IDs, counted apart; non-forward-secret and CBC
 # suites refused; the STARTTLS command-injection class (CVE-2011-0411),
 # STARTTLS with a parameter, plaintext instead of a ClientHello; a client
-# certificate recorded in the log.
+# certificate recorded in the log; show tls, show certs; rotation with
+# reload certs and SIGHUP while sessions run (broken sets refused); expiry
+# warnings.
 source "$(dirname "$0")/../lib/harness.sh"
 source "$T_ROOT/tests/lib/gw.sh"
 source "$T_ROOT/tests/lib/smtp.sh"
@@ -198,6 +200,49 @@ assert_match "show certs: days left" "expires +20[0-9-]+ [0-9:]+ UTC \(8[0-9][0-
 json=$(gwctl --json show certs)
 assert_eq "show certs --json parses, 2 certificates" 2 "$(python3 -c 'import json,sys; print(len(json.load(sys.stdin)))' <<<"$json")"
 
+gw_stop
+assert_eq "gateway exits cleanly" 0 "$GW_EXIT"
+
+# ---- rotation without downtime: reload certs / SIGHUP while STARTTLS sessions run ----
+LIVE=$T_TMP/live; mkdir -p "$LIVE"
+cp "$PKI/gw/ecdsa.crt" "$PKI/gw/ecdsa.key" "$PKI/gw/rsa.crt" "$PKI/gw/rsa.key" "$LIVE/"
+sed -e "s|$PKI/gw/|$LIVE/|g" "$T_TMP/gw.conf" >"$T_TMP/gw-live.conf"
+t_check "gateway starts on the live certificate files" gw_start "$T_TMP/gw-live.conf"
+fpr() { echo QUIT | ip netns exec "$EXT_NS" timeout 20 openssl s_client -starttls smtp -connect 203.0.113.1:25 2>/dev/null |
+	openssl x509 -noout -fingerprint -sha256 2>/dev/null | sed 's/.*=//'; }
+fp1=$(openssl x509 -in "$PKI/gw/ecdsa.crt" -noout -fingerprint -sha256 | sed 's/.*=//')
+fp2=$(openssl x509 -in "$PKI/gw2/ecdsa.crt" -noout -fingerprint -sha256 | sed 's/.*=//')
+assert_eq "before: clients see the first certificate" "$fp1" "$(fpr)"
+ip netns exec "$EXT_NS" timeout 60 "$T_BUILD/smtpgen" client -S 203.0.113.1:25 --starttls --ca "$PKI/ca/ca.crt" \
+	--servername mx.gw.test -s 8 -m 1500 -l 2k --to user@example.com --json >"$T_TMP/load.json" 2>"$T_TMP/load.err" &
+load=$!
+sleep 1.5
+cp "$PKI/gw2/ecdsa.crt" "$PKI/gw2/ecdsa.key" "$PKI/gw2/rsa.crt" "$PKI/gw2/rsa.key" "$LIVE/"
+assert_match "reload certs: the new set is published" "certificates reloaded: generation 1, 2 certificate" \
+	"$(gwctl reload certs)"
+assert_eq "after reload: new sessions see the new certificate" "$fp2" "$(fpr)"
+assert_match "show certs shows the new fingerprint" "sha256 +$fp2" "$(gwctl show certs)"
+cp "$PKI/bad/mismatch.crt" "$LIVE/ecdsa.crt"; cp "$PKI/bad/mismatch.key" "$LIVE/ecdsa.key"
+out=$(gwctl reload certs 2>&1)
+assert_match "a key that does not belong to its certificate: refused, named" \
+	"error: reload certs refused, the running certificates stay: tls.certificates.\[0\]: the key .*ecdsa\.key does not belong to the certificate" "$out"
+cp "$PKI/bad/expired.crt" "$LIVE/ecdsa.crt"; cp "$PKI/bad/expired.key" "$LIVE/ecdsa.key"
+assert_match "an expired certificate: refused" "refused, the running certificates stay: .*ecdsa\.crt has expired" \
+	"$(gwctl reload certs 2>&1)"
+rm -f "$LIVE/ecdsa.key"
+assert_match "an unreadable key: refused" "refused, the running certificates stay: .*ecdsa\.key" "$(gwctl reload certs 2>&1)"
+assert_eq "after the refusals the second certificate is still served" "$fp2" "$(fpr)"
+cp "$PKI/gw/ecdsa.crt" "$PKI/gw/ecdsa.key" "$PKI/gw/rsa.crt" "$PKI/gw/rsa.key" "$LIVE/"
+kill -HUP "$(pgrep -f "mailgw -c $T_TMP/gw-live.conf" | head -1)"
+sleep 0.5
+assert_match "SIGHUP reloads too" "generation 2" "$(cat "$GW_LOG")"
+assert_eq "after SIGHUP: the first certificate again" "$fp1" "$(fpr)"
+wait "$load"; lrc=$?
+[[ $lrc == 0 ]] || t_note "load: $(head -c 600 "$T_TMP/load.json") $(tail -3 "$T_TMP/load.err")"
+read -r ok failed <<<"$(python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(d["messages"]["ok"], d["messages"]["failed"])' "$T_TMP/load.json" 2>/dev/null)"
+assert_eq "no session failed across three reloads (smtpgen exit status)" 0 "$lrc"
+assert_eq "smtpgen relayed all 1500 messages over STARTTLS across the reloads" 1500 "${ok:-0}"
+assert_eq "... none failed" 0 "${failed:-x}"
 gw_stop
 assert_eq "gateway exits cleanly" 0 "$GW_EXIT"
 
