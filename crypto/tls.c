@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 #include <unistd.h>
 #include <rte_common.h>
@@ -61,11 +62,11 @@ struct tls_stream {
 	uint8_t head_len;
 
 	uint16_t hello_len, hello_off;  /* server: the buffered ClientHello, fed to wolfSSL first */
-	uint8_t hello[TLS_HELLO_MAX];
 	struct tls_client_opts copts;   /* client side: what to check after the handshake */
 	const char *names[TLS_MAX_NAMES];   /* copts.names points here (the strings are the caller's, long-lived) */
 	struct tls_info info;
 	struct tls_stream *next_free;
+	uint8_t hello[TLS_HELLO_MAX];   /* last: a new session clears everything before it */
 };
 
 struct tls_pool {
@@ -91,14 +92,15 @@ tls_of(struct stream *s)
 static int
 tls_verify_cb(int preverify, WOLFSSL_X509_STORE_CTX *store)
 {
-	WOLFSSL *ssl = wolfSSL_X509_STORE_CTX_get_ex_data(store, wolfSSL_get_ex_data_X509_STORE_CTX_idx());
-	struct tls_stream *ts = ssl ? wolfSSL_GetIOReadCtx(ssl) : NULL;
+	struct tls_stream *ts = store != NULL ? store->userCtx : NULL;   /* wolfSSL_SetCertCbCtx() */
 
 	if (!preverify && ts != NULL && ts->info.verify_err == 0) {
 		ts->info.verify_err = wolfSSL_X509_STORE_CTX_get_error(store);
 		if (ts->info.verify_err == 0)
 			ts->info.verify_err = -1;
 	}
+	if (!preverify && ts == NULL)
+		return 0;                       /* cannot record it: fail rather than pass a bad chain */
 	return 1;
 }
 
@@ -450,6 +452,51 @@ tls_classify(struct tls_stream *ts, int err)
 	}
 }
 
+/* A configured "*.suffix" against one certificate name: the same pattern, or one label + ".suffix". */
+static bool
+tls_wild_match(const char *pattern, const char *name)
+{
+	const char *suffix = pattern + 1;               /* ".suffix" */
+	size_t ls = strlen(suffix), ln = strlen(name);
+
+	if (strcasecmp(pattern, name) == 0)
+		return true;
+	if (ln <= ls || strcasecmp(name + ln - ls, suffix) != 0)
+		return false;
+	return memchr(name, '.', ln - ls) == NULL && name[0] != '*';
+}
+
+/*
+ * Whether the peer certificate carries one of the expected names (RFC 6125):
+ * a host name (the certificate's own wildcards honoured by wolfSSL), an IPv4
+ * literal (an IP SAN), or a configured "*.suffix" (any one-label name under
+ * it, matched here against the DNS SANs).
+ */
+static bool
+tls_names_match(WOLFSSL_X509 *peer, const char *const *names, unsigned n)
+{
+	const char *sans[64];
+	unsigned n_sans = 0;
+	char *a;
+
+	while (n_sans < RTE_DIM(sans) && (a = wolfSSL_X509_get_next_altname(peer)) != NULL)
+		sans[n_sans++] = a;
+	for (unsigned k = 0; k < n; k++) {
+		uint32_t ip;
+		if (config_parse_ipv4(names[k], &ip) == 0) {
+			if (wolfSSL_X509_check_ip_asc(peer, names[k], 0) == WOLFSSL_SUCCESS)
+				return true;
+		} else if (names[k][0] == '*' && names[k][1] == '.') {
+			for (unsigned j = 0; j < n_sans; j++)
+				if (tls_wild_match(names[k], sans[j]))
+					return true;
+		} else if (wolfSSL_X509_check_host(peer, names[k], strlen(names[k]), 0, NULL) == WOLFSSL_SUCCESS) {
+			return true;
+		}
+	}
+	return false;
+}
+
 /* Symmetric key bits from a suite name (every suite we allow is AES-GCM or ChaCha20). */
 static int
 tls_cipher_bits(const char *name)
@@ -482,13 +529,10 @@ tls_fill_info(struct tls_stream *ts)
 		i->peer_verified = i->verify_err == 0;
 		if (i->verify_err > 0)
 			i->verify_text = wolfSSL_X509_verify_cert_error_string(i->verify_err);
-		for (unsigned k = 0; !ts->server && k < ts->copts.n_names && !i->name_ok; k++) {
-			const char *n = ts->copts.names[k];
-			uint32_t ip;
-			i->name_ok = config_parse_ipv4(n, &ip) == 0 ?
-				     wolfSSL_X509_check_ip_asc(peer, n, 0) == WOLFSSL_SUCCESS :
-				     wolfSSL_X509_check_host(peer, n, strlen(n), 0, NULL) == WOLFSSL_SUCCESS;
-		}
+		else if (i->verify_err < -1)
+			i->verify_text = wolfSSL_ERR_reason_error_string((unsigned long)i->verify_err);
+		if (!ts->server)
+			i->name_ok = tls_names_match(peer, ts->copts.names, ts->copts.n_names);
 		wolfSSL_X509_free(peer);
 	}
 	if (i->verify_err != 0 && i->verify_text == NULL)
@@ -630,6 +674,7 @@ tls_gather_hello(struct tls_stream *ts)
 		tls_handshake_failed(ts, TLS_F_OTHER);
 		return false;
 	}
+	wolfSSL_SetCertCbCtx(ts->ssl, ts);     /* the verify callback records into this session */
 	wolfSSL_SSLSetIORecv(ts->ssl, tls_io_recv);
 	wolfSSL_SSLSetIOSend(ts->ssl, tls_io_send);
 	wolfSSL_SetIOReadCtx(ts->ssl, ts);
@@ -865,6 +910,7 @@ tls_client_start(struct worker *w, const struct tls_gen *g, struct stream *lower
 		.remote_addr = lower->remote_addr, .remote_port = lower->remote_port,
 		.local_addr = lower->local_addr, .local_port = lower->local_port,
 	};
+	wolfSSL_SetCertCbCtx(ssl, ts);
 	wolfSSL_SSLSetIORecv(ssl, tls_io_recv);
 	wolfSSL_SSLSetIOSend(ssl, tls_io_send);
 	wolfSSL_SetIOReadCtx(ssl, ts);

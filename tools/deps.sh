@@ -26,7 +26,7 @@ WOLFSSL_OPTIONS="--enable-static --disable-shared
 	--enable-session-ticket --enable-sni --enable-supportedcurves
 	--enable-extended-master --enable-opensslextra --enable-tls13 --enable-ecc
 	--enable-curve25519 --enable-chacha --enable-poly1305 --enable-aesgcm
-	--enable-sessioncerts --enable-certgen --enable-keygen --enable-certext
+	--enable-sessioncerts --enable-certgen --enable-keygen --enable-certext --enable-ip-alt-name
 	--disable-examples --disable-crypttests"
 WOLFSSL_CFLAGS="-O2 -g -fPIC"
 # Macros that must appear in the built options.h.

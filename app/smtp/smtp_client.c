@@ -591,6 +591,8 @@ cl_after_ehlo(struct smtp_client *c, unsigned ext, uint64_t size)
 	}
 	if (level == CFG_TLS_MAY) {
 		c->w->ctr[0][STATS_SMTPC_TLS_NOT_OFFERED]++;
+		WORKER_LOG(c->w, CFG_LOG_INFO, "smtp client: next hop %s offers no STARTTLS; plaintext "
+			   "(level may)", c->peer);
 		cl_ready(c, ext, size);
 		return true;
 	}
@@ -897,14 +899,34 @@ static const struct stream_ops cl_stream_ops = {
 
 /* ---- the owner's API ---- */
 
-/* A cached connection to one of r's hops, most recently used first. */
+/* A route's TLS level (enum cfg_tls_level). */
+static int
+cl_route_level(const struct worker *w, const struct cfg_route *r)
+{
+	return r->tls_level < 0 ? (int)w->cfg->tls.client_level : r->tls_level;
+}
+
+/*
+ * Whether an idle connection opened for route c->route can carry mail for
+ * route r: the same route, or the same level up to "encrypt" (verify and
+ * secure checked names that belong to their route).
+ */
+static bool
+cl_cache_fits(const struct smtp_client *c, const struct cfg_route *r)
+{
+	int lc = cl_route_level(c->w, c->route), lr = cl_route_level(c->w, r);
+
+	return c->route == r || (lc == lr && lr <= CFG_TLS_ENCRYPT);
+}
+
+/* A cached connection to one of r's hops that fits r's TLS level, most recently used first. */
 static struct smtp_client *
 cl_cache_take(struct worker *w, const struct cfg_route *r)
 {
 	struct cl_ctx *x = cl_ctx(w);
 
 	for (struct smtp_client *c = x->idle_head; c != NULL; c = c->next)
-		for (unsigned i = 0; i < r->n_hops; i++)
+		for (unsigned i = 0; i < r->n_hops && cl_cache_fits(c, r); i++)
 			if (c->addr == r->hops[i].addr && c->port == r->hops[i].port) {
 				cl_idle_unlink(x, c);
 				w->ctr[0][STATS_SMTPC_CACHE_HITS]++;
