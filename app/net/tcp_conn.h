@@ -190,6 +190,9 @@ void tcp_rtx_arm(struct tcp_conn *c);
 void tcp_rtx_stop(struct tcp_conn *c);
 void tcp_delack_arm(struct tcp_conn *c);
 void tcp_keep_arm(struct tcp_conn *c);
+/* End a TIME_WAIT connection now (a newer SYN for its 4-tuple arrived); its slot is freed. */
+void tcp_time_wait_end(struct tcp_conn *c);
+
 void tcp_time_wait_enter(struct tcp_conn *c);
 
 /* tcp_stream.c */

@@ -273,6 +273,24 @@ tcp_input(struct worker *w, unsigned p, struct rte_mbuf *m, unsigned hlen)
 		return tcp_hand_over(w, p, owner, m);
 
 	struct tcp_conn *c = tcp_conn_lookup(w, &k);
+	if (c != NULL && c->state == TCP_TIME_WAIT && c->events == 0 &&
+	    (th->tcp_flags & (RTE_TCP_SYN_FLAG | RTE_TCP_ACK_FLAG | RTE_TCP_RST_FLAG)) == RTE_TCP_SYN_FLAG) {
+		/*
+		 * A new SYN for a 4-tuple we hold in TIME_WAIT (clients reuse ports
+		 * fast when we closed first): a new connection if it is newer than the
+		 * old one's end (RFC 6191 with timestamps, RFC 1122 4.2.2.13 by
+		 * sequence number); else the challenge ACK below.
+		 */
+		struct tcp_opts o;
+		tcp_parse_opts((const uint8_t *)(th + 1), doff - sizeof(*th), &o);
+		uint32_t seq = rte_be_to_cpu_32(th->sent_seq);
+		bool newer = c->ts_ok && o.ts ? tcp_seq_gt(o.tsval, c->ts_recent) : tcp_seq_gt(seq, c->rcv_nxt);
+		if (newer) {
+			w->ctr[p][STATS_TCP_TIME_WAIT_RECYCLED]++;
+			tcp_time_wait_end(c);
+			return tcp_input_closed(w, p, m, &k, th, len - doff, &o);
+		}
+	}
 	if (c == NULL) {
 		struct tcp_opts o;
 		tcp_parse_opts((const uint8_t *)(th + 1), doff - sizeof(*th), &o);

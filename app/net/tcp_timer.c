@@ -36,6 +36,12 @@ tcp_tw_finish(struct tcp_conn *c)
 }
 
 void
+tcp_time_wait_end(struct tcp_conn *c)
+{
+	tcp_tw_finish(c);
+}
+
+void
 tcp_time_wait_enter(struct tcp_conn *c)
 {
 	struct worker *w = c->w;

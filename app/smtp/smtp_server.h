@@ -27,7 +27,9 @@
  *   500 5.5.2 Error: message line longer than N octets; message refused
  *   500 5.5.2 Error: command line too long | bare <LF> in command | bare <CR> in command | NUL in command
  *   500 5.5.2 Error: command not recognized
- *   502 5.5.1 Error: command not implemented (STARTTLS, AUTH, BDAT, EXPN)
+ *   502 5.5.1 Error: command not implemented (AUTH, BDAT, EXPN)
+ *   220 2.0.0 Ready to start TLS | 454 4.7.0 TLS not available due to local problem (no certificates)
+ *   554 5.5.1 Error: TLS already active | data sent after STARTTLS before the TLS handshake; closing
  *   252 2.5.2 Cannot VRFY user, but will accept message and attempt delivery
  *   214 2.0.0 ...  250 2.0.0 Ok (NOOP, RSET)   221 2.0.0 Bye
  */

@@ -384,7 +384,7 @@ expect "unknown and unimplemented commands" "$out" \
 	"greeting" "220 $HOST ESMTP mailgw" \
 	"EHLO" "~^250-$HOST / " \
 	"unknown command" "500 5.5.2 Error: command not recognized" \
-	"STARTTLS" "502 5.5.1 Error: command not implemented" \
+	"STARTTLS without certificates (RFC 3207 454)" "454 4.7.0 TLS not available due to local problem" \
 	"AUTH" "502 5.5.1 Error: command not implemented" \
 	"EXPN" "502 5.5.1 Error: command not implemented" \
 	"BDAT" "502 5.5.1 Error: command not implemented" \

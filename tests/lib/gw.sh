@@ -41,7 +41,7 @@ system: {
   worker_cores = ${GW_WORKERS:-[1]};
   allow_shared_cores = true;
   hugepages = false;
-  $([[ ${GW_SYSTEM_EXTRA:-} == *memory_mb* ]] || echo 'memory_mb = 256;')
+  $([[ ${GW_SYSTEM_EXTRA:-} == *memory_mb* ]] || echo 'memory_mb = 512;')
   file_prefix = "$GW_PREFIX";
   poll_mode = "adaptive";
   ${GW_SYSTEM_EXTRA:-}

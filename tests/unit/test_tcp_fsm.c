@@ -543,6 +543,41 @@ test_time_wait_expires(void **state)
 	assert_int_equal(tw, 0);
 }
 
+/*
+ * A client that reuses its port while we hold the 4-tuple in TIME_WAIT (we
+ * closed first): a SYN newer than the old connection (by timestamp, RFC 6191)
+ * opens a new connection at once; an older one gets the challenge ACK.
+ */
+static void
+test_time_wait_new_syn(void **state)
+{
+	(void)state;
+	struct tp_conn pc;
+	struct tp_seg s;
+	uint64_t recycled = tp_ctr(STATS_TCP_TIME_WAIT_RECYCLED);
+
+	reach(&pc, F_TIME_WAIT, 0x24240000u);
+	/* an old SYN (timestamp not newer): challenge ACK, still TIME_WAIT */
+	uint32_t ts = pc.tsval;
+	pc.tsval = ts - 100;
+	tp_send(&pc, TP_SYN, pc.snd_nxt + 1000, 0, NULL, 0);
+	tp_recv_one(&s);
+	assert_int_equal(s.flags, TP_ACK);
+	assert_string_equal(tp_state(&pc), "TIME_WAIT");
+	/* a new connection on the same ports, newer timestamp: SYN-ACK, the TIME_WAIT is gone */
+	pc.tsval = ts + 1000;
+	pc.iss = pc.snd_nxt + 100000;
+	pc.snd_nxt = pc.iss;
+	tp_app_reset(&tp_app1);
+	tp_accept_app = &tp_app1;
+	tp_syn(&pc, &s);
+	tp_ack(&pc);
+	tp_recv_none();
+	assert_non_null(tp_app1.s);
+	assert_string_equal(tp_state(&pc), "ESTABLISHED");
+	assert_int_equal(tp_ctr(STATS_TCP_TIME_WAIT_RECYCLED), recycled + 1);
+}
+
 /* A retransmitted FIN in TIME_WAIT is acknowledged again and restarts 2 MSL (RFC 9293 §3.10.7.4). */
 static void
 test_time_wait_fin_again(void **state)
@@ -1088,6 +1123,7 @@ main(void)
 	static const struct CMUnitTest more[] = {
 		TP_TEST(test_passive_close_echo),
 		TP_TEST(test_time_wait_expires),
+		TP_TEST(test_time_wait_new_syn),
 		TP_TEST(test_time_wait_fin_again),
 		TP_TEST(test_time_wait_rst_ignored),
 		TP_TEST(test_simultaneous_close_counted),
