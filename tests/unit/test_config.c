@@ -15,6 +15,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "tests/unit/config_test.h"
+
 #include <errno.h>
 #include <libgen.h>
 #include <limits.h>
@@ -390,35 +392,10 @@ static bool test_config_prefix_only(const char *expect)
 	return n >= sizeof(tail) - 1 && strcmp(expect + n - (sizeof(tail) - 1), tail) == 0;
 }
 
-/* The config tests assume cores 0 and 1 are usable (the defaults). */
-static bool test_config_cores_ok(void)
-{
-	cpu_set_t set;
-
-	return sched_getaffinity(0, sizeof(set), &set) == 0 &&
-	       CPU_ISSET(0, &set) && CPU_ISSET(1, &set);
-}
-
-#define NEED_CORES() do { \
-	if (!test_config_cores_ok()) { \
-		print_message("cores 0 and 1 are not both usable here\n"); \
-		skip(); \
-	} \
-} while (0)
-
 /* Write TEXT to a new file under /tmp; its name goes to PATH. */
 static void test_config_write(const char *text, char path[64])
 {
-	FILE *f;
-	int fd;
-
-	strcpy(path, "/tmp/mailgw-test-config-XXXXXX.conf");
-	fd = mkstemps(path, 5);
-	assert_true(fd >= 0);
-	f = fdopen(fd, "w");
-	assert_non_null(f);
-	assert_int_equal(fputs(text, f) >= 0, 1);
-	assert_int_equal(fclose(f), 0);
+	config_test_write("/tmp/mailgw-test-config-XXXXXX.conf", text, path, 64);
 }
 
 /* Load TEXT from a temporary file; returns config_load()'s result. */

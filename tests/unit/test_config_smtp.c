@@ -17,6 +17,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "tests/unit/config_test.h"
+
 #include <errno.h>
 #include <libgen.h>
 #include <limits.h>
@@ -410,35 +412,10 @@ static const struct test_smtp_case test_smtp_broken[] = {
 	  "routes.[0] (line 7)" },
 };
 
-/* The config tests assume cores 0 and 1 are usable (the defaults). */
-static bool test_smtp_cores_ok(void)
-{
-	cpu_set_t set;
-
-	return sched_getaffinity(0, sizeof(set), &set) == 0 &&
-	       CPU_ISSET(0, &set) && CPU_ISSET(1, &set);
-}
-
-#define NEED_CORES() do { \
-	if (!test_smtp_cores_ok()) { \
-		print_message("cores 0 and 1 are not both usable here\n"); \
-		skip(); \
-	} \
-} while (0)
-
 /* Write TEXT to a new file under /tmp; its name goes to PATH. */
 static void test_smtp_write(const char *text, char path[64])
 {
-	FILE *f;
-	int fd;
-
-	strcpy(path, "/tmp/mailgw-test-smtp-XXXXXX.conf");
-	fd = mkstemps(path, 5);
-	assert_true(fd >= 0);
-	f = fdopen(fd, "w");
-	assert_non_null(f);
-	assert_int_equal(fputs(text, f) >= 0, 1);
-	assert_int_equal(fclose(f), 0);
+	config_test_write("/tmp/mailgw-test-smtp-XXXXXX.conf", text, path, 64);
 }
 
 /* Load TEXT from a temporary file; returns config_load()'s result. */

@@ -19,6 +19,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "tests/unit/config_test.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
@@ -370,22 +372,6 @@ static const char *const test_tls_dirs[] = {
 	"sub", "pki", "pki/gw", "pki/ca", "demo", "rel", "rel/conf",
 };
 
-/* The config tests assume cores 0 and 1 are usable (the defaults). */
-static bool test_tls_cores_ok(void)
-{
-	cpu_set_t set;
-
-	return sched_getaffinity(0, sizeof(set), &set) == 0 &&
-	       CPU_ISSET(0, &set) && CPU_ISSET(1, &set);
-}
-
-#define NEED_CORES() do { \
-	if (!test_tls_cores_ok()) { \
-		print_message("cores 0 and 1 are not both usable here\n"); \
-		skip(); \
-	} \
-} while (0)
-
 /* DIR/NAME into BUF. */
 static const char *test_tls_at(char *buf, size_t n, const char *name)
 {
@@ -459,17 +445,11 @@ static char *test_tls_expand(const char *in)
 static void test_tls_write(const char *subdir, const char *text, char path[PATH_MAX])
 {
 	char *t = test_tls_expand(text);
-	FILE *f;
-	int fd;
+	char template[PATH_MAX];
 
-	snprintf(path, PATH_MAX, "%s%s%s/t-XXXXXX.conf", test_tls_dir,
+	snprintf(template, sizeof(template), "%s%s%s/t-XXXXXX.conf", test_tls_dir,
 		 *subdir ? "/" : "", subdir);
-	fd = mkstemps(path, 5);
-	assert_true(fd >= 0);
-	f = fdopen(fd, "w");
-	assert_non_null(f);
-	assert_true(fputs(t, f) >= 0);
-	assert_int_equal(fclose(f), 0);
+	config_test_write(template, t, path, PATH_MAX);
 	free(t);
 }
 
