@@ -1,16 +1,20 @@
 /*
  * config_test.h — what the configuration unit tests (test_config*.c) share:
  * the check that cores 0 and 1 are usable (the defaults assume them) and a
- * temporary file holding a configuration text. Include after cmocka.h.
+ * temporary file holding a configuration text, the path of the shipped
+ * example configuration. Include after cmocka.h.
  */
 #ifndef MAILGW_TESTS_UNIT_CONFIG_TEST_H
 #define MAILGW_TESTS_UNIT_CONFIG_TEST_H
 
+#include <libgen.h>
+#include <limits.h>
 #include <sched.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 /* The config tests assume cores 0 and 1 are usable (the defaults). */
 static inline bool
@@ -43,6 +47,28 @@ config_test_write(const char *template, const char *text, char *path, size_t len
 	assert_non_null(f);
 	assert_int_equal(fputs(text, f) >= 0, 1);
 	assert_int_equal(fclose(f), 0);
+}
+
+/* The shipped example configuration, wherever the test is run from; its path goes to buf. */
+static inline const char *
+config_test_example(char *buf, size_t len)
+{
+	static const char rel[] = "platform/rootfs/etc/mailgw/mailgw.conf";
+	char exe[PATH_MAX];
+	ssize_t n;
+
+	snprintf(buf, len, "%s", rel);
+	if (access(buf, R_OK) == 0)
+		return buf;
+	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	if (n > 0) {
+		exe[n] = '\0';
+		snprintf(buf, len, "%s/../../%s", dirname(exe), rel);
+		if (access(buf, R_OK) == 0)
+			return buf;
+	}
+	snprintf(buf, len, "%s/../../%s", dirname(strdupa(__FILE__)), rel);
+	return buf;
 }
 
 #endif

@@ -490,27 +490,6 @@ static void test_defaults(void **state)
 	assert_memory_equal(&d, &cfg, sizeof(d));
 }
 
-/* The example file, wherever the test is run from. */
-static const char *test_config_example(char *buf, size_t len)
-{
-	static const char rel[] = "platform/rootfs/etc/mailgw/mailgw.conf";
-	char exe[PATH_MAX];
-	ssize_t n;
-
-	snprintf(buf, len, "%s", rel);
-	if (access(buf, R_OK) == 0)
-		return buf;
-	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-	if (n > 0) {
-		exe[n] = '\0';
-		snprintf(buf, len, "%s/../../%s", dirname(exe), rel);
-		if (access(buf, R_OK) == 0)
-			return buf;
-	}
-	snprintf(buf, len, "%s/../../%s", dirname(strdupa(__FILE__)), rel);
-	return buf;
-}
-
 static void test_example_file(void **state)
 {
 	char path[PATH_MAX + 64], err[CFG_ERR_LEN];
@@ -518,7 +497,7 @@ static void test_example_file(void **state)
 
 	(void)state;
 	NEED_CORES();
-	test_config_example(path, sizeof(path));
+	config_test_example(path, sizeof(path));
 	assert_int_equal(config_load(path, &cfg, err, sizeof(err)), 0);
 	assert_string_equal(err, "");
 	assert_int_equal(cfg.control_core, 0);
@@ -914,7 +893,7 @@ static void test_format(void **state)
 
 	(void)state;
 	NEED_CORES();
-	test_config_example(path, sizeof(path));
+	config_test_example(path, sizeof(path));
 	assert_int_equal(config_load(path, &cfg, err, sizeof(err)), 0);
 	test_config_round_trip(&cfg);
 	config_free(&cfg);

@@ -441,27 +441,6 @@ static void test_smtp_load_ok(const char *text, struct gw_config *cfg)
 	assert_string_equal(err, "");
 }
 
-/* The example file, wherever the test is run from. */
-static const char *test_smtp_example(char *buf, size_t len)
-{
-	static const char rel[] = "platform/rootfs/etc/mailgw/mailgw.conf";
-	char exe[PATH_MAX];
-	ssize_t n;
-
-	snprintf(buf, len, "%s", rel);
-	if (access(buf, R_OK) == 0)
-		return buf;
-	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-	if (n > 0) {
-		exe[n] = '\0';
-		snprintf(buf, len, "%s/../../%s", dirname(exe), rel);
-		if (access(buf, R_OK) == 0)
-			return buf;
-	}
-	snprintf(buf, len, "%s/../../%s", dirname(strdupa(__FILE__)), rel);
-	return buf;
-}
-
 static void test_smtp_hop(const struct cfg_next_hop *h, uint32_t addr,
 			  unsigned port, unsigned priority)
 {
@@ -764,7 +743,7 @@ static void test_smtp_example_file(void **state)
 
 	(void)state;
 	NEED_CORES();
-	test_smtp_example(path, sizeof(path));
+	config_test_example(path, sizeof(path));
 	assert_int_equal(config_load(path, &cfg, err, sizeof(err)), 0);
 	assert_true(cfg.smtp.enabled);
 	assert_int_equal(cfg.smtp.port, 25);
@@ -993,7 +972,7 @@ static void test_smtp_format(void **state)
 	free(big);
 
 	/* The example file. */
-	test_smtp_example(path, sizeof(path));
+	config_test_example(path, sizeof(path));
 	assert_int_equal(config_load(path, &cfg, err, sizeof(err)), 0);
 	test_smtp_round_trip(&cfg);
 	config_free(&cfg);

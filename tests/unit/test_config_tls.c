@@ -940,24 +940,16 @@ static void test_tls_trust(void **state)
  * (config in demo/, certificates in pki/gw/), loads as documented. */
 static void test_tls_example(void **state)
 {
-	static const char rel[] = "platform/rootfs/etc/mailgw/mailgw.conf";
-	char ex[PATH_MAX], exe[PATH_MAX], path[PATH_MAX], err[CFG_ERR_LEN], line[1024];
+	char ex[PATH_MAX], path[PATH_MAX], err[CFG_ERR_LEN], line[1024];
 	char p[PATH_MAX], *text;
 	size_t len = 0, cap = 1 << 16;
 	bool in = false, seen = false;
 	struct gw_config cfg, d;
-	ssize_t n;
 	FILE *f;
 
 	(void)state;
 	NEED_CORES();
-	snprintf(ex, sizeof(ex), "%s", rel);
-	if (access(ex, R_OK) != 0) {
-		n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-		assert_true(n > 0);
-		exe[n] = '\0';
-		snprintf(ex, sizeof(ex), "%s/../../%s", dirname(exe), rel);
-	}
+	config_test_example(ex, sizeof(ex));
 	/* As shipped: no tls group, all defaults. */
 	assert_int_equal(config_load(ex, &cfg, err, sizeof(err)), 0);
 	config_defaults(&d);
