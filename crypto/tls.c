@@ -57,9 +57,6 @@ struct tls_stream {
 	enum tls_fail fail;
 	bool server;
 	bool eof;                       /* close_notify or the lower stream's EOF */
-	bool head_seen;                 /* the first bytes from the peer were inspected */
-	uint8_t head[11];               /* the first bytes of the ClientHello record */
-	uint8_t head_len;
 
 	uint16_t hello_len, hello_off;  /* server: the buffered ClientHello, fed to wolfSSL first */
 	struct tls_client_opts copts;   /* client side: what to check after the handshake */
@@ -244,18 +241,6 @@ tls_gen_certs(const struct tls_gen *g, struct tls_cert_view *out, unsigned max)
 	return n;
 }
 
-/* Whether the leaf of a PEM chain file has an ECDSA key. */
-static bool
-tls_cert_is_ecdsa(const char *path)
-{
-	WOLFSSL_X509 *x = wolfSSL_X509_load_certificate_file(path, WOLFSSL_FILETYPE_PEM);
-	bool ecdsa = x != NULL && wolfSSL_X509_get_pubkey_type(x) == ECDSAk;
-
-	if (x != NULL)
-		wolfSSL_X509_free(x);
-	return ecdsa;
-}
-
 struct tls_gen *
 tls_gen_create(const struct gw_config *cfg, char *err, size_t errlen)
 {
@@ -284,8 +269,8 @@ tls_gen_create(const struct gw_config *cfg, char *err, size_t errlen)
 			tls_gen_free(g);
 			return NULL;
 		}
-		g->server_ecdsa[i] = tls_cert_is_ecdsa(t->certs[i].cert);
 		tls_cert_describe(t->certs[i].cert, &g->certs[i]);
+		g->server_ecdsa[i] = strncmp(g->certs[i].key, "ECDSA", 5) == 0;
 	}
 	g->server_ready = true;
 	return g;
@@ -363,23 +348,15 @@ tls_release(struct tls_stream *ts)
 
 /* ---- wolfSSL I/O on the lower stream ---- */
 
-/* The peer's first bytes (gathered over reads): a TLS handshake record? Which version does it offer? */
+/* The ClientHello gathered so far: a TLS handshake record? Which version does it offer? */
 static void
-tls_inspect_head(struct tls_stream *ts, const unsigned char *p, int n)
+tls_inspect_head(struct tls_stream *ts)
 {
-	const uint8_t *h = ts->head;
+	const uint8_t *h = ts->hello;
 
-	while (n-- > 0 && ts->head_len < sizeof(ts->head))
-		ts->head[ts->head_len++] = *p++;
-	if (h[0] != 22) {                       /* not a handshake record: plaintext */
+	if (ts->hello_len >= 1 && h[0] != 22)   /* not a handshake record: plaintext */
 		ts->fail = TLS_F_NOT_TLS;
-		ts->head_seen = true;
-		return;
-	}
-	if (ts->head_len < sizeof(ts->head))
-		return;
-	ts->head_seen = true;
-	if (h[5] == 1)                          /* ClientHello: client_version */
+	else if (ts->hello_len >= 11 && h[5] == 1)      /* ClientHello: client_version */
 		ts->info.offered_version = (uint16_t)(h[9] << 8 | h[10]);
 }
 
@@ -399,11 +376,7 @@ tls_io_recv(WOLFSSL *ssl, char *buf, int sz, void *ctx)
 		return WOLFSSL_CBIO_ERR_CONN_CLOSE;
 	ssize_t n = stream_read(ts->low, buf, (size_t)sz);
 	if (n > 0) {
-		if (!ts->head_seen && ts->server)
-			tls_inspect_head(ts, (const unsigned char *)buf, (int)n);
-		if (ts->fail == TLS_F_NOT_TLS)
-			return WOLFSSL_CBIO_ERR_GENERAL;
-		return (int)n;
+		return (int)n;          /* a server's first bytes were inspected by tls_gather_hello() */
 	}
 	if (stream_eof(ts->low))
 		return WOLFSSL_CBIO_ERR_CONN_CLOSE;
@@ -652,8 +625,8 @@ tls_gather_hello(struct tls_stream *ts)
 	ssize_t n = stream_read(ts->low, ts->hello + ts->hello_len, sizeof(ts->hello) - ts->hello_len);
 
 	if (n > 0) {
-		tls_inspect_head(ts, ts->hello + ts->hello_len, (int)n);
 		ts->hello_len = (uint16_t)(ts->hello_len + n);
+		tls_inspect_head(ts);
 	}
 	if (ts->fail == TLS_F_NOT_TLS) {
 		tls_handshake_failed(ts, TLS_F_NOT_TLS);

@@ -562,13 +562,18 @@ cl_ready(struct smtp_client *c, unsigned ext, uint64_t size)
 	cl_send(c);
 }
 
-/* The route's TLS level (enum cfg_tls_level). */
+/* A route's TLS level (enum cfg_tls_level). */
+static int
+cl_route_level(const struct worker *w, const struct cfg_route *r)
+{
+	return r->tls_level < 0 ? (int)w->cfg->tls.client_level : r->tls_level;
+}
+
+/* The TLS level of the route c was opened for. */
 static int
 cl_level(const struct smtp_client *c)
 {
-	int l = c->route->tls_level;
-
-	return l < 0 ? (int)c->w->cfg->tls.client_level : l;
+	return cl_route_level(c->w, c->route);
 }
 
 /* After EHLO: STARTTLS, plaintext (level may or none), or on to the next hop. False if c is gone. */
@@ -589,14 +594,13 @@ cl_after_ehlo(struct smtp_client *c, unsigned ext, uint64_t size)
 		cl_flush(c);
 		return true;
 	}
+	c->w->ctr[0][STATS_SMTPC_TLS_NOT_OFFERED]++;
 	if (level == CFG_TLS_MAY) {
-		c->w->ctr[0][STATS_SMTPC_TLS_NOT_OFFERED]++;
 		WORKER_LOG(c->w, CFG_LOG_INFO, "smtp client: next hop %s offers no STARTTLS; plaintext "
 			   "(level may)", c->peer);
 		cl_ready(c, ext, size);
 		return true;
 	}
-	c->w->ctr[0][STATS_SMTPC_TLS_NOT_OFFERED]++;
 	WORKER_LOG(c->w, CFG_LOG_WARNING, "smtp client: TLS is required, but was not offered by host %s",
 		   c->peer);
 	cl_try_next(c, SMTP_CL_F_TLS_NOT_OFFERED);
@@ -898,13 +902,6 @@ static const struct stream_ops cl_stream_ops = {
 };
 
 /* ---- the owner's API ---- */
-
-/* A route's TLS level (enum cfg_tls_level). */
-static int
-cl_route_level(const struct worker *w, const struct cfg_route *r)
-{
-	return r->tls_level < 0 ? (int)w->cfg->tls.client_level : r->tls_level;
-}
 
 /*
  * Whether an idle connection opened for route c->route can carry mail for

@@ -204,8 +204,7 @@ smtp_free(struct smtp_session *ss)
 	struct smtp_ctx *x = smtp_ctx(w);
 
 	smtp_log_session(ss);
-	if (!ss->tls && ss->commands != 0 && ss->close_reason != NULL &&
-	    strcmp(ss->close_reason, "TLS handshake failed") != 0)
+	if (!ss->tls && !ss->tls_failed && ss->commands != 0)
 		tls_report_session(w->tls_report, ss->client_addr, false, NULL, NULL);
 	timer_cancel(&w->timers, &ss->timer);
 	if (ss->cl != NULL)
@@ -729,6 +728,7 @@ smtp_tls_failed(struct smtp_session *ss, struct stream *s)
 		   f == TLS_F_VERSION ? "; the client offered " : "", f == TLS_F_VERSION ? tls_version_name(v) : "",
 		   ti ? ti->lib_err : 0);
 	ss->close_reason = "TLS handshake failed";
+	ss->tls_failed = true;
 }
 
 static void

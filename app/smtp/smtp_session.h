@@ -48,6 +48,7 @@ struct smtp_session {
 	bool esmtp;
 	bool helo_done;
 	bool tls;                       /* the session runs over TLS (after STARTTLS) */
+	bool tls_failed;                /* its STARTTLS handshake failed */
 	/* counts */
 	unsigned commands, errors, transactions, relayed, failed;
 	const char *close_reason;
