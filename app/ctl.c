@@ -20,6 +20,7 @@
 #include "app/smtp/smtp_client.h"
 #include "app/smtp/smtp_server.h"
 #include "crypto/tls.h"
+#include "crypto/tls_ticket.h"
 #include "crypto/tls_report.h"
 #include "platform/log.h"
 #include "platform/console_table.h"
@@ -534,6 +535,25 @@ ctl_reload_certs(struct gw *gw, char *msg, size_t len)
 	gw->tls_generation++;
 	snprintf(msg, len, "certificates reloaded: generation %" PRIu64 ", %u certificate(s)", gw->tls_generation, n);
 	log_msg(CFG_LOG_INFO, "tls: %s", msg);
+	return 0;
+}
+
+int
+ctl_rotate_tickets(struct gw *gw, uint64_t now)
+{
+	char err[CFG_ERR_LEN] = "";
+	struct tls_ticket_keys *old = gw->tickets;
+	struct tls_ticket_keys *k = tls_ticket_keys_rotate(old, now, gw->cfg->tls.session_timeout, err, sizeof(err));
+
+	if (k == NULL) {
+		log_msg(CFG_LOG_ERR, "%s; the ticket keys stay as they are", err);
+		return -ENOMEM;
+	}
+	__atomic_store_n(&gw->tickets, k, __ATOMIC_RELEASE);
+	if (gw->rcu != NULL && old != NULL)
+		rte_rcu_qsbr_synchronize(gw->rcu, RTE_QSBR_THRID_INVALID);
+	tls_ticket_keys_free(old);
+	log_msg(CFG_LOG_INFO, "tls: session-ticket key %" PRIu64 " in use (%u key(s) accepted)", k->serial, k->n);
 	return 0;
 }
 

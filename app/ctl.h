@@ -30,4 +30,12 @@ int ctl_telemetry_register(void);
  */
 int ctl_reload_certs(struct gw *gw, char *msg, size_t len);
 
+/*
+ * Publish a new session-ticket key set (tls_ticket.h) made from the current
+ * one at time now (seconds): a fresh key encrypts, the old ones decrypt for
+ * tls.session_timeout more. The old set is freed once every worker has
+ * passed a quiescent state. Returns 0 or -ENOMEM (the old set stays).
+ */
+int ctl_rotate_tickets(struct gw *gw, uint64_t now);
+
 #endif

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #include <rte_cycles.h>
 #include <rte_eal.h>
@@ -25,6 +26,7 @@
 #include "app/smtp/smtp_limit.h"
 #include "crypto/selftest.h"
 #include "crypto/tls.h"
+#include "crypto/tls_ticket.h"
 #include <wolfssl/options.h>
 #include <wolfssl/ssl.h>
 #include "platform/config.h"
@@ -117,6 +119,9 @@ main_setup(struct gw *gw, char *err, size_t errlen)
 	gw->tls = tls_gen_create(cfg, err, errlen);
 	if (gw->tls == NULL)
 		return -EINVAL;
+	gw->tickets = tls_ticket_keys_rotate(NULL, (uint64_t)time(NULL), cfg->tls.session_timeout, err, errlen);
+	if (gw->tickets == NULL)
+		return -ENOMEM;
 	gw->routes = route_table_build(cfg, err, errlen);
 	if (gw->routes == NULL)
 		return -ENOMEM;
@@ -189,6 +194,7 @@ static void
 main_loop(struct gw *gw, int console_fd)
 {
 	uint64_t next_link = 0, next_cert_check = rte_rdtsc() + 86400 * gw->hz;
+	uint64_t rotation = gw->cfg->tls.ticket_key_rotation * gw->hz, next_rotation = rte_rdtsc() + rotation;
 
 	while (main_stop_signal == 0) {
 		if (main_hup) {
@@ -196,6 +202,10 @@ main_loop(struct gw *gw, int console_fd)
 			main_hup = 0;
 			log_msg(CFG_LOG_INFO, "SIGHUP: reloading certificates");
 			ctl_reload_certs(gw, m, sizeof(m));
+		}
+		if (rte_rdtsc() >= next_rotation) {
+			next_rotation = rte_rdtsc() + rotation;
+			ctl_rotate_tickets(gw, (uint64_t)time(NULL));
 		}
 		if (rte_rdtsc() >= next_cert_check) {
 			next_cert_check = rte_rdtsc() + 86400 * gw->hz;
@@ -236,6 +246,7 @@ main_shutdown(struct gw *gw, int console_fd)
 	smtp_limit_free(gw->smtp_limit);
 	route_table_free((struct route_table *)gw->routes);
 	tls_gen_free(gw->tls);
+	tls_ticket_keys_free(gw->tickets);
 	wolfSSL_Cleanup();
 }
 

@@ -141,9 +141,30 @@ enum stats_kind {
 	X(TLS_RESUMED,          "tls.resumed",           STATS_EVENT,   "inbound TLS handshakes that resumed a session") \
 	X(TLS_V1_2,             "tls.version_1_2",       STATS_EVENT,   "inbound TLS sessions with TLS 1.2") \
 	X(TLS_V1_3,             "tls.version_1_3",       STATS_EVENT,   "inbound TLS sessions with TLS 1.3") \
+	X(TLS_C_T13_AES128_GCM_SHA256, "tls.cipher_tls13_aes128_gcm_sha256", STATS_EVENT, "inbound TLS sessions with TLS13-AES128-GCM-SHA256") \
+	X(TLS_C_T13_AES256_GCM_SHA384, "tls.cipher_tls13_aes256_gcm_sha384", STATS_EVENT, "inbound TLS sessions with TLS13-AES256-GCM-SHA384") \
+	X(TLS_C_T13_CHACHA20_POLY1305_SHA256, "tls.cipher_tls13_chacha20_poly1305_sha256", STATS_EVENT, "inbound TLS sessions with TLS13-CHACHA20-POLY1305-SHA256") \
+	X(TLS_C_ECDSA_AES128_GCM_SHA256, "tls.cipher_ecdhe_ecdsa_aes128_gcm_sha256", STATS_EVENT, "inbound TLS sessions with ECDHE-ECDSA-AES128-GCM-SHA256") \
+	X(TLS_C_ECDSA_AES256_GCM_SHA384, "tls.cipher_ecdhe_ecdsa_aes256_gcm_sha384", STATS_EVENT, "inbound TLS sessions with ECDHE-ECDSA-AES256-GCM-SHA384") \
+	X(TLS_C_ECDSA_CHACHA20_POLY1305, "tls.cipher_ecdhe_ecdsa_chacha20_poly1305", STATS_EVENT, "inbound TLS sessions with ECDHE-ECDSA-CHACHA20-POLY1305") \
+	X(TLS_C_RSA_AES128_GCM_SHA256, "tls.cipher_ecdhe_rsa_aes128_gcm_sha256", STATS_EVENT, "inbound TLS sessions with ECDHE-RSA-AES128-GCM-SHA256") \
+	X(TLS_C_RSA_AES256_GCM_SHA384, "tls.cipher_ecdhe_rsa_aes256_gcm_sha384", STATS_EVENT, "inbound TLS sessions with ECDHE-RSA-AES256-GCM-SHA384") \
+	X(TLS_C_RSA_CHACHA20_POLY1305, "tls.cipher_ecdhe_rsa_chacha20_poly1305", STATS_EVENT, "inbound TLS sessions with ECDHE-RSA-CHACHA20-POLY1305") \
+	X(TLS_C_OTHER, "tls.cipher_other", STATS_EVENT, "inbound TLS sessions with any other suite") \
+	X(TLS_G_X25519, "tls.curve_x25519", STATS_EVENT, "inbound TLS sessions whose key exchange used X25519") \
+	X(TLS_G_P256, "tls.curve_secp256r1", STATS_EVENT, "inbound TLS sessions whose key exchange used P-256 (secp256r1)") \
+	X(TLS_G_P384, "tls.curve_secp384r1", STATS_EVENT, "inbound TLS sessions whose key exchange used P-384 (secp384r1)") \
+	X(TLS_G_NONE, "tls.curve_none", STATS_EVENT, "inbound TLS sessions with no key exchange (TLS 1.2 resumption)") \
+	X(TLS_G_OTHER, "tls.curve_other", STATS_EVENT, "inbound TLS sessions with any other group") \
 	X(TLS_REFUSED_V1_0,     "tls.refused_v1_0",      STATS_EVENT,   "inbound handshakes refused: the client offered at most TLS 1.0") \
 	X(TLS_REFUSED_V1_1,     "tls.refused_v1_1",      STATS_EVENT,   "inbound handshakes refused: the client offered at most TLS 1.1") \
 	X(TLS_REFUSED_OLD,      "tls.refused_ssl",       STATS_EVENT,   "inbound handshakes refused: SSL or an unknown version below TLS 1.2") \
+	X(TLS_TICKETS_ISSUED,   "tls.tickets_issued",    STATS_EVENT,   "session tickets issued (TLS 1.2 and 1.3)") \
+	X(TLS_TICKETS_RENEWED,  "tls.tickets_renewed",   STATS_EVENT,   "tickets accepted under an older key and replaced by a new one") \
+	X(TLS_TICKETS_UNKNOWN,  "tls.tickets_unknown_key", STATS_EVENT, "tickets whose key is retired or not ours: full handshake") \
+	X(TLS_TICKETS_BAD,      "tls.tickets_bad",       STATS_EVENT,   "tickets that failed authentication: full handshake") \
+	X(TLS_CACHE_HITS,       "tls.session_cache_hits", STATS_EVENT,  "session IDs found in the worker's session cache") \
+	X(TLS_CACHE_MISSES,     "tls.session_cache_misses", STATS_EVENT, "session IDs offered but not in the worker's cache: full handshake") \
 	X(TLS_FAIL_CIPHER,      "tls.failed_no_shared_cipher", STATS_EVENT, "inbound handshakes failed: no forward-secret AEAD suite in common") \
 	X(TLS_FAIL_NOT_TLS,     "tls.failed_not_tls",    STATS_EVENT,   "inbound handshakes failed: plaintext instead of a ClientHello") \
 	X(TLS_FAIL_OTHER,       "tls.failed_other",      STATS_EVENT,   "inbound handshakes failed: alert, closed, timeout or other") \
@@ -160,6 +181,7 @@ enum stats_kind {
 	X(SMTPC_TLS,            "smtp_client.tls",       STATS_EVENT,   "next-hop connections that started TLS") \
 	X(SMTPC_TLS_NOT_OFFERED, "smtp_client.tls_not_offered", STATS_EVENT, "next hops that offered no STARTTLS (plaintext at level may, else failed)") \
 	X(SMTPC_TLS_HANDSHAKE_FAILED, "smtp_client.tls_handshake_failed", STATS_EVENT, "TLS handshakes with next hops that failed") \
+	X(SMTPC_TLS_RESUMED,    "smtp_client.tls_resumed", STATS_EVENT, "next-hop TLS handshakes that resumed the session of an earlier one") \
 	X(SMTPC_TLS_VERIFY_FAILED, "smtp_client.tls_verify_failed", STATS_EVENT, "next-hop certificates not verified at level verify/secure") \
 	X(SMTPC_NO_SLOT,        "smtp_client.no_slot",   STATS_EVENT,   "transactions deferred: smtp.client.connections_per_worker reached") \
 	X(LOG_DROPPED,          "log.dropped",           STATS_EVENT,   "log lines lost: log ring full")

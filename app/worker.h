@@ -32,6 +32,7 @@ struct worker;
 struct route_table;
 struct smtp_limit;
 struct tls_gen;
+struct tls_ticket_keys;
 struct tls_report;
 
 /* The gateway context: built by main before the workers start. */
@@ -44,6 +45,7 @@ struct gw {
 	const struct route_table *routes;   /* relay permission and next hops (read-only) */
 	struct smtp_limit *smtp_limit;      /* per-client-address limits, shared (atomics) */
 	struct tls_gen *tls;                /* certificates and TLS policy: read with gw_tls(), replaced under RCU */
+	struct tls_ticket_keys *tickets;    /* session-ticket keys of all workers: atomic load, replaced under RCU */
 	struct rte_rcu_qsbr *rcu;           /* workers report quiescence once per loop pass */
 	uint64_t tls_generation;            /* bumped by each successful `reload certs` */
 	volatile bool stop;             /* set by the control plane on SIGINT/SIGTERM */

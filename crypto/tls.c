@@ -23,16 +23,22 @@
 
 #include "app/worker.h"
 #include "crypto/tls.h"
+#include "crypto/tls_cache.h"
+#include "crypto/tls_ticket.h"
 #include "platform/config.h"
 
 #define TLS_RECORD_MAX      16384   /* plaintext per record */
 #define TLS_RECORD_OVERHEAD 64      /* header + nonce + tag, with room to spare */
 #define TLS_MAX_NAMES       80      /* expected certificate names kept per client session */
 #define TLS_HELLO_MAX       2048    /* ClientHello record buffered to choose our certificate */
+#define TLS_CERT_NAMES      16      /* host names per certificate of ours considered for SNI */
+#define TLS_CLIENT_CACHE    256     /* next-hop sessions kept per worker */
 
 struct tls_gen {
 	WOLFSSL_CTX *server[CFG_MAX_CERTS];     /* one per certificate of ours */
 	bool server_ecdsa[CFG_MAX_CERTS];       /* its key is ECDSA (else RSA) */
+	char names[CFG_MAX_CERTS][TLS_CERT_NAMES][256];  /* its DNS names (SANs, else CN), for SNI */
+	unsigned n_names[CFG_MAX_CERTS];
 	unsigned n_server;
 	WOLFSSL_CTX *client;            /* outbound: trust anchors loaded when available */
 	bool server_ready;
@@ -57,10 +63,15 @@ struct tls_stream {
 	enum tls_fail fail;
 	bool server;
 	bool eof;                       /* close_notify or the lower stream's EOF */
+	bool opened;                    /* the handshake completed */
+	bool ticket_refused;            /* a ticket of this handshake was refused (counted once) */
 
 	uint16_t hello_len, hello_off;  /* server: the buffered ClientHello, fed to wolfSSL first */
 	struct tls_client_opts copts;   /* client side: what to check after the handshake */
 	const char *names[TLS_MAX_NAMES];   /* copts.names points here (the strings are the caller's, long-lived) */
+	char skey[TLS_CACHE_KEY_MAX];   /* client side: the session-cache key (copts.session_key) */
+	uint8_t skey_len;
+	struct tls_info cached;         /* client side: what the full handshake of the offered session found */
 	struct tls_info info;
 	struct tls_stream *next_free;
 	uint8_t hello[TLS_HELLO_MAX];   /* last: a new session clears everything before it */
@@ -70,10 +81,19 @@ struct tls_pool {
 	struct tls_stream *slots;
 	unsigned n;
 	struct tls_stream *free;
+	struct tls_cache *in_cache;     /* inbound sessions by ID (tls.session_cache_size; NULL: none) */
+	struct tls_cache *out_cache;    /* outbound sessions by next hop */
+	uint64_t ticket_seq;            /* this worker's ticket nonces */
 };
 
 static const struct stream_impl tls_stream_impl;
 static const struct stream_ops tls_lower_ops;
+
+static struct tls_pool *
+tls_pool_of(const struct worker *w)
+{
+	return w->tls;
+}
 
 static struct tls_stream *
 tls_of(struct stream *s)
@@ -99,6 +119,134 @@ tls_verify_cb(int preverify, WOLFSSL_X509_STORE_CTX *store)
 	if (!preverify && ts == NULL)
 		return 0;                       /* cannot record it: fail rather than pass a bad chain */
 	return 1;
+}
+
+/* ---- resumption: ticket keys shared by all workers, the worker's session caches ---- */
+
+static uint64_t
+tls_now(void)
+{
+	return (uint64_t)time(NULL);
+}
+
+/* The session of a wolfSSL object (its I/O context), NULL before tls_*_start() set it. */
+static struct tls_stream *
+tls_of_ssl(WOLFSSL *ssl)
+{
+	return ssl != NULL ? wolfSSL_GetIOReadCtx(ssl) : NULL;
+}
+
+/* wolfSSL's ticket callback: the key set the control plane published last (tls_ticket.h). */
+static int
+tls_ticket_cb(WOLFSSL *ssl, unsigned char name[WOLFSSL_TICKET_NAME_SZ], unsigned char iv[WOLFSSL_TICKET_IV_SZ],
+	      unsigned char mac[WOLFSSL_TICKET_MAC_SZ], int enc, unsigned char *ticket, int in_len, int *out_len,
+	      void *user)
+{
+	struct tls_stream *ts = tls_of_ssl(ssl);
+	(void)user;
+
+	if (ts == NULL)
+		return WOLFSSL_TICKET_RET_REJECT;
+	struct worker *w = ts->w;
+	const struct tls_ticket_keys *k = __atomic_load_n(&w->gw->tickets, __ATOMIC_ACQUIRE);
+
+	switch (tls_ticket_crypt(k, w->id, &tls_pool_of(w)->ticket_seq, name, iv, mac, enc, ticket, in_len, out_len)) {
+	case TLS_TICKET_OK:
+		if (enc)
+			w->ctr[0][STATS_TLS_TICKETS_ISSUED]++;
+		return WOLFSSL_TICKET_RET_OK;
+	case TLS_TICKET_RENEW:
+		w->ctr[0][STATS_TLS_TICKETS_RENEWED]++;
+		return WOLFSSL_TICKET_RET_CREATE;
+	case TLS_TICKET_UNKNOWN:                /* wolfSSL may ask more than once for one ClientHello */
+		if (!ts->ticket_refused)
+			w->ctr[0][STATS_TLS_TICKETS_UNKNOWN]++;
+		ts->ticket_refused = true;
+		return WOLFSSL_TICKET_RET_REJECT;
+	default:
+		if (!ts->ticket_refused)
+			w->ctr[0][STATS_TLS_TICKETS_BAD]++;
+		ts->ticket_refused = true;
+		return WOLFSSL_TICKET_RET_REJECT;
+	}
+}
+
+/* wolfSSL made a session (inbound full handshake): keep a copy in this worker's cache, by ID. */
+static int
+tls_sess_new_cb(WOLFSSL *ssl, WOLFSSL_SESSION *sess)
+{
+	struct tls_stream *ts = tls_of_ssl(ssl);
+	unsigned int len = 0;
+	const unsigned char *id = wolfSSL_SESSION_get_id(sess, &len);
+
+	if (ts == NULL || !ts->server || tls_pool_of(ts->w)->in_cache == NULL || id == NULL || len == 0)
+		return 0;
+	WOLFSSL_SESSION *copy = wolfSSL_SESSION_dup(sess);
+	if (copy != NULL)
+		tls_cache_put(tls_pool_of(ts->w)->in_cache, id, len, copy, tls_now() + ts->w->cfg->tls.session_timeout, NULL);
+	return 0;                               /* wolfSSL frees its own reference */
+}
+
+/* A client offers a session ID: look it up in this worker's cache (a miss is a full handshake). */
+static WOLFSSL_SESSION *
+tls_sess_get_cb(WOLFSSL *ssl, const unsigned char *id, int len, int *copy)
+{
+	struct tls_stream *ts = tls_of_ssl(ssl);
+
+	*copy = 1;                              /* wolfSSL copies it; the cache keeps its reference */
+	if (ts == NULL || tls_pool_of(ts->w)->in_cache == NULL || len <= 0)
+		return NULL;
+	WOLFSSL_SESSION *s = tls_cache_get(tls_pool_of(ts->w)->in_cache, id, (size_t)len, tls_now(), NULL);
+	ts->w->ctr[0][s != NULL ? STATS_TLS_CACHE_HITS : STATS_TLS_CACHE_MISSES]++;
+	return s;
+}
+
+/* Resumption for one of our server contexts: tickets with the shared keys, IDs in the worker's cache. */
+static void
+tls_ctx_resumption(WOLFSSL_CTX *ctx, const struct cfg_tls *t)
+{
+	wolfSSL_CTX_set_timeout(ctx, t->session_timeout);
+	wolfSSL_CTX_set_TicketHint(ctx, (int)t->session_timeout);
+	wolfSSL_CTX_set_TicketEncCb(ctx, tls_ticket_cb);
+	wolfSSL_CTX_set_session_cache_mode(ctx, WOLFSSL_SESS_CACHE_NO_INTERNAL);     /* no global, locked cache */
+	if (t->session_cache_size > 0) {
+		wolfSSL_CTX_sess_set_new_cb(ctx, tls_sess_new_cb);
+		wolfSSL_CTX_sess_set_get_cb(ctx, tls_sess_get_cb);
+	}
+}
+
+/* Outbound: offer the session the last full handshake with this next hop made, if any. */
+static void
+tls_client_offer(struct tls_stream *ts, WOLFSSL *ssl, const char *key)
+{
+	struct tls_cache *c = tls_pool_of(ts->w)->out_cache;
+	size_t len = key != NULL ? strlen(key) : 0;
+
+	wolfSSL_UseSessionTicket(ssl);
+	if (c == NULL || len == 0 || len > TLS_CACHE_KEY_MAX)
+		return;
+	memcpy(ts->skey, key, len);
+	ts->skey_len = (uint8_t)len;
+	WOLFSSL_SESSION *s = tls_cache_get(c, key, len, tls_now(), &ts->cached);
+	if (s != NULL && wolfSSL_set_session(ssl, s) != WOLFSSL_SUCCESS)
+		tls_cache_remove(c, key, len);
+}
+
+/*
+ * Outbound, at the end of a connection: keep its session for the next one
+ * if it came from a full handshake (a session from a resumed one would
+ * chain resumptions: wolfSSL issue #6172), with what that handshake found
+ * about the certificate.
+ */
+static void
+tls_client_keep(struct tls_stream *ts)
+{
+	if (ts->server || !ts->opened || ts->info.resumed || ts->skey_len == 0 || ts->ssl == NULL)
+		return;
+	WOLFSSL_SESSION *s = wolfSSL_get1_session(ts->ssl);
+	if (s != NULL)
+		tls_cache_put(tls_pool_of(ts->w)->out_cache, ts->skey, ts->skey_len, s,
+			      tls_now() + ts->w->cfg->tls.session_timeout, &ts->info);
 }
 
 /* ---- generations ---- */
@@ -231,6 +379,19 @@ tls_cert_describe(const char *path, struct tls_cert_view *v)
 	return true;
 }
 
+/* Certificate i's DNS names (from the SANs show certs lists), for choosing it by SNI. */
+static void
+tls_gen_names(struct tls_gen *g, unsigned i)
+{
+	char sans[sizeof(g->certs[i].sans)], *save = NULL;
+
+	snprintf(sans, sizeof(sans), "%s", g->certs[i].sans);
+	for (char *n = strtok_r(sans, ", ", &save); n != NULL && g->n_names[i] < TLS_CERT_NAMES;
+	     n = strtok_r(NULL, ", ", &save))
+		if (strchr(n, '.') != NULL || strcasecmp(n, "localhost") == 0)
+			snprintf(g->names[i][g->n_names[i]++], sizeof(g->names[i][0]), "%s", n);
+}
+
 unsigned
 tls_gen_certs(const struct tls_gen *g, struct tls_cert_view *out, unsigned max)
 {
@@ -269,8 +430,10 @@ tls_gen_create(const struct gw_config *cfg, char *err, size_t errlen)
 			tls_gen_free(g);
 			return NULL;
 		}
+		tls_ctx_resumption(ctx, t);
 		tls_cert_describe(t->certs[i].cert, &g->certs[i]);
 		g->server_ecdsa[i] = strncmp(g->certs[i].key, "ECDSA", 5) == 0;
+		tls_gen_names(g, i);
 	}
 	g->server_ready = true;
 	return g;
@@ -309,6 +472,16 @@ tls_worker_init(struct worker *w, unsigned slots)
 		return -ENOMEM;
 	}
 	p->n = slots;
+	p->out_cache = tls_cache_create(TLS_CLIENT_CACHE);
+	if (w->cfg->tls.session_cache_size > 0)
+		p->in_cache = tls_cache_create(w->cfg->tls.session_cache_size);
+	if (p->out_cache == NULL || (w->cfg->tls.session_cache_size > 0 && p->in_cache == NULL)) {
+		tls_cache_free(p->in_cache);
+		tls_cache_free(p->out_cache);
+		rte_free(p->slots);
+		rte_free(p);
+		return -ENOMEM;
+	}
 	for (unsigned i = slots; i-- > 0;) {
 		p->slots[i].next_free = p->free;
 		p->free = &p->slots[i];
@@ -327,6 +500,8 @@ tls_worker_fini(struct worker *w)
 	for (unsigned i = 0; i < p->n; i++)
 		if (p->slots[i].ssl != NULL)
 			wolfSSL_free(p->slots[i].ssl);
+	tls_cache_free(p->in_cache);
+	tls_cache_free(p->out_cache);
 	rte_free(p->slots);
 	rte_free(p);
 	w->tls = NULL;
@@ -337,6 +512,7 @@ tls_release(struct tls_stream *ts)
 {
 	struct tls_pool *p = ts->w->tls;
 
+	tls_client_keep(ts);
 	if (ts->ssl != NULL)
 		wolfSSL_free(ts->ssl);
 	ts->ssl = NULL;
@@ -483,6 +659,18 @@ tls_cipher_bits(const char *name)
 	return 0;
 }
 
+/* A resumed outbound session: the certificate facts of the full handshake that made it. */
+static void
+tls_info_restore(struct tls_info *i, const struct tls_info *full)
+{
+	i->peer_cert = full->peer_cert;
+	i->peer_verified = full->peer_verified;
+	i->verify_err = full->verify_err;
+	i->verify_text = full->verify_text;
+	i->name_ok = full->name_ok;
+	memcpy(i->peer_subject, full->peer_subject, sizeof(i->peer_subject));
+}
+
 static void
 tls_fill_info(struct tls_stream *ts)
 {
@@ -493,6 +681,11 @@ tls_fill_info(struct tls_stream *ts)
 	i->cipher = wolfSSL_get_cipher_name(ts->ssl);
 	i->bits = tls_cipher_bits(i->cipher);
 	i->resumed = wolfSSL_session_reused(ts->ssl) != 0;
+	i->curve = wolfSSL_get_curve_name(ts->ssl);
+	if (!ts->server && i->resumed) {        /* no certificate in a resumed handshake: what the full one found */
+		tls_info_restore(i, &ts->cached);
+		return;
+	}
 	peer = wolfSSL_get_peer_certificate(ts->ssl);
 	i->peer_cert = peer != NULL;
 	i->peer_subject[0] = '\0';
@@ -539,6 +732,7 @@ tls_handshake(struct tls_stream *ts)
 
 	if (ret == WOLFSSL_SUCCESS) {
 		ts->state = TLS_ST_OPEN;
+		ts->opened = true;
 		tls_fill_info(ts);
 		if (ts->up.ops != NULL && ts->up.ops->connected != NULL)
 			ts->up.ops->connected(&ts->up);
@@ -561,6 +755,54 @@ tls_be16(const uint8_t *p)
 }
 
 /*
+ * The parts of a ClientHello record (rec[0..len)) we look at: the cipher
+ * suites [*cs, *cs_end) and the extensions [*ext, *ext_end) (empty when it
+ * has none). False for anything that is not a ClientHello we can parse.
+ */
+static bool
+tls_hello_parts(const uint8_t *rec, size_t len, size_t *cs, size_t *cs_end, size_t *ext, size_t *ext_end)
+{
+	size_t o = 5 + 4 + 2 + 32;              /* record hdr, handshake hdr, version, random */
+
+	if (len < o + 1 || rec[0] != 22 || rec[5] != 1)
+		return false;
+	o += 1 + rec[o];                        /* session id */
+	if (o + 2 > len)
+		return false;
+	*cs = o + 2;
+	*cs_end = *cs + tls_be16(rec + o);
+	if (*cs_end > len)
+		return false;
+	o = *cs_end;
+	if (o + 1 > len)
+		return false;
+	o += 1 + rec[o];                        /* compression methods */
+	*ext = *ext_end = o;
+	if (o + 2 <= len) {
+		*ext = o + 2;
+		*ext_end = RTE_MIN(len, *ext + tls_be16(rec + o));
+	}
+	return true;
+}
+
+/* Extension type in [ext, ext_end): its data and length, or NULL. */
+static const uint8_t *
+tls_hello_ext(const uint8_t *rec, size_t ext, size_t ext_end, uint16_t type, size_t *dlen)
+{
+	for (size_t o = ext; o + 4 <= ext_end;) {
+		size_t elen = tls_be16(rec + o + 2);
+		if (o + 4 + elen > ext_end)
+			return NULL;
+		if (tls_be16(rec + o) == type) {
+			*dlen = elen;
+			return rec + o + 4;
+		}
+		o += 4 + elen;
+	}
+	return NULL;
+}
+
+/*
  * Whether the client can take an ECDSA certificate: it offers an ECDSA
  * signature algorithm (or sends none: TLS 1.2's default allows ECDSA) and
  * either a TLS 1.3 suite or an ECDHE-ECDSA suite. rec is the whole record.
@@ -570,52 +812,96 @@ bool
 tls_hello_takes_ecdsa(const uint8_t *rec, size_t len)
 {
 	bool tls13 = false, ecdsa12 = false, ecdsa_sig = true;
-	size_t o = 5 + 4 + 2 + 32;              /* record hdr, handshake hdr, version, random */
+	size_t cs, cs_end, ext, ext_end, dlen;
 
-	if (len < o + 1 || rec[0] != 22 || rec[5] != 1)
+	if (!tls_hello_parts(rec, len, &cs, &cs_end, &ext, &ext_end))
 		return false;
-	o += 1 + rec[o];                        /* session id */
-	if (o + 2 > len)
-		return false;
-	size_t cs = tls_be16(rec + o), end = o + 2 + cs;
-	if (end > len)
-		return false;
-	for (size_t i = o + 2; i + 1 < end; i += 2) {
+	for (size_t i = cs; i + 1 < cs_end; i += 2) {
 		uint16_t c = tls_be16(rec + i);
 		tls13 |= c >= 0x1301 && c <= 0x1303;
 		ecdsa12 |= c == 0xC02B || c == 0xC02C || c == 0xCCA9;
 	}
-	o = end;
-	if (o + 1 > len)
-		return false;
-	o += 1 + rec[o];                        /* compression methods */
-	if (o + 2 <= len) {
-		size_t ext_end = RTE_MIN(len, o + 2 + tls_be16(rec + o));
-		for (o += 2; o + 4 <= ext_end;) {
-			uint16_t type = tls_be16(rec + o), elen = tls_be16(rec + o + 2);
-			const uint8_t *d = rec + o + 4;
-			if (type == 13 && o + 4 + elen <= ext_end && elen >= 2) {      /* signature_algorithms */
-				ecdsa_sig = false;
-				for (size_t i = 2; i + 1 < elen && i < 2u + tls_be16(d); i += 2)
-					ecdsa_sig |= d[i + 1] == 3 && d[i] >= 4 && d[i] <= 6;
-			}
-			o += 4 + elen;
-		}
+	const uint8_t *d = tls_hello_ext(rec, ext, ext_end, 13, &dlen);        /* signature_algorithms */
+	if (d != NULL && dlen >= 2) {
+		ecdsa_sig = false;
+		for (size_t i = 2; i + 1 < dlen && i < 2u + tls_be16(d); i += 2)
+			ecdsa_sig |= d[i + 1] == 3 && d[i] >= 4 && d[i] <= 6;
 	}
 	return ecdsa_sig && (tls13 || ecdsa12);
 }
 
-/* The context for this client in the current generation: ECDSA when it takes it, else RSA, else the first. */
+size_t
+tls_hello_sni(const uint8_t *rec, size_t len, char *out, size_t outlen)
+{
+	size_t cs, cs_end, ext, ext_end, dlen;
+	const uint8_t *d;
+
+	if (outlen > 0)
+		out[0] = '\0';
+	if (!tls_hello_parts(rec, len, &cs, &cs_end, &ext, &ext_end) ||
+	    (d = tls_hello_ext(rec, ext, ext_end, 0, &dlen)) == NULL || dlen < 5)     /* server_name */
+		return 0;
+	size_t list = RTE_MIN((size_t)tls_be16(d), dlen - 2);
+	for (size_t o = 2; o + 3 <= 2 + list;) {
+		size_t nlen = tls_be16(d + o + 1);
+		if (o + 3 + nlen > 2 + list)
+			return 0;
+		if (d[o] == 0) {                        /* host_name */
+			if (nlen == 0 || nlen >= outlen)
+				return 0;
+			for (size_t i = 0; i < nlen; i++) {
+				uint8_t c = d[o + 3 + i];
+				if (c <= ' ' || c >= 0x7f)      /* a DNS name: nothing else is looked up */
+					return 0;
+				out[i] = (char)c;
+			}
+			out[nlen] = '\0';
+			return nlen;
+		}
+		o += 3 + nlen;
+	}
+	return 0;
+}
+
+/* Whether certificate i of g carries the host name sni (a "*.suffix" of its own covers one label). */
+static bool
+tls_cert_serves(const struct tls_gen *g, unsigned i, const char *sni)
+{
+	const char *dot = strchr(sni, '.');
+
+	for (unsigned k = 0; k < g->n_names[i]; k++) {
+		const char *n = g->names[i][k];
+		if (strcasecmp(n, sni) == 0 ||
+		    (n[0] == '*' && n[1] == '.' && dot != NULL && dot != sni && strcasecmp(dot, n + 1) == 0))
+			return true;
+	}
+	return false;
+}
+
+/*
+ * Our certificate for this client in the current generation: one whose key
+ * type it takes, then one with the host name it asked for by SNI, then
+ * ECDSA over RSA when it takes both, then the first configured.
+ */
 static WOLFSSL_CTX *
 tls_choose_ctx(const struct tls_stream *ts)
 {
 	const struct tls_gen *g = gw_tls(ts->w->gw);
 	bool ecdsa = tls_hello_takes_ecdsa(ts->hello, ts->hello_len);
+	char sni[256];
+	bool by_name = tls_hello_sni(ts->hello, ts->hello_len, sni, sizeof(sni)) > 0;
+	unsigned best = 0;
+	int best_score = -1;
 
-	for (unsigned i = 0; i < g->n_server; i++)
-		if (g->server_ecdsa[i] == ecdsa)
-			return g->server[i];
-	return g->server[0];
+	for (unsigned i = 0; i < g->n_server; i++) {
+		int score = (ecdsa || !g->server_ecdsa[i]) * 4 + (by_name && tls_cert_serves(g, i, sni)) * 2 +
+			    (g->server_ecdsa[i] == ecdsa);
+		if (score > best_score) {
+			best = i;
+			best_score = score;
+		}
+	}
+	return g->server[best];
 }
 
 /* Gather the ClientHello record; then make the wolfSSL object for the chosen certificate. */
@@ -869,6 +1155,7 @@ tls_client_start(struct worker *w, const struct tls_gen *g, struct stream *lower
 	p->free = ts->next_free;
 	memset(ts, 0, offsetof(struct tls_stream, hello));
 	ts->w = w;
+	tls_client_offer(ts, ssl, o->session_key);
 	ts->ssl = ssl;
 	ts->low = lower;
 	ts->server = false;

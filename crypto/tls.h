@@ -42,6 +42,7 @@ struct tls_info {
 	const char *cipher;     /* "ECDHE-ECDSA-AES128-GCM-SHA256", "TLS13-AES128-GCM-SHA256" */
 	int bits;               /* symmetric key bits */
 	bool resumed;
+	const char *curve;      /* key exchange group ("X25519", "SECP256R1"); NULL when none (TLS 1.2 resumed) */
 	bool peer_cert;         /* the peer presented a certificate */
 	bool peer_verified;     /* ... and its chain verified (tls.ca_file inbound, tls.client.ca_file outbound) */
 	int verify_err;         /* the first chain error (X509_V_ERR_*), 0 if none */
@@ -98,6 +99,8 @@ struct tls_client_opts {
 					   the array is copied (at most 80), the strings must outlive the session */
 	unsigned n_names;
 	bool verify;                    /* use the verifying context (tls.client.ca_file) */
+	const char *session_key;        /* resume the session of the last full handshake made under this key
+					   (next hop and what is checked); NULL: never resume */
 };
 
 /*
@@ -124,6 +127,13 @@ const char *tls_fail_text(enum tls_fail f);
  * 1.3 or ECDHE-ECDSA suite. Pure; false for anything unparseable.
  */
 bool tls_hello_takes_ecdsa(const uint8_t *rec, size_t len);
+
+/*
+ * The host name a ClientHello (the whole record) asks for by SNI (RFC 6066)
+ * into out (NUL-terminated); its length, 0 when there is none, it does not
+ * fit, or it holds anything but printable ASCII. Pure.
+ */
+size_t tls_hello_sni(const uint8_t *rec, size_t len, char *out, size_t outlen);
 
 /* "1.0" for 0x0301 ... */
 const char *tls_version_name(uint16_t v);

@@ -247,6 +247,9 @@ struct cfg_tls {
 	char ca_file[CFG_PATH_LEN];     /* CA bundle to verify client certificates ("" = none) */
 	bool request_client_cert;       /* ask clients for a certificate (never required here); true */
 	unsigned expiry_warning_days;   /* log a warning from this many days before expiry; 30 */
+	unsigned session_timeout;       /* seconds a session (ID or ticket) can be resumed; 3600 */
+	unsigned ticket_key_rotation;   /* seconds between new session-ticket keys; 3600 */
+	unsigned session_cache_size;    /* sessions cached per worker (resumption by ID); 4096; 0 = none */
 	/* outbound (tls.client) */
 	enum cfg_tls_level client_level;    /* routes' default level; "may" */
 	char client_ca_file[CFG_PATH_LEN];  /* trust anchors for next hops; Debian's bundle */

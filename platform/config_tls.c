@@ -28,6 +28,9 @@
 	"ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305"
 #define CFG_TLS_CURVES_DEFAULT "X25519:P-256:P-384"
 #define CFG_TLS_EXPIRY_MAX   365
+#define CFG_TLS_SESSION_MIN  1          /* seconds: short values are for tests */
+#define CFG_TLS_SESSION_MAX  86400      /* RFC 8446 §4.6.1 allows 7 days; a day is plenty for mail */
+#define CFG_TLS_CACHE_MAX    1048576
 #define CFG_TLS_POLICY       "inbound suites must be ECDHE with AES-GCM or ChaCha20-Poly1305"
 
 /* Indexed by enum cfg_tls_level. */
@@ -37,7 +40,8 @@ const char *const cfg_tls_levels[] = {
 
 static const char *const cfg_tls_names[] = {
 	"enabled", "certificates", "min_version", "tls13", "ciphers", "curves",
-	"ca_file", "request_client_cert", "expiry_warning_days", "client", NULL
+	"ca_file", "request_client_cert", "expiry_warning_days", "session_timeout",
+	"ticket_key_rotation", "session_cache_size", "client", NULL
 };
 static const char *const cfg_tls_cert_names[] = { "cert", "key", NULL };
 static const char *const cfg_tls_client_names[] = {
@@ -47,6 +51,12 @@ static const char *const cfg_tls_client_names[] = {
 static const struct cfg_int_rule cfg_tls_ints[] = {
 	{ "expiry_warning_days", offsetof(struct cfg_tls, expiry_warning_days),
 	  0, CFG_TLS_EXPIRY_MAX, false },
+	{ "session_timeout", offsetof(struct cfg_tls, session_timeout),
+	  CFG_TLS_SESSION_MIN, CFG_TLS_SESSION_MAX, false },
+	{ "ticket_key_rotation", offsetof(struct cfg_tls, ticket_key_rotation),
+	  CFG_TLS_SESSION_MIN, CFG_TLS_SESSION_MAX, false },
+	{ "session_cache_size", offsetof(struct cfg_tls, session_cache_size),
+	  0, CFG_TLS_CACHE_MAX, false },
 };
 
 /* ---- cipher suites -------------------------------------------------------------- */
@@ -813,6 +823,9 @@ void cfg_tls_defaults(struct gw_config *cfg)
 	strcpy(t->curves, CFG_TLS_CURVES_DEFAULT);
 	t->request_client_cert = true;
 	t->expiry_warning_days = 30;
+	t->session_timeout = 3600;
+	t->ticket_key_rotation = 3600;
+	t->session_cache_size = 4096;
 	t->client_level = CFG_TLS_MAY;
 	strcpy(t->client_ca_file, CFG_TLS_CA_DEFAULT);
 }
@@ -893,8 +906,10 @@ void cfg_format_tls(struct cfg_out *o, const struct gw_config *cfg)
 	cfg_put_str_setting(o, "  ", "curves", t->curves);
 	cfg_put_str_setting(o, "  ", "ca_file", t->ca_file);
 	cfg_put(o, "  request_client_cert = %s;\n  expiry_warning_days = %u;\n"
+		"  session_timeout = %u;\n  ticket_key_rotation = %u;\n  session_cache_size = %u;\n"
 		"  client: {\n", t->request_client_cert ? "true" : "false",
-		t->expiry_warning_days);
+		t->expiry_warning_days, t->session_timeout, t->ticket_key_rotation,
+		t->session_cache_size);
 	cfg_put_str_setting(o, "    ", "level",
 			    (unsigned)t->client_level <= CFG_TLS_SECURE ?
 			    cfg_tls_levels[t->client_level] : "unknown");

@@ -607,6 +607,28 @@ cl_after_ehlo(struct smtp_client *c, unsigned ext, uint64_t size)
 	return false;
 }
 
+/*
+ * The key under which a next hop's TLS session is kept for resumption: the
+ * next hop, the level, the names checked and the certificate generation,
+ * so that a resumed session only stands in for a full handshake that
+ * checked the same things.
+ */
+static const char *
+cl_session_key(const struct smtp_client *c, int level, const char *const *names, unsigned n, char *buf,
+	       size_t len)
+{
+	uint64_t h = 0xcbf29ce484222325ull;     /* FNV-1a over the names */
+
+	for (unsigned i = 0; i < n; i++)
+		for (const char *p = names[i]; ; p++) {
+			h = (h ^ (uint8_t)*p) * 0x100000001b3ull;
+			if (*p == '\0')
+				break;
+		}
+	snprintf(buf, len, "%s/%d/%016" PRIx64 "/%" PRIu64, c->peer, level, h, c->w->gw->tls_generation);
+	return buf;
+}
+
 /* The 220 to STARTTLS came: the handshake starts on the same connection. False if c is gone. */
 static bool
 cl_tls_begin(struct smtp_client *c)
@@ -615,6 +637,7 @@ cl_tls_begin(struct smtp_client *c)
 	const struct cfg_route *r = c->route;
 	int level = cl_level(c);
 	const char *names[CFG_MAX_NEXT_HOPS + 64];
+	char skey[96];
 	struct tls_client_opts o = { .verify = level >= CFG_TLS_VERIFY };
 	unsigned n = 0;
 
@@ -630,6 +653,7 @@ cl_tls_begin(struct smtp_client *c)
 	o.names = names;
 	o.n_names = n;
 	o.sni = n != 0 && names[0] != c->peer_ip ? names[0] : NULL;
+	o.session_key = cl_session_key(c, level, names, n, skey, sizeof(skey));
 	struct stream *t = tls_client_start(w, gw_tls(w->gw), c->s, &cl_stream_ops, c, &o);
 	if (t == NULL) {
 		cl_try_next(c, SMTP_CL_F_TLS_HANDSHAKE);
@@ -661,10 +685,12 @@ cl_tls_up(struct smtp_client *c)
 	}
 	c->tls_up = true;
 	c->w->ctr[0][STATS_SMTPC_TLS]++;
+	if (ti->resumed)
+		c->w->ctr[0][STATS_SMTPC_TLS_RESUMED]++;
 	tls_report_session(c->w->tls_report, c->addr, true, ti->version, ti->cipher);
 	WORKER_LOG(c->w, CFG_LOG_INFO, "smtp client: next hop %s: TLS established: %s with cipher %s "
-		   "(%d/%d bits), certificate %s", c->peer, ti->version, ti->cipher, ti->bits, ti->bits,
-		   ti->peer_verified ? (ti->name_ok ? "verified" : "chain verified, name not matched") :
+		   "(%d/%d bits)%s, certificate %s", c->peer, ti->version, ti->cipher, ti->bits, ti->bits,
+		   ti->resumed ? ", resumed" : "", ti->peer_verified ? (ti->name_ok ? "verified" : "chain verified, name not matched") :
 		   "not verified");
 	c->state = CL_EHLO;
 	smtp_reply_init(&c->reply, 0, 0, true);

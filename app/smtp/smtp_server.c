@@ -11,6 +11,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 #include <rte_common.h>
 #include <rte_malloc.h>
 
@@ -669,6 +670,36 @@ smtp_writable(struct stream *s)
 		smtp_pump(ss);
 }
 
+
+/* Inbound TLS session counters: by suite and by key-exchange group. */
+static void
+smtp_tls_count(struct worker *w, const struct tls_info *ti)
+{
+	static const struct { const char *name; unsigned stat; } suites[] = {
+		{ "TLS13-AES128-GCM-SHA256", STATS_TLS_C_T13_AES128_GCM_SHA256 },
+		{ "TLS13-AES256-GCM-SHA384", STATS_TLS_C_T13_AES256_GCM_SHA384 },
+		{ "TLS13-CHACHA20-POLY1305-SHA256", STATS_TLS_C_T13_CHACHA20_POLY1305_SHA256 },
+		{ "ECDHE-ECDSA-AES128-GCM-SHA256", STATS_TLS_C_ECDSA_AES128_GCM_SHA256 },
+		{ "ECDHE-ECDSA-AES256-GCM-SHA384", STATS_TLS_C_ECDSA_AES256_GCM_SHA384 },
+		{ "ECDHE-ECDSA-CHACHA20-POLY1305", STATS_TLS_C_ECDSA_CHACHA20_POLY1305 },
+		{ "ECDHE-RSA-AES128-GCM-SHA256", STATS_TLS_C_RSA_AES128_GCM_SHA256 },
+		{ "ECDHE-RSA-AES256-GCM-SHA384", STATS_TLS_C_RSA_AES256_GCM_SHA384 },
+		{ "ECDHE-RSA-CHACHA20-POLY1305", STATS_TLS_C_RSA_CHACHA20_POLY1305 },
+	};
+	static const struct { const char *name; unsigned stat; } groups[] = {
+		{ "X25519", STATS_TLS_G_X25519 }, { "SECP256R1", STATS_TLS_G_P256 }, { "SECP384R1", STATS_TLS_G_P384 },
+	};
+	unsigned c = STATS_TLS_C_OTHER, g = ti->curve == NULL ? STATS_TLS_G_NONE : STATS_TLS_G_OTHER;
+
+	for (unsigned i = 0; i < RTE_DIM(suites); i++)
+		if (ti->cipher != NULL && strcmp(ti->cipher, suites[i].name) == 0)
+			c = suites[i].stat;
+	for (unsigned i = 0; i < RTE_DIM(groups) && ti->curve != NULL; i++)
+		if (strcasecmp(ti->curve, groups[i].name) == 0)
+			g = groups[i].stat;
+	w->ctr[0][c]++;
+	w->ctr[0][g]++;
+}
 /* The TLS handshake after STARTTLS is done: a fresh session (RFC 3207 §4.2), over TLS. */
 static void
 smtp_tls_up(struct stream *s)
@@ -691,6 +722,7 @@ smtp_tls_up(struct stream *s)
 	if (ti->resumed)
 		w->ctr[0][STATS_TLS_RESUMED]++;
 	w->ctr[0][strcmp(ti->version, "TLSv1.3") == 0 ? STATS_TLS_V1_3 : STATS_TLS_V1_2]++;
+	smtp_tls_count(w, ti);
 	tls_report_session(w->tls_report, ss->client_addr, false, ti->version, ti->cipher);
 	WORKER_LOG(w, CFG_LOG_INFO, "smtp: session=%s client=%s: TLS established: %s with cipher %s (%d/%d bits)%s%s%s%s",
 		   ss->id, smtp_addr_str(ss->client_addr, a), ti->version, ti->cipher, ti->bits, ti->bits,

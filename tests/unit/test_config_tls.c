@@ -95,6 +95,12 @@ static const struct test_tls_case test_tls_broken[] = {
 	  "7: tls.expiry_warning_days: -1 is out of range (0..365)" },
 	{ TLS("expiry_warning_days = \"30\";"),
 	  "7: tls.expiry_warning_days: expected an integer, got a string" },
+	{ TLS("session_timeout = 0;"),
+	  "7: tls.session_timeout: 0 is out of range (1..86400)" },
+	{ TLS("ticket_key_rotation = 86401;"),
+	  "7: tls.ticket_key_rotation: 86401 is out of range (1..86400)" },
+	{ TLS("session_cache_size = -1;"),
+	  "7: tls.session_cache_size: -1 is out of range (0..1048576)" },
 	/* enabled */
 	{ TLS("enabled = true;"),
 	  "7: tls.enabled: STARTTLS needs at least one entry in tls.certificates" },
@@ -505,6 +511,9 @@ static void test_tls_defaults(void **state)
 	assert_string_equal(d.tls.ca_file, "");
 	assert_true(d.tls.request_client_cert);
 	assert_int_equal(d.tls.expiry_warning_days, 30);
+	assert_int_equal(d.tls.session_timeout, 3600);
+	assert_int_equal(d.tls.ticket_key_rotation, 3600);
+	assert_int_equal(d.tls.session_cache_size, 4096);
 	assert_int_equal(d.tls.client_level, CFG_TLS_MAY);
 	assert_string_equal(d.tls.client_ca_file, CA_DEFAULT);
 	assert_string_equal(d.tls.client_cert, "");
@@ -581,6 +590,7 @@ static const char test_tls_all[] =
 	"  ca_file = \"ca.pem\";\n"
 	"  request_client_cert = false;\n"
 	"  expiry_warning_days = 0;\n"
+	"  session_timeout = 600; ticket_key_rotation = 300; session_cache_size = 0;\n"
 	"  client: {\n"
 	"    level = \"encrypt\";\n"
 	"    ca_file = \"{D}/ca.pem\";\n"
@@ -628,6 +638,9 @@ static void test_tls_every_setting(void **state)
 	assert_string_equal(t->ca_file, test_tls_at(p, sizeof(p), "ca.pem"));
 	assert_false(t->request_client_cert);
 	assert_int_equal(t->expiry_warning_days, 0);
+	assert_int_equal(t->session_timeout, 600);
+	assert_int_equal(t->ticket_key_rotation, 300);
+	assert_int_equal(t->session_cache_size, 0);
 	assert_int_equal(t->client_level, CFG_TLS_ENCRYPT);
 	assert_string_equal(t->client_ca_file, test_tls_at(p, sizeof(p), "ca.pem"));
 	assert_string_equal(t->client_cert, test_tls_at(p, sizeof(p), "client.crt"));
@@ -1069,6 +1082,7 @@ static void test_tls_format(void **state)
 		"  ciphers = \"ECDHE-RSA-CHACHA20-POLY1305:ECDHE-ECDSA-AES256-GCM-SHA384\";\n"
 		"  curves = \"X25519:P-384:P-521:P-256\";\n  ca_file = \"{D}/ca.pem\";\n"
 		"  request_client_cert = false;\n  expiry_warning_days = 0;\n"
+		"  session_timeout = 600;\n  ticket_key_rotation = 300;\n  session_cache_size = 0;\n"
 		"  client: {\n    level = \"encrypt\";\n    ca_file = \"{D}/ca.pem\";\n"
 		"    cert = \"{D}/client.crt\";\n    key = \"{D}/client.key\";\n  };\n};\n"
 		"routes = (\n");
@@ -1092,7 +1106,9 @@ static void test_tls_format(void **state)
 			       "  min_version = \"1.2\";\n  tls13 = true;\n  ciphers = \""
 			       DEFAULT_CIPHERS "\";\n  curves = \"X25519:P-256:P-384\";\n"
 			       "  ca_file = \"\";\n  request_client_cert = true;\n"
-			       "  expiry_warning_days = 30;\n  client: {\n    level = \"may\";\n"
+			       "  expiry_warning_days = 30;\n  session_timeout = 3600;\n"
+			       "  ticket_key_rotation = 3600;\n  session_cache_size = 4096;\n"
+			       "  client: {\n    level = \"may\";\n"
 			       "    ca_file = \"" CA_DEFAULT "\";\n    cert = \"\";\n"
 			       "    key = \"\";\n  };\n};\n"));
 	free(text);

@@ -1,8 +1,10 @@
 /*
- * test_tls_hello.c — unit tests of tls_hello_takes_ecdsa() (crypto/tls.h):
- * the ClientHello inspection that picks our ECDSA or RSA certificate, on
- * hand-built records: TLS 1.3 and 1.2 suites, signature_algorithms present
- * or absent, and every truncation of a valid record (never a read past it).
+ * test_tls_hello.c — unit tests of tls_hello_takes_ecdsa() and
+ * tls_hello_sni() (crypto/tls.h): the ClientHello inspection that picks our
+ * ECDSA or RSA certificate and the host name asked for, on hand-built
+ * records: TLS 1.3 and 1.2 suites, signature_algorithms present or absent,
+ * server_name present, absent or odd, and every truncation of a valid
+ * record (never a read past it).
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -12,6 +14,10 @@
 #include <cmocka.h>
 
 #include "crypto/tls.h"
+
+/* server_name extension data appended by hello() when set (raw bytes, sni_len of them). */
+static const uint8_t *sni_ext;
+static size_t sni_len;
 
 /* A ClientHello record with the given suites and (if n_sig >= 0) signature algorithms. */
 static size_t
@@ -35,6 +41,10 @@ hello(uint8_t *b, const uint16_t *suites, int n_suites, const uint16_t *sigs, in
 		b[o++] = (uint8_t)((n_sig * 2 + 2) >> 8); b[o++] = (uint8_t)(n_sig * 2 + 2);
 		b[o++] = (uint8_t)(n_sig * 2 >> 8); b[o++] = (uint8_t)(n_sig * 2);
 		for (int i = 0; i < n_sig; i++) { b[o++] = (uint8_t)(sigs[i] >> 8); b[o++] = (uint8_t)sigs[i]; }
+	}
+	if (sni_ext != NULL) {                                  /* server_name */
+		b[o++] = 0; b[o++] = 0; b[o++] = (uint8_t)(sni_len >> 8); b[o++] = (uint8_t)sni_len;
+		memcpy(b + o, sni_ext, sni_len); o += sni_len;
 	}
 	b[ext] = (uint8_t)((o - ext - 2) >> 8); b[ext + 1] = (uint8_t)(o - ext - 2);
 	b[hs + 1] = 0; b[hs + 2] = (uint8_t)((o - hs - 4) >> 8); b[hs + 3] = (uint8_t)(o - hs - 4);
@@ -82,12 +92,69 @@ test_hello_malformed(void **state)
 	assert_false(tls_hello_takes_ecdsa(b, 0));
 }
 
+/* server_name data for one host_name entry (list length, type 0, name length, name). */
+static size_t
+sni_data(uint8_t *d, const char *name)
+{
+	size_t n = strlen(name);
+
+	d[0] = (uint8_t)((n + 3) >> 8); d[1] = (uint8_t)(n + 3); d[2] = 0;
+	d[3] = (uint8_t)(n >> 8); d[4] = (uint8_t)n;
+	memcpy(d + 5, name, n);
+	return n + 5;
+}
+
+static void
+test_hello_sni(void **state)
+{
+	uint8_t b[1024], d[400];
+	char out[256];
+	(void)state;
+
+	sni_ext = NULL;
+	assert_int_equal(tls_hello_sni(b, hello(b, S13, 3, SIG_ECDSA, 2), out, sizeof(out)), 0);
+	assert_string_equal(out, "");
+	sni_ext = d;
+	sni_len = sni_data(d, "mx.gw.test");
+	size_t n = hello(b, S13, 3, SIG_ECDSA, 2);
+	assert_int_equal(tls_hello_sni(b, n, out, sizeof(out)), 10);
+	assert_string_equal(out, "mx.gw.test");
+	assert_true(tls_hello_takes_ecdsa(b, n));               /* the other inspection is unaffected */
+	assert_int_equal(tls_hello_sni(b, n, out, 10), 0);      /* does not fit with its NUL */
+	for (size_t cut = 0; cut < n; cut++)                    /* a cut record never yields a name */
+		assert_int_equal(tls_hello_sni(b, cut, out, sizeof(out)), 0);
+	/* A name with a control character or a space, an empty name: none. */
+	sni_len = sni_data(d, "mx.gw.test\n");
+	assert_int_equal(tls_hello_sni(b, hello(b, S13, 3, SIG_ECDSA, 2), out, sizeof(out)), 0);
+	sni_len = sni_data(d, "mx gw");
+	assert_int_equal(tls_hello_sni(b, hello(b, S13, 3, SIG_ECDSA, 2), out, sizeof(out)), 0);
+	sni_len = sni_data(d, "");
+	assert_int_equal(tls_hello_sni(b, hello(b, S13, 3, SIG_ECDSA, 2), out, sizeof(out)), 0);
+	/* A list length beyond the extension: clipped, the name inside still read. */
+	sni_len = sni_data(d, "a.example");
+	d[1] = 0xff;
+	assert_int_equal(tls_hello_sni(b, hello(b, S13, 3, SIG_ECDSA, 2), out, sizeof(out)), 9);
+	assert_string_equal(out, "a.example");
+	/* A name length beyond the list: none. */
+	sni_len = sni_data(d, "a.example");
+	d[4] = 60;
+	assert_int_equal(tls_hello_sni(b, hello(b, S13, 3, SIG_ECDSA, 2), out, sizeof(out)), 0);
+	/* An unknown name type first, then a host_name. */
+	d[0] = 0; d[1] = 3 + 2 + 3 + 9; d[2] = 7; d[3] = 0; d[4] = 2; d[5] = 'x'; d[6] = 'y';
+	d[7] = 0; d[8] = 0; d[9] = 9; memcpy(d + 10, "a.example", 9);
+	sni_len = 19;
+	assert_int_equal(tls_hello_sni(b, hello(b, S13, 3, SIG_ECDSA, 2), out, sizeof(out)), 9);
+	assert_string_equal(out, "a.example");
+	sni_ext = NULL;
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_hello_choices),
 		cmocka_unit_test(test_hello_malformed),
+		cmocka_unit_test(test_hello_sni),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
