@@ -162,6 +162,7 @@ enum stats_kind {
 	X(TLS_TICKETS_ISSUED,   "tls.tickets_issued",    STATS_EVENT,   "session tickets issued (TLS 1.2 and 1.3)") \
 	X(TLS_TICKETS_RENEWED,  "tls.tickets_renewed",   STATS_EVENT,   "tickets accepted under an older key and replaced by a new one") \
 	X(TLS_TICKETS_UNKNOWN,  "tls.tickets_unknown_key", STATS_EVENT, "tickets whose key is retired or not ours: full handshake") \
+	X(TLS_TICKETS_CLIENT_CERT, "tls.tickets_client_cert", STATS_EVENT, "tickets of sessions with a client certificate refused (full handshake: the certificate is shown again)") \
 	X(TLS_TICKETS_BAD,      "tls.tickets_bad",       STATS_EVENT,   "tickets that failed authentication: full handshake") \
 	X(TLS_CACHE_HITS,       "tls.session_cache_hits", STATS_EVENT,  "session IDs found in the worker's session cache") \
 	X(TLS_CACHE_MISSES,     "tls.session_cache_misses", STATS_EVENT, "session IDs offered but not in the worker's cache: full handshake") \

@@ -20,6 +20,7 @@
 #include <wolfssl/ssl.h>
 #include <wolfssl/error-ssl.h>
 #include <wolfssl/wolfcrypt/asn.h>
+#include <wolfssl/wolfcrypt/sha256.h>
 
 #include "app/worker.h"
 #include "crypto/tls.h"
@@ -65,6 +66,7 @@ struct tls_stream {
 	bool eof;                       /* close_notify or the lower stream's EOF */
 	bool opened;                    /* the handshake completed */
 	bool ticket_refused;            /* a ticket of this handshake was refused (counted once) */
+	bool have_cached;               /* cached holds the certificate facts of the session resumed */
 
 	uint16_t hello_len, hello_off;  /* server: the buffered ClientHello, fed to wolfSSL first */
 	struct tls_client_opts copts;   /* client side: what to check after the handshake */
@@ -121,6 +123,41 @@ tls_verify_cb(int preverify, WOLFSSL_X509_STORE_CTX *store)
 	return 1;
 }
 
+/*
+ * The peer certificate's facts into i: whether there is one, its subject,
+ * SANs and SPKI hash, and (from i->verify_err, which the verify callback
+ * set) whether its chain verified.
+ */
+static void
+tls_peer_facts(WOLFSSL *ssl, struct tls_info *i)
+{
+	WOLFSSL_X509 *peer = wolfSSL_get_peer_certificate(ssl);
+	unsigned char spki[1024];
+	int spki_len = (int)sizeof(spki);
+
+	i->peer_cert = peer != NULL;
+	i->peer_subject[0] = i->peer_sans[0] = '\0';
+	memset(i->peer_spki, 0, sizeof(i->peer_spki));
+	i->peer_verified = false;
+	if (peer == NULL)
+		return;
+	wolfSSL_X509_NAME_oneline(wolfSSL_X509_get_subject_name(peer), i->peer_subject, (int)sizeof(i->peer_subject));
+	for (char *n; (n = wolfSSL_X509_get_next_altname(peer)) != NULL;) {
+		size_t l = strlen(i->peer_sans);
+		snprintf(i->peer_sans + l, sizeof(i->peer_sans) - l, "%s%s", l ? ", " : "", n);
+	}
+	if (wolfSSL_X509_get_pubkey_buffer(peer, spki, &spki_len) == WOLFSSL_SUCCESS && spki_len > 0)
+		wc_Sha256Hash(spki, (word32)spki_len, i->peer_spki);
+	i->peer_verified = i->verify_err == 0;
+	if (i->verify_err > 0)
+		i->verify_text = wolfSSL_X509_verify_cert_error_string(i->verify_err);
+	else if (i->verify_err < -1)
+		i->verify_text = wolfSSL_ERR_reason_error_string((unsigned long)i->verify_err);
+	if (i->verify_err != 0 && i->verify_text == NULL)
+		i->verify_text = "certificate chain not verified";
+	wolfSSL_X509_free(peer);
+}
+
 /* ---- resumption: ticket keys shared by all workers, the worker's session caches ---- */
 
 static uint64_t
@@ -143,14 +180,34 @@ tls_ticket_cb(WOLFSSL *ssl, unsigned char name[WOLFSSL_TICKET_NAME_SZ], unsigned
 	      void *user)
 {
 	struct tls_stream *ts = tls_of_ssl(ssl);
+	uint8_t flags = 0;
 	(void)user;
 
 	if (ts == NULL)
 		return WOLFSSL_TICKET_RET_REJECT;
 	struct worker *w = ts->w;
 	const struct tls_ticket_keys *k = __atomic_load_n(&w->gw->tickets, __ATOMIC_ACQUIRE);
+	WOLFSSL_X509 *peer = enc ? wolfSSL_get_peer_certificate(ssl) : NULL;
 
-	switch (tls_ticket_crypt(k, w->id, &tls_pool_of(w)->ticket_seq, name, iv, mac, enc, ticket, in_len, out_len)) {
+	if (peer != NULL) {
+		flags |= TLS_TICKET_F_CLIENT_CERT;
+		wolfSSL_X509_free(peer);
+	}
+	enum tls_ticket_result r = tls_ticket_crypt(k, w->id, &tls_pool_of(w)->ticket_seq, name, iv, mac, enc,
+						    ticket, in_len, out_len, &flags);
+	/*
+	 * A ticket does not carry the client certificate: a session that had
+	 * one is resumed only from the session-ID cache (which keeps it) or
+	 * not at all, so that policy never sees a certificated partner as one
+	 * without a certificate.
+	 */
+	if (!enc && (r == TLS_TICKET_OK || r == TLS_TICKET_RENEW) && (flags & TLS_TICKET_F_CLIENT_CERT)) {
+		if (!ts->ticket_refused)        /* wolfSSL may ask more than once for one ClientHello */
+			w->ctr[0][STATS_TLS_TICKETS_CLIENT_CERT]++;
+		ts->ticket_refused = true;
+		return WOLFSSL_TICKET_RET_REJECT;
+	}
+	switch (r) {
 	case TLS_TICKET_OK:
 		if (enc)
 			w->ctr[0][STATS_TLS_TICKETS_ISSUED]++;
@@ -182,8 +239,11 @@ tls_sess_new_cb(WOLFSSL *ssl, WOLFSSL_SESSION *sess)
 	if (ts == NULL || !ts->server || tls_pool_of(ts->w)->in_cache == NULL || id == NULL || len == 0)
 		return 0;
 	WOLFSSL_SESSION *copy = wolfSSL_SESSION_dup(sess);
+	struct tls_info facts = ts->info;       /* the chain's verification result is known by now */
+	tls_peer_facts(ssl, &facts);
 	if (copy != NULL)
-		tls_cache_put(tls_pool_of(ts->w)->in_cache, id, len, copy, tls_now() + ts->w->cfg->tls.session_timeout, NULL);
+		tls_cache_put(tls_pool_of(ts->w)->in_cache, id, len, copy, tls_now() + ts->w->cfg->tls.session_timeout,
+			      &facts);
 	return 0;                               /* wolfSSL frees its own reference */
 }
 
@@ -196,7 +256,8 @@ tls_sess_get_cb(WOLFSSL *ssl, const unsigned char *id, int len, int *copy)
 	*copy = 1;                              /* wolfSSL copies it; the cache keeps its reference */
 	if (ts == NULL || tls_pool_of(ts->w)->in_cache == NULL || len <= 0)
 		return NULL;
-	WOLFSSL_SESSION *s = tls_cache_get(tls_pool_of(ts->w)->in_cache, id, (size_t)len, tls_now(), NULL);
+	WOLFSSL_SESSION *s = tls_cache_get(tls_pool_of(ts->w)->in_cache, id, (size_t)len, tls_now(), &ts->cached);
+	ts->have_cached = s != NULL;
 	ts->w->ctr[0][s != NULL ? STATS_TLS_CACHE_HITS : STATS_TLS_CACHE_MISSES]++;
 	return s;
 }
@@ -228,6 +289,7 @@ tls_client_offer(struct tls_stream *ts, WOLFSSL *ssl, const char *key)
 	memcpy(ts->skey, key, len);
 	ts->skey_len = (uint8_t)len;
 	WOLFSSL_SESSION *s = tls_cache_get(c, key, len, tls_now(), &ts->cached);
+	ts->have_cached = s != NULL;
 	if (s != NULL && wolfSSL_set_session(ssl, s) != WOLFSSL_SUCCESS)
 		tls_cache_remove(c, key, len);
 }
@@ -659,7 +721,7 @@ tls_cipher_bits(const char *name)
 	return 0;
 }
 
-/* A resumed outbound session: the certificate facts of the full handshake that made it. */
+/* A resumed session: the certificate facts of the full handshake that made it. */
 static void
 tls_info_restore(struct tls_info *i, const struct tls_info *full)
 {
@@ -669,40 +731,40 @@ tls_info_restore(struct tls_info *i, const struct tls_info *full)
 	i->verify_text = full->verify_text;
 	i->name_ok = full->name_ok;
 	memcpy(i->peer_subject, full->peer_subject, sizeof(i->peer_subject));
+	memcpy(i->peer_sans, full->peer_sans, sizeof(i->peer_sans));
+	memcpy(i->peer_spki, full->peer_spki, sizeof(i->peer_spki));
 }
 
+/*
+ * After the handshake: version, suite, group, and the peer's certificate.
+ * A resumed handshake shows no certificate: its facts are those the full
+ * handshake recorded with the session (a ticket resumption has none: tickets
+ * of sessions with a client certificate are refused).
+ */
 static void
 tls_fill_info(struct tls_stream *ts)
 {
 	struct tls_info *i = &ts->info;
-	WOLFSSL_X509 *peer;
 
 	i->version = wolfSSL_get_version(ts->ssl);
 	i->cipher = wolfSSL_get_cipher_name(ts->ssl);
 	i->bits = tls_cipher_bits(i->cipher);
 	i->resumed = wolfSSL_session_reused(ts->ssl) != 0;
 	i->curve = wolfSSL_get_curve_name(ts->ssl);
-	if (!ts->server && i->resumed) {        /* no certificate in a resumed handshake: what the full one found */
-		tls_info_restore(i, &ts->cached);
+	if (i->resumed) {
+		if (ts->have_cached)
+			tls_info_restore(i, &ts->cached);
+		else
+			i->peer_cert = i->peer_verified = i->name_ok = false;
 		return;
 	}
-	peer = wolfSSL_get_peer_certificate(ts->ssl);
-	i->peer_cert = peer != NULL;
-	i->peer_subject[0] = '\0';
-	if (peer != NULL) {
-		wolfSSL_X509_NAME_oneline(wolfSSL_X509_get_subject_name(peer), i->peer_subject,
-					  (int)sizeof(i->peer_subject));
-		i->peer_verified = i->verify_err == 0;
-		if (i->verify_err > 0)
-			i->verify_text = wolfSSL_X509_verify_cert_error_string(i->verify_err);
-		else if (i->verify_err < -1)
-			i->verify_text = wolfSSL_ERR_reason_error_string((unsigned long)i->verify_err);
-		if (!ts->server)
-			i->name_ok = tls_names_match(peer, ts->copts.names, ts->copts.n_names);
-		wolfSSL_X509_free(peer);
+	tls_peer_facts(ts->ssl, i);
+	if (!ts->server && i->peer_cert) {
+		WOLFSSL_X509 *peer = wolfSSL_get_peer_certificate(ts->ssl);
+		i->name_ok = peer != NULL && tls_names_match(peer, ts->copts.names, ts->copts.n_names);
+		if (peer != NULL)
+			wolfSSL_X509_free(peer);
 	}
-	if (i->verify_err != 0 && i->verify_text == NULL)
-		i->verify_text = "certificate chain not verified";
 }
 
 /* The handshake failed: tell the layer above (closed) and let the lower stream go. */

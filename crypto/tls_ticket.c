@@ -76,7 +76,7 @@ tls_ticket_aad(uint8_t aad[16 + 16 + 2], const uint8_t name[16], const uint8_t i
 
 static enum tls_ticket_result
 tls_ticket_encrypt(const struct tls_ticket_keys *keys, uint32_t worker, uint64_t *seq, uint8_t name[16],
-		   uint8_t iv[16], uint8_t mac[32], uint8_t *ticket, int in_len, int *out_len)
+		   uint8_t iv[16], uint8_t mac[32], uint8_t *ticket, int in_len, int *out_len, uint8_t flags)
 {
 	const struct tls_ticket_key *key = &keys->k[0];
 	uint64_t s = (*seq)++;
@@ -88,6 +88,7 @@ tls_ticket_encrypt(const struct tls_ticket_keys *keys, uint32_t worker, uint64_t
 		iv[i] = (uint8_t)((worker + 1) >> (24 - 8 * i));
 	for (int i = 0; i < 8; i++)
 		iv[4 + i] = (uint8_t)(s >> (56 - 8 * i));
+	iv[15] = flags;                         /* past the 12-byte nonce; authenticated as data */
 	memset(mac, 0, 32);
 	tls_ticket_aad(aad, name, iv, in_len);
 	if (wc_ChaCha20Poly1305_Encrypt(key->key, iv, aad, sizeof(aad), ticket, (word32)in_len, ticket, mac) != 0)
@@ -98,14 +99,14 @@ tls_ticket_encrypt(const struct tls_ticket_keys *keys, uint32_t worker, uint64_t
 
 enum tls_ticket_result
 tls_ticket_crypt(const struct tls_ticket_keys *keys, uint32_t worker, uint64_t *seq, uint8_t name[16],
-		 uint8_t iv[16], uint8_t mac[32], int enc, uint8_t *ticket, int in_len, int *out_len)
+		 uint8_t iv[16], uint8_t mac[32], int enc, uint8_t *ticket, int in_len, int *out_len, uint8_t *flags)
 {
 	uint8_t aad[34];
 
 	if (keys == NULL || keys->n == 0 || in_len < 0 || in_len > 0xffff)
 		return enc ? TLS_TICKET_BAD : TLS_TICKET_UNKNOWN;
 	if (enc)
-		return tls_ticket_encrypt(keys, worker, seq, name, iv, mac, ticket, in_len, out_len);
+		return tls_ticket_encrypt(keys, worker, seq, name, iv, mac, ticket, in_len, out_len, *flags);
 	for (unsigned i = 0; i < keys->n; i++) {
 		const struct tls_ticket_key *key = &keys->k[i];
 		if (memcmp(key->name, name, TLS_TICKET_NAME_LEN) != 0)
@@ -115,6 +116,7 @@ tls_ticket_crypt(const struct tls_ticket_keys *keys, uint32_t worker, uint64_t *
 						ticket) != 0)
 			return TLS_TICKET_BAD;
 		*out_len = in_len;
+		*flags = iv[15];
 		return i == 0 ? TLS_TICKET_OK : TLS_TICKET_RENEW;
 	}
 	return TLS_TICKET_UNKNOWN;

@@ -52,13 +52,18 @@ struct tls_ticket_keys *tls_ticket_keys_rotate(const struct tls_ticket_keys *old
 /* Free a key set (after no worker can still read it); its keys are wiped. */
 void tls_ticket_keys_free(struct tls_ticket_keys *k);
 
+/* Bits of a ticket's flags byte (authenticated with it, not encrypted). */
+#define TLS_TICKET_F_CLIENT_CERT 0x01   /* the session had a client certificate */
+
 /*
  * Encrypt (enc != 0: fills name, iv, mac; the ticket in place, *out_len =
  * in_len) or decrypt (checks name, iv, mac) a ticket with keys. worker and
  * *seq make the nonce (*seq is advanced): each worker keeps its own counter.
+ * *flags goes into the ticket (enc) or comes out of it (decrypt, when it
+ * authenticates).
  */
 enum tls_ticket_result tls_ticket_crypt(const struct tls_ticket_keys *keys, uint32_t worker, uint64_t *seq,
 					uint8_t name[16], uint8_t iv[16], uint8_t mac[32], int enc,
-					uint8_t *ticket, int in_len, int *out_len);
+					uint8_t *ticket, int in_len, int *out_len, uint8_t *flags);
 
 #endif

@@ -671,6 +671,19 @@ smtp_writable(struct stream *s)
 }
 
 
+/* n bytes as lower-case hex into out (2n + 1 bytes). */
+static void
+smtp_hex(const uint8_t *p, size_t n, char *out)
+{
+	static const char hex[] = "0123456789abcdef";
+
+	for (size_t i = 0; i < n; i++) {
+		out[2 * i] = hex[p[i] >> 4];
+		out[2 * i + 1] = hex[p[i] & 15];
+	}
+	out[2 * n] = '\0';
+}
+
 /* Inbound TLS session counters: by suite and by key-exchange group. */
 static void
 smtp_tls_count(struct worker *w, const struct tls_info *ti)
@@ -724,11 +737,19 @@ smtp_tls_up(struct stream *s)
 	w->ctr[0][strcmp(ti->version, "TLSv1.3") == 0 ? STATS_TLS_V1_3 : STATS_TLS_V1_2]++;
 	smtp_tls_count(w, ti);
 	tls_report_session(w->tls_report, ss->client_addr, false, ti->version, ti->cipher);
-	WORKER_LOG(w, CFG_LOG_INFO, "smtp: session=%s client=%s: TLS established: %s with cipher %s (%d/%d bits)%s%s%s%s",
+	char spki[72], cert[sizeof(ti->peer_subject) + 128] = "";
+	if (ti->peer_cert) {
+		smtp_hex(ti->peer_spki, sizeof(ti->peer_spki), spki);
+		snprintf(cert, sizeof(cert), ", client certificate %s (%s, SPKI SHA-256 %s)", ti->peer_subject,
+			 ti->peer_verified ? "verified" : "not verified", spki);
+	}
+	WORKER_LOG(w, CFG_LOG_INFO, "smtp: session=%s client=%s: TLS established: %s with cipher %s (%d/%d bits)%s%s",
 		   ss->id, smtp_addr_str(ss->client_addr, a), ti->version, ti->cipher, ti->bits, ti->bits,
-		   ti->resumed ? ", resumed" : "", ti->peer_cert ? ", client certificate " : "",
-		   ti->peer_cert ? ti->peer_subject : "", ti->peer_cert ? (ti->peer_verified ? " (verified)" :
-		   " (not verified)") : "");
+		   ti->resumed ? ", resumed" : "", cert);
+	if (ti->peer_cert)
+		WORKER_LOG(w, CFG_LOG_INFO, "smtp: session=%s client certificate: subject %s, SANs %s%s%s", ss->id,
+			   ti->peer_subject, ti->peer_sans[0] ? ti->peer_sans : "none",
+			   ti->peer_verified ? "" : ", chain: ", ti->peer_verified ? "" : ti->verify_text);
 	smtp_enter_state(ss, SMTP_ST_CMD);
 	smtp_pump(ss);
 }

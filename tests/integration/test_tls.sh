@@ -173,8 +173,11 @@ assert_eq "tls.failed_not_tls counted" 1 "$(stat_ tls.failed_not_tls)"
 out=$(echo QUIT | ip netns exec "$EXT_NS" timeout 20 openssl s_client -starttls smtp -connect 203.0.113.1:25 \
 	-cert "$PKI/partner/client.crt" -key "$PKI/partner/client.key" 2>&1)
 sleep 0.5
-assert_match "client certificate subject and verification logged" \
-	"client certificate .*CN=mail\.partner\.example.* \(verified\)" "$(cat "$GW_LOG")"
+spki=$(awk '$1 == "partner/client.crt" { print $4 }' "$PKI/fingerprints.txt")
+assert_match "client certificate subject, verification and SPKI SHA-256 logged" \
+	"client certificate .*CN=mail\.partner\.example \(verified, SPKI SHA-256 $spki\)" "$(cat "$GW_LOG")"
+assert_match "client certificate SANs logged" \
+	"client certificate: subject .*CN=mail\.partner\.example, SANs mail\.partner\.example" "$(cat "$GW_LOG")"
 
 # ---- show tls: who uses which TLS ----
 row=$(gwctl show tls in | awk '$1 == "203.0.113.10" && $2 == "in"')

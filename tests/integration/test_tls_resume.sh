@@ -7,6 +7,9 @@
 #     of the previous key is accepted and renewed), unknown after a restart;
 #   - session IDs: each worker's own cache (a resumption is found only on
 #     the worker that made the session; counted as hits and misses);
+#   - a client certificate survives resumption exactly: tickets of sessions
+#     with one are refused (a ticket cannot carry it), a session ID resumed
+#     from the cache keeps its subject and verification result;
 #   - SNI: a third certificate with another host name is served to clients
 #     that ask for that name (unless their signature algorithms rule its key
 #     out), the default otherwise;
@@ -126,14 +129,37 @@ sum=0
 for c in $(gw_stats | awk '$1 ~ /^tls\.cipher_/ { print $2 }'); do sum=$((sum + c)); done
 assert_eq "the suite counters add up to tls.handshakes" "$(stat_ tls.handshakes)" "$sum"
 
+# ---- resumption never loses or upgrades a client certificate ----
+t0=$(stat_ tls.tickets_client_cert)
+CC=(-cert "$PKI/partner/client.crt" -key "$PKI/partner/client.key")
+assert_eq "TLS 1.3: a ticket of a session with a client certificate is refused (full handshakes)" \
+	"New New New" "$(resumes 2 cc13 -tls1_3 "${CC[@]}")"
+assert_eq "TLS 1.2: the same" "New New New" "$(resumes 2 cc12 -tls1_2 "${CC[@]}")"
+assert_eq "tls.tickets_client_cert counts the 4 refused tickets" $((t0 + 4)) "$(stat_ tls.tickets_client_cert)"
+v_re="TLS established: TLSv1\.2 .*, resumed, client certificate .*CN=mail\.partner\.example \(verified, SPKI"
+n_re="TLS established: TLSv1\.2 .*, resumed, client certificate .*CN=mail\.partner\.example \(not verified, SPKI"
+v0=$(grep -Ec "$v_re" "$GW_LOG"); n0=$(grep -Ec "$n_re" "$GW_LOG")
+out=$(resumes 12 ccid -tls1_2 -no_ticket "${CC[@]}")
+sleep 0.3
+assert_match "session ID with a verified client certificate: some resumed (same worker)" "^[1-9]" "$(count Reused "$out")"
+assert_eq "... each resumed session shows the certificate, verified, as its full handshake did" \
+	"$(count Reused "$out")" $(($(grep -Ec "$v_re" "$GW_LOG") - v0))
+out=$(resumes 12 ccoid -tls1_2 -no_ticket -cert "$PKI/partner/client-other-ca.crt" -key "$PKI/partner/client-other-ca.key")
+sleep 0.3
+assert_match "session ID with a client certificate from another CA: some resumed" "^[1-9]" "$(count Reused "$out")"
+assert_eq "... each resumed session still says not verified" "$(count Reused "$out")" $(($(grep -Ec "$n_re" "$GW_LOG") - n0))
+assert_eq "... and none claims verified" "$(count Reused "$out")" \
+	"$(grep -E "TLS established: TLSv1\.2 .*, resumed, client certificate .*CN=mail\.partner\.example" "$GW_LOG" | tail -n "$(count Reused "$out")" | grep -c "(not verified")"
+
 # ---- tickets across reload certs and key rotation ----
 out=$(sc -tls1_3 -sess_out "$T_TMP/sess-rot" | sed -n 's/^\(New\|Reused\), .*/\1/p')
 assert_match "reload certs" "certificates reloaded" "$(gwctl reload certs)"
 assert_eq "a ticket issued before reload certs still resumes" "Reused" \
 	"$(sc -tls1_3 -sess_in "$T_TMP/sess-rot" | sed -n 's/^\(New\|Reused\), .*/\1/p')"
 r0=$(stat_ tls.tickets_renewed)
+k0=$(grep -c "session-ticket key" "$GW_LOG")
 for ((i = 0; i < 100; i++)); do   # the next rotation (every 4 s)
-	grep -q "session-ticket key [2-9]" "$GW_LOG" && break
+	(($(grep -c "session-ticket key" "$GW_LOG") > k0)) && break
 	sleep 0.1
 done
 assert_match "the ticket key rotates on its interval (logged)" "tls: session-ticket key [2-9][0-9]* in use \(2 key" \
@@ -143,18 +169,24 @@ assert_eq "a ticket of the previous key still resumes" "Reused" \
 	"$(sc -tls1_3 -sess_in "$T_TMP/sess-rot" | sed -n 's/^\(New\|Reused\), .*/\1/p')"
 assert_eq "... and is renewed under the new key (tls.tickets_renewed)" $((r0 + 1)) "$(stat_ tls.tickets_renewed)"
 
-# ---- outbound: the next hop's session resumed ----
+# ---- outbound: the next hop's session resumed (each worker keeps its own) ----
 o0=$(stat_ smtp_client.tls_resumed)
-for i in 1 2 3; do
+l0=$(wc -l <"$GW_LOG")
+for i in 1 2 3 4 5 6; do
 	swaks_ns "$EXT_NS" --server "$EXT_GW_IP" --from p@partner.test --to "user$i@example.com" \
 		--header "Subject: resume $i" --body "outbound resumption $i" --tls
 	assert_match "message $i relayed over TLS (level verify)" "<~  250 " "$(cat "$SWAKS_OUT")"
 done
 sleep 0.3
-assert_eq "outbound: the 2nd and 3rd connections resumed the first one's session" $((o0 + 2)) \
-	"$(stat_ smtp_client.tls_resumed)"
-assert_match "outbound: a resumed session keeps the verified result of its full handshake" \
-	"next hop 10\.20\.0\.10:25: TLS established: .*, resumed, certificate verified" "$(cat "$GW_LOG")"
+nh=$(tail -n +"$((l0 + 1))" "$GW_LOG" | grep "smtp client: next hop 10.20.0.10:25: TLS established")
+expect=0
+for wk in $(sed -n 's/.*\(worker[0-9]*\): .*/\1/p' <<<"$nh" | sort | uniq -c | awk '{ print $1 }'); do
+	expect=$((expect + wk - 1))      # on each worker, every connection after its first resumes
+done
+assert_eq "outbound: six TLS connections to the next hop" 6 "$(grep -c . <<<"$nh")"
+assert_eq "outbound: each worker's later connections resumed its first one's session ($expect)" \
+	$((o0 + expect)) "$(stat_ smtp_client.tls_resumed)"
+assert_eq "outbound: and the log says so for each" "$expect" "$(grep -c ", resumed, certificate verified" <<<"$nh")"
 
 # ---- after a restart, old tickets name an unknown key: a full handshake ----
 gw_stop

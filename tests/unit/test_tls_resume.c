@@ -27,8 +27,9 @@ seal(const struct tls_ticket_keys *k, uint32_t worker, uint64_t *seq, struct tic
 	int out = 0;
 
 	memset(t->data, fill, sizeof(t->data));
+	uint8_t flags = fill & 1;
 	enum tls_ticket_result r = tls_ticket_crypt(k, worker, seq, t->name, t->iv, t->mac, 1, t->data,
-						    TICKET_LEN, &out);
+						    TICKET_LEN, &out, &flags);
 	if (r == TLS_TICKET_OK)
 		assert_int_equal(out, TICKET_LEN);
 	return r;
@@ -39,10 +40,13 @@ open_(const struct tls_ticket_keys *k, struct ticket t, uint8_t fill)
 {
 	int out = 0;
 	uint64_t seq = 0;
-	enum tls_ticket_result r = tls_ticket_crypt(k, 0, &seq, t.name, t.iv, t.mac, 0, t.data, TICKET_LEN, &out);
+	uint8_t flags = 0xee;
+	enum tls_ticket_result r = tls_ticket_crypt(k, 0, &seq, t.name, t.iv, t.mac, 0, t.data, TICKET_LEN, &out,
+						    &flags);
 
 	if (r == TLS_TICKET_OK || r == TLS_TICKET_RENEW) {
 		assert_int_equal(out, TICKET_LEN);
+		assert_int_equal(flags, fill & 1);      /* the flags sealed with it (seal() uses fill's low bit) */
 		for (int i = 0; i < TICKET_LEN; i++)
 			assert_int_equal(t.data[i], fill);
 	}
@@ -86,6 +90,12 @@ test_ticket_round_trip(void **state)
 	t = a;
 	t.mac[0] ^= 1;
 	assert_int_equal(open_(k, t, 0x5a), TLS_TICKET_BAD);
+	t = a;
+	t.iv[15] ^= TLS_TICKET_F_CLIENT_CERT;           /* the flags cannot be changed either */
+	assert_int_equal(open_(k, t, 0x5a), TLS_TICKET_BAD);
+	assert_int_equal(seal(k, 0, &seq0, &t, 0x5b), TLS_TICKET_OK);
+	assert_int_equal(t.iv[15], TLS_TICKET_F_CLIENT_CERT);
+	assert_int_equal(open_(k, t, 0x5b), TLS_TICKET_OK);
 	/* A name we never had: unknown (a full handshake, not an error). */
 	t = a;
 	t.name[0] ^= 1;
