@@ -372,6 +372,68 @@ tls_ctx_certs(WOLFSSL_CTX *ctx, const struct cfg_tls *t, unsigned i, char *err, 
 	return 0;
 }
 
+/* The certificates of a PEM file, in order (at most max); how many. */
+static unsigned
+tls_pem_certs(const char *path, WOLFSSL_X509 **out, unsigned max)
+{
+	static const char begin[] = "-----BEGIN CERTIFICATE-----", end[] = "-----END CERTIFICATE-----";
+	char buf[65536];
+	FILE *f = fopen(path, "r");
+	size_t len;
+	unsigned n = 0;
+
+	if (f == NULL)
+		return 0;
+	len = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[len] = '\0';
+	for (char *p = strstr(buf, begin); p != NULL && n < max; p = strstr(p, begin)) {
+		char *e = strstr(p, end);
+		if (e == NULL)
+			break;
+		e += sizeof(end) - 1;
+		out[n] = wolfSSL_X509_load_certificate_buffer((const unsigned char *)p, (int)(e - p),
+							      WOLFSSL_FILETYPE_PEM);
+		if (out[n] == NULL)
+			break;
+		n++;
+		p = e;
+	}
+	return n;
+}
+
+/*
+ * Certificate i's chain file: each certificate issued (names and signature)
+ * by the one after it, so that clients can build the path we send. 0, or
+ * -EINVAL with the place it breaks.
+ */
+static int
+tls_chain_check(const struct cfg_tls *t, unsigned i, char *err, size_t errlen)
+{
+	WOLFSSL_X509 *c[10];
+	unsigned n = tls_pem_certs(t->certs[i].cert, c, RTE_DIM(c));
+	int rc = 0;
+
+	for (unsigned k = 0; k + 1 < n && rc == 0; k++) {
+		WOLFSSL_EVP_PKEY *pk = wolfSSL_X509_get_pubkey(c[k + 1]);
+		if (wolfSSL_X509_check_issued(c[k + 1], c[k]) != X509_V_OK || pk == NULL ||
+		    wolfSSL_X509_verify(c[k], pk) != WOLFSSL_SUCCESS) {
+			char subj[256], issuer[256];
+			wolfSSL_X509_NAME_oneline(wolfSSL_X509_get_subject_name(c[k]), subj, (int)sizeof(subj));
+			wolfSSL_X509_NAME_oneline(wolfSSL_X509_get_subject_name(c[k + 1]), issuer, (int)sizeof(issuer));
+			snprintf(err, errlen, "tls.certificates.[%u].cert: %s: wrong chain: certificate %u (%s) is "
+				 "not issued by certificate %u after it (%s)", i, t->certs[i].cert, k + 1, subj, k + 2,
+				 issuer);
+			rc = -EINVAL;
+		}
+		if (pk != NULL)
+			wolfSSL_EVP_PKEY_free(pk);
+	}
+	for (unsigned k = 0; k < n; k++)
+		wolfSSL_X509_free(c[k]);
+	return rc;
+}
+
 /* The outbound context: TLS 1.2+, our suites and curves, trust anchors, our client certificate. */
 static int
 tls_client_ctx(struct tls_gen *g, const struct cfg_tls *t, char *err, size_t errlen)
@@ -488,7 +550,8 @@ tls_gen_create(const struct gw_config *cfg, char *err, size_t errlen)
 			return NULL;
 		}
 		g->server[g->n_server++] = ctx;
-		if (tls_ctx_policy(ctx, t, err, errlen) != 0 || tls_ctx_certs(ctx, t, i, err, errlen) != 0) {
+		if (tls_ctx_policy(ctx, t, err, errlen) != 0 || tls_chain_check(t, i, err, errlen) != 0 ||
+		    tls_ctx_certs(ctx, t, i, err, errlen) != 0) {
 			tls_gen_free(g);
 			return NULL;
 		}

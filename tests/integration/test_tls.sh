@@ -232,7 +232,13 @@ assert_match "a key that does not belong to its certificate: refused, named" \
 cp "$PKI/bad/expired.crt" "$LIVE/ecdsa.crt"; cp "$PKI/bad/expired.key" "$LIVE/ecdsa.key"
 assert_match "an expired certificate: refused" "refused, the running certificates stay: .*ecdsa\.crt has expired" \
 	"$(gwctl reload certs 2>&1)"
-rm -f "$LIVE/ecdsa.key"
+cat "$PKI/gw2/ecdsa.leaf.crt" "$PKI/other-ca/ca.crt" >"$LIVE/ecdsa.crt"; cp "$PKI/gw2/ecdsa.key" "$LIVE/ecdsa.key"
+assert_match "a wrong chain (the leaf followed by a CA that did not issue it): refused, named" \
+	"refused, the running certificates stay: tls.certificates.\[0\].cert: .*ecdsa\.crt: wrong chain: certificate 1 \(.*CN=mx\.gw\.example\) is not issued by certificate 2 after it \(.*CN=mailgw other CA" \
+	"$(gwctl reload certs 2>&1)"
+cat "$PKI/ca/ca.crt" "$PKI/gw2/ecdsa.leaf.crt" >"$LIVE/ecdsa.crt"
+assert_match "a chain out of order (CA first): refused" "refused, .*wrong chain: certificate 1 \\(.*CN=mailgw test CA\\) is not issued by certificate 2" "$(gwctl reload certs 2>&1)"
+cp "$PKI/gw2/ecdsa.crt" "$LIVE/ecdsa.crt"; rm -f "$LIVE/ecdsa.key"
 assert_match "an unreadable key: refused" "refused, the running certificates stay: .*ecdsa\.key" "$(gwctl reload certs 2>&1)"
 assert_eq "after the refusals the second certificate is still served" "$fp2" "$(fpr)"
 cp "$PKI/gw/ecdsa.crt" "$PKI/gw/ecdsa.key" "$PKI/gw/rsa.crt" "$PKI/gw/rsa.key" "$LIVE/"
