@@ -168,7 +168,10 @@ enum stats_kind {
 	X(TLS_CACHE_MISSES,     "tls.session_cache_misses", STATS_EVENT, "session IDs offered but not in the worker's cache: full handshake") \
 	X(TLS_FAIL_CIPHER,      "tls.failed_no_shared_cipher", STATS_EVENT, "inbound handshakes failed: no forward-secret AEAD suite in common") \
 	X(TLS_FAIL_NOT_TLS,     "tls.failed_not_tls",    STATS_EVENT,   "inbound handshakes failed: plaintext instead of a ClientHello") \
-	X(TLS_FAIL_OTHER,       "tls.failed_other",      STATS_EVENT,   "inbound handshakes failed: alert, closed, timeout or other") \
+	X(TLS_FAIL_ALERT,       "tls.failed_peer_alert", STATS_EVENT,   "inbound handshakes failed: the client sent a fatal alert (e.g. it did not trust our certificate)") \
+	X(TLS_FAIL_CLOSED,      "tls.failed_closed",     STATS_EVENT,   "inbound handshakes failed: the client closed or reset the connection during it") \
+	X(TLS_FAIL_TIMEOUT,     "tls.failed_timeout",    STATS_EVENT,   "inbound handshakes failed: the client took longer than smtp.timeouts.command") \
+	X(TLS_FAIL_OTHER,       "tls.failed_other",      STATS_EVENT,   "inbound handshakes failed for another reason (logged with wolfSSL's error)") \
 	X(TLS_INJECTION,        "tls.starttls_injection", STATS_EVENT,  "sessions closed: data pipelined after STARTTLS (CVE-2011-0411 class)") \
 	X(TLS_UNAVAILABLE,      "tls.starttls_unavailable", STATS_EVENT, "STARTTLS answered 454: TLS not configured or no slot free") \
 	X(SMTPC_CONNECTS,       "smtp_client.connects",  STATS_EVENT,   "connections opened to next hops") \

@@ -705,8 +705,17 @@ tls_io_send(WOLFSSL *ssl, char *buf, int sz, void *ctx)
 static enum tls_fail
 tls_classify(struct tls_stream *ts, int err)
 {
+	WOLFSSL_ALERT_HISTORY h;
+
 	if (ts->fail != TLS_F_NONE)
 		return ts->fail;
+	/*
+	 * A fatal alert from the peer, whatever error wolfSSL reports with it.
+	 * (wolfSSL 5.5.4 fails a TLS 1.3 client's encrypted alert during the
+	 * handshake with PARSE_ERROR before recording it: counted as other.)
+	 */
+	if (wolfSSL_get_alert_history(ts->ssl, &h) == WOLFSSL_SUCCESS && h.last_rx.level == alert_fatal)
+		return TLS_F_PEER_ALERT;
 	switch (err) {
 	case VERSION_ERROR:
 		return TLS_F_VERSION;

@@ -256,6 +256,12 @@ smtp_timer_fired(struct timer *t, void *arg)
 	w->ctr[0][STATS_SMTP_TIMEOUTS]++;
 	WORKER_LOG(w, CFG_LOG_INFO, "smtp: session=%s timeout in state %s", ss->id,
 		   smtp_state_names[ss->state]);
+	if (ss->state == SMTP_ST_TLS) {         /* no reply can be sent in the middle of a handshake */
+		w->ctr[0][STATS_TLS_FAIL_TIMEOUT]++;
+		ss->tls_failed = true;
+		smtp_close_session(ss, "TLS handshake timed out");
+		return;
+	}
 	smtp_reply(ss, "421 4.4.2 %s Error: timeout exceeded", smtp_host(ss));
 	smtp_close_session(ss, "timeout");
 }
@@ -773,6 +779,12 @@ smtp_tls_failed(struct smtp_session *ss, struct stream *s)
 		w->ctr[0][STATS_TLS_FAIL_CIPHER]++;
 	else if (f == TLS_F_NOT_TLS)
 		w->ctr[0][STATS_TLS_FAIL_NOT_TLS]++;
+	else if (f == TLS_F_PEER_ALERT)
+		w->ctr[0][STATS_TLS_FAIL_ALERT]++;
+	else if (f == TLS_F_CLOSED)
+		w->ctr[0][STATS_TLS_FAIL_CLOSED]++;
+	else if (f == TLS_F_TIMEOUT)
+		w->ctr[0][STATS_TLS_FAIL_TIMEOUT]++;
 	else
 		w->ctr[0][STATS_TLS_FAIL_OTHER]++;
 	WORKER_LOG(w, f == TLS_F_VERSION ? CFG_LOG_WARNING : CFG_LOG_INFO,

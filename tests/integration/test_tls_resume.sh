@@ -13,7 +13,8 @@
 #   - SNI: a third certificate with another host name is served to clients
 #     that ask for that name (unless their signature algorithms rule its key
 #     out), the default otherwise;
-#   - counters per cipher suite and key-exchange group;
+#   - counters per cipher suite and key-exchange group, and handshake
+#     failures by reason (the client's alert, its disappearance, a timeout);
 #   - outbound: the next hop's session (smtpgen sink, TLS, level verify) is
 #     resumed by the next connection, with the verified certificate result of
 #     the full handshake.
@@ -39,7 +40,7 @@ t_check "a certificate for mail.other.example from the test CA" \
 topo_two_ports
 GW_WORKERS="[0, 1]"
 GW_EXTRA_GROUPS="smtp = { hostname = \"mx.gw.test\"; accepted_domains = [ \"example.com\" ];
-  relay_networks = [ \"10.20.0.0/24\" ]; client = { cache_size = 0; }; };
+  relay_networks = [ \"10.20.0.0/24\" ]; client = { cache_size = 0; }; timeouts = { command = 5; }; };
 tls = { certificates = ( { cert = \"$PKI/gw/ecdsa.crt\"; key = \"$PKI/gw/ecdsa.key\"; },
                    { cert = \"$PKI/gw/rsa.crt\"; key = \"$PKI/gw/rsa.key\"; },
                    { cert = \"$OTHER/other.crt\"; key = \"$OTHER/other.key\"; } );
@@ -187,6 +188,38 @@ assert_eq "outbound: six TLS connections to the next hop" 6 "$(grep -c . <<<"$nh
 assert_eq "outbound: each worker's later connections resumed its first one's session ($expect)" \
 	$((o0 + expect)) "$(stat_ smtp_client.tls_resumed)"
 assert_eq "outbound: and the log says so for each" "$expect" "$(grep -c ", resumed, certificate verified" <<<"$nh")"
+
+# ---- handshake failures by reason ----
+a0=$(stat_ tls.failed_peer_alert); c0=$(stat_ tls.failed_closed); t0=$(stat_ tls.failed_timeout)
+sc -tls1_2 -CAfile "$PKI/other-ca/ca.crt" -verify_return_error >/dev/null   # TLS 1.3: see the note in tls_classify()
+starttls_then() {   # starttls_then PYTHON-BYTES [WAIT]: STARTTLS, then send the bytes and close after WAIT s
+	ip netns exec "$EXT_NS" python3 - "$EXT_GW_IP" "$1" "${2:-0.2}" <<'PY'
+import socket, sys, time
+s = socket.create_connection((sys.argv[1], 25), timeout=15)
+f = s.makefile("rb")
+f.readline()
+s.sendall(b"EHLO x.test\r\n")
+while not f.readline().startswith(b"250 "):
+    pass
+s.sendall(b"STARTTLS\r\n"); f.readline()
+s.sendall(eval(sys.argv[2]))
+t = time.time()
+try:
+    s.settimeout(float(sys.argv[3]))
+    print("closed" if s.recv(100) == b"" else "data", round(time.time() - t))
+except socket.timeout:
+    print("open")
+s.close()
+PY
+}
+starttls_then 'bytes([22, 3, 1, 0, 200, 1, 0, 0])' >/dev/null  # a ClientHello cut short, then gone
+out=$(starttls_then 'b""' 12)
+assert_match "a client silent after STARTTLS is closed after smtp.timeouts.command (5 s)" "^closed [4-7]$" "$out"
+sleep 0.3
+assert_eq "tls.failed_peer_alert: a client that did not trust our certificate" $((a0 + 1)) "$(stat_ tls.failed_peer_alert)"
+assert_eq "tls.failed_closed: a client gone in the middle of its ClientHello" $((c0 + 1)) "$(stat_ tls.failed_closed)"
+assert_eq "tls.failed_timeout: the silent one" $((t0 + 1)) "$(stat_ tls.failed_timeout)"
+assert_match "the log names the timeout" "reason=TLS handshake timed out" "$(cat "$GW_LOG")"
 
 # ---- after a restart, old tickets name an unknown key: a full handshake ----
 gw_stop
