@@ -46,7 +46,7 @@ struct stream_ops {
 
 struct stream_impl {
 	ssize_t (*read)(struct stream *s, void *buf, size_t len);
-	ssize_t (*write)(struct stream *s, const void *buf, size_t len);
+	ssize_t (*write)(struct stream *s, const void *buf, size_t len);   /* len 0: request a writable event */
 	size_t (*write_space)(const struct stream *s);
 	size_t (*read_avail)(const struct stream *s);
 	bool (*eof)(const struct stream *s);

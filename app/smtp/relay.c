@@ -65,12 +65,21 @@ relay_log_message(struct smtp_session *ss, const char *status, const char *reply
 	uint64_t xfer = ss->t_eod > ss->t_data && ss->t_data ? (ss->t_eod - ss->t_data) * 1000 / hz : 0;
 	uint64_t verdict = ss->t_eod && w->now > ss->t_eod ? (w->now - ss->t_eod) * 1000 / hz : 0;
 
-	WORKER_LOG(w, CFG_LOG_INFO, "smtp: msg=%s session=%s client=%s:%u helo=%s from=<%s> to=%s "
-		   "nrcpt=%u size=%" PRIu64 " nexthop=%s delay=%" PRIu64 "ms delays=%" PRIu64 "/%" PRIu64
+	const struct tls_info *in = ss->tls && ss->s != NULL ? tls_stream_info(ss->s) : NULL;
+	const struct tls_info *out = smtp_client_tls(ss->cl);
+	char tls_in[96] = "none", tls_out[96] = "none";
+
+	if (in != NULL)
+		snprintf(tls_in, sizeof(tls_in), "%s/%s%s", in->version, in->cipher,
+			 !in->peer_cert ? "" : in->peer_verified ? "/cert-verified" : "/cert-unverified");
+	if (out != NULL)
+		snprintf(tls_out, sizeof(tls_out), "%s/%s", out->version, out->cipher);
+	WORKER_LOG(w, CFG_LOG_INFO, "smtp: msg=%s session=%s client=%s:%u helo=%s tls=%s from=<%s> to=%s "
+		   "nrcpt=%u size=%" PRIu64 " nexthop=%s tls_out=%s delay=%" PRIu64 "ms delays=%" PRIu64 "/%" PRIu64
 		   "/%" PRIu64 " status=%s reply=\"%s\"",
 		   ss->msg_id, ss->id, smtp_addr_str(ss->client_addr, a), ss->client_port,
-		   ss->helo[0] ? ss->helo : "-", ss->from, ss->rcpt_log_len ? ss->rcpt_log : "-",
-		   ss->n_rcpt, ss->scan.raw_bytes, ss->cl ? smtp_client_peer(ss->cl) : "-",
+		   ss->helo[0] ? ss->helo : "-", tls_in, ss->from, ss->rcpt_log_len ? ss->rcpt_log : "-",
+		   ss->n_rcpt, ss->scan.raw_bytes, ss->cl ? smtp_client_peer(ss->cl) : "-", tls_out,
 		   total, before, xfer, verdict, status, reply);
 }
 
@@ -337,8 +346,10 @@ relay_data_step(struct smtp_session *ss)
 		if (!relay_send_header(ss))
 			return false;
 		room = smtp_client_write_space(ss->cl);
-		if (room == 0)
-			return false;           /* the next hop's writable event resumes us */
+		if (room == 0) {
+			smtp_client_wait_writable(ss->cl);     /* its writable event resumes us */
+			return false;
+		}
 	}
 	size_t avail = smtp_fill(ss, room);
 	if (avail == 0) {

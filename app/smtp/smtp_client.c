@@ -1051,6 +1051,18 @@ smtp_client_write(struct smtp_client *c, const void *buf, size_t len)
 }
 
 void
+smtp_client_wait_writable(struct smtp_client *c)
+{
+	if (c->state != CL_STREAM || c->s == NULL)
+		return;
+	stream_write(c->s, "", 0);
+	if (!c->data_blocked) {
+		c->data_blocked = true;
+		cl_rearm(c);
+	}
+}
+
+void
 smtp_client_end_data(struct smtp_client *c)
 {
 	c->state = CL_READY;
@@ -1122,6 +1134,12 @@ const char *
 smtp_client_peer(const struct smtp_client *c)
 {
 	return c->peer[0] ? c->peer : "-";
+}
+
+const struct tls_info *
+smtp_client_tls(const struct smtp_client *c)
+{
+	return c != NULL && c->tls_up ? tls_stream_info(c->s) : NULL;
 }
 
 const char *

@@ -88,6 +88,12 @@ size_t smtp_client_write(struct smtp_client *c, const void *buf, size_t len);
 /* Bytes smtp_client_write would take now (0 before the 354 or after a failure). */
 size_t smtp_client_write_space(const struct smtp_client *c);
 
+/*
+ * After smtp_client_write_space() said 0: ask for the owner's writable
+ * callback when room frees (and run the data_block timeout meanwhile).
+ */
+void smtp_client_wait_writable(struct smtp_client *c);
+
 /* The terminator was written: expect the final reply (ops->reply with SMTP_CL_EOD). */
 void smtp_client_end_data(struct smtp_client *c);
 
@@ -103,6 +109,9 @@ bool smtp_client_reused(const struct smtp_client *c);
 
 /* The next hop c is connected (or connecting) to, "10.20.0.10:25". */
 const char *smtp_client_peer(const struct smtp_client *c);
+
+/* The TLS session with the next hop (after a successful STARTTLS), else NULL. */
+const struct tls_info *smtp_client_tls(const struct smtp_client *c);
 
 /* Short text for a failure ("connection lost"). */
 const char *smtp_client_fail_text(enum smtp_client_fail f);
