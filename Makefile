@@ -66,6 +66,7 @@ run: deps
 
 include tools/bench/bench.mk
 include tools/bench/route.mk
+include tools/bench/connectors.mk
 include tests/fuzz/fuzz.mk
 include tools/smtpgen/smtpgen.mk
 

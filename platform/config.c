@@ -31,7 +31,7 @@ struct cfg_bool_rule {
 
 static const char *const cfg_root_names[] = {
 	"version", "system", "ports", "tcp", "services", "linkem", "smtp",
-	"tls", "routes", "console", "log", NULL
+	"tls", "routes", "connectors", "console", "log", NULL
 };
 static const char *const cfg_system_names[] = {
 	"control_core", "worker_cores", "allow_shared_cores", "hugepages",
@@ -1553,6 +1553,8 @@ static int cfg_validate(struct cfg_ctx *c, const config_setting_t *root,
 	if (rc == 0)
 		rc = cfg_load_tls(c, root, cfg);     /* after the routes' tls_level */
 	if (rc == 0)
+		rc = cfg_load_connectors(c, root, cfg);     /* after tls */
+	if (rc == 0)
 		rc = cfg_load_console(c, root, cfg);
 	if (rc == 0)
 		rc = cfg_load_log(c, root, cfg);
@@ -1663,7 +1665,7 @@ int config_load(const char *path, struct gw_config *out, char *err, size_t errle
 	if (rc == 0)
 		*out = cfg;
 	else
-		config_free(&cfg);     /* what the smtp group and routes allocated */
+		config_free(&cfg);     /* what the smtp group, routes and connectors allocated */
 	return rc;
 }
 
@@ -1853,6 +1855,7 @@ int config_format(const struct gw_config *cfg, char *buf, size_t len)
 	cfg_format_smtp(&o, cfg);
 	cfg_format_tls(&o, cfg);
 	cfg_format_routes(&o, cfg);
+	cfg_format_connectors(&o, cfg);
 	cfg_put(&o, "console: {\n");
 	cfg_put_str_setting(&o, "  ", "socket", cfg->console_socket);
 	cfg_put(&o, "};\nlog: {\n");

@@ -222,6 +222,10 @@ enum cfg_tls_level {
 	CFG_TLS_ENCRYPT,                /* TLS required, certificate not checked */
 	CFG_TLS_VERIFY,                 /* TLS, valid chain, name = the next hop's name (RFC 6125) */
 	CFG_TLS_SECURE,                 /* TLS, valid chain, name = one of the configured tls_names */
+	CFG_TLS_CHAIN,                  /* TLS, valid chain and dates, no name check: outbound
+	                                   connectors' "certificate_validation" only (not a route
+	                                   level, not in tls.client.level); after SECURE so that
+	                                   ">= CFG_TLS_VERIFY" still means "verifies the chain" */
 };
 
 enum cfg_tls_version {
@@ -257,6 +261,68 @@ struct cfg_tls {
 	char client_key[CFG_PATH_LEN];
 };
 
+/* ---- connectors: per-partner TLS policy (platform/config_connectors.c) ---- */
+
+#define CFG_CONNECTOR_NAME_LEN   64      /* 1..63 characters */
+#define CFG_SPKI_PIN_LEN         32      /* SHA-256 of a SubjectPublicKeyInfo */
+
+enum cfg_connector_mode {
+	CFG_CONNECTOR_ENFORCE = 0,      /* "enforce": refuse what the policy refuses */
+	CFG_CONNECTOR_REPORT_ONLY = 1,  /* "report_only": log and count what would be refused */
+};
+
+/* An IPv4 or IPv6 network of a connector (no host bits set). */
+struct cfg_ip_net {
+	uint8_t addr[16];               /* network byte order; IPv4 as ::ffff:a.b.c.d */
+	uint8_t prefix_len;             /* as written: 1..32 for IPv4, 1..128 for IPv6 */
+	bool v4;
+	int line;
+};
+
+/*
+ * connectors.inbound: a partner sending to us. Selected by its client
+ * certificate (name or pin), else by the client's address, else at MAIL by
+ * the sender domain (app/policy/connector.h has the rules). Lists are heap
+ * (config_free); domains and names lower-case without a trailing dot, exact
+ * or "*.suffix" (never "*").
+ */
+struct cfg_connector_in {
+	char name[CFG_CONNECTOR_NAME_LEN];
+	char **sender_domains;          /* "*.x": every sub-domain of x, any depth */
+	unsigned n_sender_domains;
+	struct cfg_ip_net *ips;         /* sender_ip_addresses */
+	unsigned n_ips;
+	char **cert_names;              /* tls_sender_certificate_name: "*.x" = one label */
+	unsigned n_cert_names;
+	uint8_t (*pins)[CFG_SPKI_PIN_LEN];  /* client_cert_spki_pins */
+	unsigned n_pins;
+	bool require_tls;               /* as written; also implied, see connector.h */
+	bool restrict_domains_to_certificate;
+	bool restrict_domains_to_ip_addresses;
+	int min_tls_version;            /* 0 = none, else enum cfg_tls_version */
+	enum cfg_connector_mode mode;
+	int line;                       /* of the connector's group */
+};
+
+/*
+ * connectors.outbound: mail to a partner. The embedded route is what the
+ * SMTP client uses for the connector's recipients: route.domains are the
+ * recipient_domains ("*" allowed, in one outbound connector), route.hops the
+ * smart_hosts (n_hops 0: the next hop comes from `routes`), route.tls_level
+ * the level of tls_settings ("opportunistic" CFG_TLS_MAY, "encryption_only"
+ * CFG_TLS_ENCRYPT, "certificate_validation" CFG_TLS_CHAIN,
+ * "domain_validation" CFG_TLS_SECURE with route.tls_names = [ tls_domain ]).
+ */
+struct cfg_connector_out {
+	char name[CFG_CONNECTOR_NAME_LEN];
+	struct cfg_route route;
+	uint8_t (*pins)[CFG_SPKI_PIN_LEN];  /* server_spki_pins */
+	unsigned n_pins;
+	int min_tls_version;            /* 0 = none, else enum cfg_tls_version */
+	enum cfg_connector_mode mode;
+	int line;
+};
+
 struct gw_config {
 	char path[CFG_PATH_LEN];
 	int version;
@@ -288,6 +354,10 @@ struct gw_config {
 	struct cfg_tls tls;
 	struct cfg_route *routes;       /* heap; top-level `routes` list */
 	unsigned n_routes;
+	struct cfg_connector_in *connectors_in;    /* heap; connectors.inbound */
+	unsigned n_connectors_in;
+	struct cfg_connector_out *connectors_out;  /* heap; connectors.outbound */
+	unsigned n_connectors_out;
 
 	/* console */
 	char console_socket[108];       /* sun_path size */
@@ -307,16 +377,18 @@ void config_defaults(struct gw_config *cfg);
  * Load and validate FILE into cfg. Returns 0 on success; -EINVAL (bad
  * content), -ENOMEM, or -ENOENT/-EACCES (unreadable file) with a one-line
  * message "FILE:LINE: setting: what is wrong" in err (no trailing newline).
- * On success cfg owns heap lists (smtp domains and networks, routes): free
- * them with config_free() (a copy of the struct shares them; free once). On
- * failure cfg is untouched and nothing is left allocated.
+ * On success cfg owns heap lists (smtp domains and networks, routes,
+ * connectors): free them with config_free() (a copy of the struct shares
+ * them; free once). On failure cfg is untouched and nothing is left
+ * allocated.
  */
 int config_load(const char *path, struct gw_config *cfg, char *err, size_t errlen);
 
 /*
- * Free what config_load() allocated (domain lists, networks, routes): every
- * domain string, the arrays, the routes; cfg stays valid but empty of them
- * (NULL, counts 0). Harmless on a struct from config_defaults() and twice.
+ * Free what config_load() allocated (domain lists, networks, routes,
+ * connectors): every domain string, the arrays, the routes and connectors;
+ * cfg stays valid but empty of them (NULL, counts 0). Harmless on a struct
+ * from config_defaults() and twice.
  */
 void config_free(struct gw_config *cfg);
 

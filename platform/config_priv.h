@@ -1,7 +1,8 @@
 /*
  * config_priv.h — what platform/config.c shares with the other parts of the
- * configuration loader (platform/config_smtp.c, platform/config_tls.c). Not
- * for other modules: they use platform/config.h.
+ * configuration loader (platform/config_smtp.c, platform/config_tls.c,
+ * platform/config_connectors.c). Not for other modules: they use
+ * platform/config.h.
  *
  * Every loader function takes the load's struct cfg_ctx, names the setting it
  * reads by its full path ("smtp.limits.recipients", "routes.[2].domains.[0]")
@@ -158,6 +159,52 @@ int cfg_load_routes(struct cfg_ctx *c, const config_setting_t *root,
 /* The smtp group and the routes list (none when empty), in libconfig syntax. */
 void cfg_format_smtp(struct cfg_out *o, const struct gw_config *cfg);
 void cfg_format_routes(struct cfg_out *o, const struct gw_config *cfg);
+
+/* What cfg_get_domain() accepts beyond a plain host name. */
+#define CFG_DOM_WILDCARD  1u            /* "*.example.com" */
+#define CFG_DOM_ANY       2u            /* "*" alone: the default route */
+#define CFG_DOM_LOWER     4u            /* store it lower-case */
+#define CFG_DOMAIN_MAX    253           /* characters, without a trailing dot */
+
+/*
+ * A string setting that must be a domain name of at most MAX characters
+ * (LDH labels; FLAGS as above; a trailing dot dropped; no address
+ * literals): the text as written goes to RAW, its normal form to OUT
+ * (CFG_HOSTNAME_LEN bytes).
+ */
+int cfg_get_domain(struct cfg_ctx *c, const config_setting_t *s,
+		   const char *path, unsigned flags, size_t max,
+		   char *out, const char **raw);
+
+/* "out of memory" at PATH; returns -ENOMEM. */
+int cfg_nomem(struct cfg_ctx *c, int line, const char *path);
+
+/*
+ * The next hops of the list S (strings "a.b.c.d[:PORT]" or groups
+ * { address; port; priority; }, as a route's next_hops) into HOPS, sorted by
+ * priority; PATH names the list in errors, REF in "already used by REF.[N]".
+ * An empty list gives *n_hops 0 (the caller decides); more than
+ * CFG_MAX_NEXT_HOPS is an error.
+ */
+int cfg_load_hop_list(struct cfg_ctx *c, const config_setting_t *s,
+		      const char *path, const char *ref,
+		      struct cfg_next_hop *hops, unsigned *n_hops);
+
+/* ---- connectors (config_connectors.c) ---- */
+
+/*
+ * The `connectors` group of ROOT into cfg, after tls (whose settings the
+ * connectors' TLS requirements are checked against). What it allocates is
+ * attached to cfg as it goes, so config_free() frees it on any error.
+ */
+int cfg_load_connectors(struct cfg_ctx *c, const config_setting_t *root,
+			struct gw_config *cfg);
+
+/* The connectors group (none when there are no connectors), in libconfig syntax. */
+void cfg_format_connectors(struct cfg_out *o, const struct gw_config *cfg);
+
+/* Free the connectors (called by config_free()). */
+void cfg_connectors_free(struct gw_config *cfg);
 
 /* ---- tls (config_tls.c) ---- */
 

@@ -19,7 +19,6 @@
 #include "platform/config.h"
 #include "platform/config_priv.h"
 
-#define CFG_DOMAIN_MAX        253           /* characters, without a trailing dot */
 #define CFG_LABEL_MAX         63
 #define CFG_MESSAGE_SIZE_MIN  1024LL
 #define CFG_MESSAGE_SIZE_MAX  (1LL << 40)   /* 1 TiB */
@@ -100,11 +99,6 @@ static const struct cfg_int_rule cfg_smtp_client_ints[] = {
 };
 
 /* ---- domain names ------------------------------------------------------------ */
-
-/* What cfg_domain_norm() accepts beyond a plain host name. */
-#define CFG_DOM_WILDCARD  1u            /* "*.example.com" */
-#define CFG_DOM_ANY       2u            /* "*" alone: the default route */
-#define CFG_DOM_LOWER     4u            /* store it lower-case */
 
 enum cfg_domain_error {
 	CFG_DOMAIN_OK,
@@ -190,11 +184,9 @@ static enum cfg_domain_error cfg_domain_norm(const char *v, unsigned flags,
 	return e;
 }
 
-/* A string setting that must be a domain name (see cfg_domain_norm()); the
- * text as written goes to RAW, its normal form to OUT. */
-static int cfg_get_domain(struct cfg_ctx *c, const config_setting_t *s,
-			  const char *path, unsigned flags, size_t max,
-			  char *out, const char **raw)
+int cfg_get_domain(struct cfg_ctx *c, const config_setting_t *s,
+		   const char *path, unsigned flags, size_t max,
+		   char *out, const char **raw)
 {
 	int line = cfg_line(s), rc = cfg_get_string(c, s, path, raw);
 	const char *v = *raw;
@@ -304,7 +296,7 @@ static void cfg_seen_add(struct cfg_seen *e, unsigned owner, int line)
 	e->used = true;
 }
 
-static int cfg_nomem(struct cfg_ctx *c, int line, const char *path)
+int cfg_nomem(struct cfg_ctx *c, int line, const char *path)
 {
 	cfg_fail(c, line, path, "out of memory");
 	return -ENOMEM;
@@ -752,16 +744,17 @@ static void cfg_sort_hops(struct cfg_next_hop *hops, unsigned n)
 	}
 }
 
-/* Hop I of route LABEL, against the hops before it. */
+/* Hop I of the list at PATH (REF in messages), against the hops before it. */
 static int cfg_load_hop(struct cfg_ctx *c, const config_setting_t *e,
-			const char *label, unsigned i, struct cfg_route *r)
+			const char *path_list, const char *ref, unsigned i,
+			struct cfg_next_hop *hops)
 {
-	struct cfg_next_hop *h = &r->hops[i];
+	struct cfg_next_hop *h = &hops[i];
 	char path[CFG_PATH_BUF], a[16];
 	unsigned j;
 	int rc;
 
-	snprintf(path, sizeof(path), "%s.next_hops.[%u]", label, i);
+	snprintf(path, sizeof(path), "%s.[%u]", path_list, i);
 	h->port = CFG_SMTP_PORT;
 	h->priority = CFG_HOP_PRIORITY_STEP * (i + 1);
 	if (config_setting_type(e) == CONFIG_TYPE_STRING)
@@ -771,11 +764,34 @@ static int cfg_load_hop(struct cfg_ctx *c, const config_setting_t *e,
 	else
 		rc = cfg_type_error(c, e, path, "a string or a group");
 	for (j = 0; rc == 0 && j < i; j++) {
-		if (r->hops[j].addr != h->addr || r->hops[j].port != h->port)
+		if (hops[j].addr != h->addr || hops[j].port != h->port)
 			continue;
 		cfg_ntoa(h->addr, a);
 		rc = cfg_fail(c, cfg_line(e), path, "%s:%u is already used by "
-			      "%s.next_hops.[%u]", a, h->port, label, j);
+			      "%s.[%u]", a, h->port, ref, j);
+	}
+	return rc;
+}
+
+int cfg_load_hop_list(struct cfg_ctx *c, const config_setting_t *s,
+		      const char *path, const char *ref,
+		      struct cfg_next_hop *hops, unsigned *n_hops)
+{
+	unsigned i;
+	int n, rc = 0;
+
+	*n_hops = 0;
+	if (!cfg_is_sequence(s))
+		return cfg_type_error(c, s, path, "a list of next hops");
+	n = config_setting_length(s);
+	if (n > CFG_MAX_NEXT_HOPS)
+		return cfg_fail(c, cfg_line(s), path, "has %d entries, at most %d",
+				n, CFG_MAX_NEXT_HOPS);
+	for (i = 0; rc == 0 && i < (unsigned)n; i++)
+		rc = cfg_load_hop(c, config_setting_get_elem(s, i), path, ref, i, hops);
+	if (rc == 0) {
+		*n_hops = (unsigned)n;
+		cfg_sort_hops(hops, *n_hops);
 	}
 	return rc;
 }
@@ -785,26 +801,14 @@ static int cfg_load_hops(struct cfg_ctx *c, const config_setting_t *g,
 {
 	const config_setting_t *s = config_setting_get_member(g, "next_hops");
 	char path[CFG_PATH_BUF];
-	unsigned i;
-	int n, rc = 0;
+	int rc;
 
 	cfg_path(path, sizeof(path), label, "next_hops");
 	if (!s)
 		return cfg_fail(c, cfg_line(g), label, "no next_hops");
-	if (!cfg_is_sequence(s))
-		return cfg_type_error(c, s, path, "a list of next hops");
-	n = config_setting_length(s);
-	if (n == 0)
-		return cfg_fail(c, cfg_line(s), label, "no next_hops");
-	if (n > CFG_MAX_NEXT_HOPS)
-		return cfg_fail(c, cfg_line(s), path, "has %d entries, at most %d",
-				n, CFG_MAX_NEXT_HOPS);
-	for (i = 0; rc == 0 && i < (unsigned)n; i++)
-		rc = cfg_load_hop(c, config_setting_get_elem(s, i), label, i, r);
-	if (rc == 0) {
-		r->n_hops = (unsigned)n;
-		cfg_sort_hops(r->hops, r->n_hops);
-	}
+	rc = cfg_load_hop_list(c, s, path, path, r->hops, &r->n_hops);
+	if (rc == 0 && r->n_hops == 0)
+		rc = cfg_fail(c, cfg_line(s), label, "no next_hops");
 	return rc;
 }
 
@@ -1035,6 +1039,7 @@ void config_free(struct gw_config *cfg)
 	free(cfg->routes);
 	cfg->routes = NULL;
 	cfg->n_routes = 0;
+	cfg_connectors_free(cfg);
 }
 
 /* ---- format -------------------------------------------------------------------- */
