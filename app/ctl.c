@@ -557,6 +557,35 @@ ctl_rotate_tickets(struct gw *gw, uint64_t now)
 	return 0;
 }
 
+void
+ctl_publish_policy(struct gw *gw, struct policy_gen *g)
+{
+	struct policy_gen *old = gw->policy;
+
+	__atomic_store_n(&gw->policy, g, __ATOMIC_RELEASE);
+	if (gw->rcu != NULL)
+		rte_rcu_qsbr_synchronize(gw->rcu, RTE_QSBR_THRID_INVALID);
+	if (old != NULL) {              /* no worker sees it now: only its holders keep it */
+		old->next_retired = gw->retired;
+		gw->retired = old;
+	}
+}
+
+void
+ctl_free_retired(struct gw *gw)
+{
+	for (struct policy_gen **p = &gw->retired; *p != NULL;) {
+		struct policy_gen *g = *p;
+		if (policy_gen_unused(g)) {
+			*p = g->next_retired;
+			log_msg(CFG_LOG_INFO, "connectors: generation %" PRIu64 " freed (no session holds it)", g->serial);
+			policy_gen_free(g);
+		} else {
+			p = &g->next_retired;
+		}
+	}
+}
+
 /* Parse "--name VALUE" options into unsigned longs; returns 0 or prints the error. */
 static int
 ctl_opt_ulong(struct console_out *o, int *i, int argc, char **argv, unsigned long long *out)

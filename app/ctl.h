@@ -11,6 +11,7 @@
 #include "platform/console.h"
 
 struct gw;
+struct policy_gen;
 
 /* Set up the console's state from the running gateway (before serving). */
 void ctl_init(struct gw *gw);
@@ -37,5 +38,15 @@ int ctl_reload_certs(struct gw *gw, char *msg, size_t len);
  * passed a quiescent state. Returns 0 or -ENOMEM (the old set stays).
  */
 int ctl_rotate_tickets(struct gw *gw, uint64_t now);
+
+/*
+ * Publish g as the connector-table generation: the old one is retired
+ * (after every worker passed a quiescent state) and freed by
+ * ctl_free_retired() once nothing holds it.
+ */
+void ctl_publish_policy(struct gw *gw, struct policy_gen *g);
+
+/* Free the retired connector-table generations nothing holds any more (the control loop calls it). */
+void ctl_free_retired(struct gw *gw);
 
 #endif

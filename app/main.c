@@ -125,6 +125,9 @@ main_setup(struct gw *gw, char *err, size_t errlen)
 	gw->routes = route_table_build(cfg, err, errlen);
 	if (gw->routes == NULL)
 		return -ENOMEM;
+	gw->policy = policy_gen_create(cfg, false, cfg->n_workers, 0, err, errlen);
+	if (gw->policy == NULL)
+		return -ENOMEM;
 	gw->smtp_limit = smtp_limit_create(SMTP_LIMIT_BUCKETS_LOG2_DEFAULT);
 	if (gw->smtp_limit == NULL) {
 		snprintf(err, errlen, "out of memory for the per-client SMTP limits");
@@ -207,6 +210,7 @@ main_loop(struct gw *gw, int console_fd)
 			next_rotation = rte_rdtsc() + rotation;
 			ctl_rotate_tickets(gw, (uint64_t)time(NULL));
 		}
+		ctl_free_retired(gw);
 		if (rte_rdtsc() >= next_cert_check) {
 			next_cert_check = rte_rdtsc() + 86400 * gw->hz;
 			main_check_certs(gw);
@@ -247,6 +251,12 @@ main_shutdown(struct gw *gw, int console_fd)
 	route_table_free((struct route_table *)gw->routes);
 	tls_gen_free(gw->tls);
 	tls_ticket_keys_free(gw->tickets);
+	policy_gen_free(gw->policy);
+	while (gw->retired != NULL) {
+		struct policy_gen *g = gw->retired;
+		gw->retired = g->next_retired;
+		policy_gen_free(g);
+	}
 	wolfSSL_Cleanup();
 }
 

@@ -136,6 +136,8 @@ enum stats_kind {
 	X(SMTP_MSG_TEMPFAIL,    "smtp.messages_tempfailed", STATS_EVENT, "messages answered 4xx: next hop 4xx, down, lost or timed out") \
 	X(SMTP_MSG_REJECTED,    "smtp.messages_rejected", STATS_EVENT,  "messages answered 5xx (next hop 5xx, smuggling, size)") \
 	X(SMTP_MSG_BYTES,       "smtp.message_bytes",    STATS_EVENT,   "message data bytes relayed (as received, dot-stuffed)") \
+	X(SMTP_CONNECTOR_REFUSED, "smtp.connector_refused", STATS_EVENT, "MAIL refused by a connector's policy (per connector: show connector NAME)") \
+	X(SMTP_CONNECTOR_WOULD_REFUSE, "smtp.connector_would_refuse", STATS_EVENT, "MAIL a report_only connector would have refused (allowed, logged)") \
 	X(TLS_STARTTLS,         "tls.starttls",          STATS_EVENT,   "STARTTLS commands answered 220") \
 	X(TLS_HANDSHAKES,       "tls.handshakes",        STATS_EVENT,   "inbound TLS handshakes completed (full and resumed)") \
 	X(TLS_RESUMED,          "tls.resumed",           STATS_EVENT,   "inbound TLS handshakes that resumed a session") \

@@ -23,6 +23,7 @@
 #include "platform/log.h"
 #include "platform/timer.h"
 #include "drivers/linkem.h"
+#include "app/policy/policy_gen.h"
 
 #define WORKER_BURST 32
 
@@ -46,6 +47,8 @@ struct gw {
 	struct smtp_limit *smtp_limit;      /* per-client-address limits, shared (atomics) */
 	struct tls_gen *tls;                /* certificates and TLS policy: read with gw_tls(), replaced under RCU */
 	struct tls_ticket_keys *tickets;    /* session-ticket keys of all workers: atomic load, replaced under RCU */
+	struct policy_gen *policy;          /* connector table: gw_policy() + policy_gen_hold(); replaced by reload */
+	struct policy_gen *retired;         /* replaced generations not yet freed (control plane only) */
 	struct rte_rcu_qsbr *rcu;           /* workers report quiescence once per loop pass */
 	uint64_t tls_generation;            /* bumped by each successful `reload certs` */
 	volatile bool stop;             /* set by the control plane on SIGINT/SIGTERM */
@@ -120,6 +123,17 @@ static inline struct tls_gen *
 gw_tls(const struct gw *gw)
 {
 	return __atomic_load_n(&gw->tls, __ATOMIC_ACQUIRE);
+}
+
+/*
+ * The current connector-table generation, held for the caller (a session
+ * or a next-hop connection) until policy_gen_release(). Call from a worker
+ * between two quiescent states.
+ */
+static inline struct policy_gen *
+gw_policy_hold(const struct gw *gw)
+{
+	return policy_gen_hold(__atomic_load_n(&gw->policy, __ATOMIC_ACQUIRE));
 }
 
 /* Log from a worker: never blocks; a full ring counts log.dropped. */

@@ -74,11 +74,15 @@ relay_log_message(struct smtp_session *ss, const char *status, const char *reply
 			 !in->peer_cert ? "" : in->peer_verified ? "/cert-verified" : "/cert-unverified");
 	if (out != NULL)
 		snprintf(tls_out, sizeof(tls_out), "%s/%s", out->version, out->cipher);
-	WORKER_LOG(w, CFG_LOG_INFO, "smtp: msg=%s session=%s client=%s:%u helo=%s tls=%s from=<%s> to=%s "
+	const char *conn = ss->policy != NULL && ss->connector != CONNECTOR_NONE ?
+			   connector_name(ss->policy->table, ss->connector) : "-";
+	if (strcmp(status, "sent") == 0)
+		connector_count_accepted(policy_gen_counters(ss->policy, w->id), ss->connector);
+	WORKER_LOG(w, CFG_LOG_INFO, "smtp: msg=%s session=%s client=%s:%u helo=%s tls=%s connector=%s from=<%s> to=%s "
 		   "nrcpt=%u size=%" PRIu64 " nexthop=%s tls_out=%s delay=%" PRIu64 "ms delays=%" PRIu64 "/%" PRIu64
 		   "/%" PRIu64 " status=%s reply=\"%s\"",
 		   ss->msg_id, ss->id, smtp_addr_str(ss->client_addr, a), ss->client_port,
-		   ss->helo[0] ? ss->helo : "-", tls_in, ss->from, ss->rcpt_log_len ? ss->rcpt_log : "-",
+		   ss->helo[0] ? ss->helo : "-", tls_in, conn, ss->from, ss->rcpt_log_len ? ss->rcpt_log : "-",
 		   ss->n_rcpt, ss->scan.raw_bytes, ss->cl ? smtp_client_peer(ss->cl) : "-", tls_out,
 		   total, before, xfer, verdict, status, reply);
 }
@@ -154,7 +158,11 @@ relay_rcpt_allowed(struct smtp_session *ss, const struct smtp_cmd *cmd, const st
 		smtp_error(ss);
 		return false;
 	}
-	*route = route_lookup(w->gw->routes, p->domain, p->domain_len);
+	uint32_t cid = CONNECTOR_NONE;
+	const struct cfg_connector_out *co = ss->policy != NULL && ss->policy->n_connectors > 0 ?
+		connector_outbound_lookup(ss->policy->table, p->domain, p->domain_len, &cid) : NULL;
+	*route = co != NULL && co->route.n_hops > 0 ? &co->route :         /* its smart hosts */
+		 route_lookup(w->gw->routes, p->domain, p->domain_len);
 	if (*route == NULL && p->postmaster)    /* <Postmaster>: ours, routed like our own name */
 		*route = relay_postmaster_route(w);
 	if (*route == NULL) {
@@ -162,7 +170,7 @@ relay_rcpt_allowed(struct smtp_session *ss, const struct smtp_cmd *cmd, const st
 		smtp_reply(ss, "451 4.4.4 <%.*s>: no route to the recipient's domain", (int)p->addr_len, p->addr);
 		return false;
 	}
-	if (ss->route != NULL && !relay_same_hops(ss->route, *route)) {
+	if (ss->route != NULL && (!relay_same_hops(ss->route, *route) || ss->out_conn != co)) {
 		w->ctr[0][STATS_SMTP_RCPT_OTHER_HOP]++;
 		smtp_reply(ss, "452 4.5.3 <%.*s>: routed to another next hop; send it in a new transaction",
 			   (int)p->addr_len, p->addr);
@@ -172,6 +180,7 @@ relay_rcpt_allowed(struct smtp_session *ss, const struct smtp_cmd *cmd, const st
 		smtp_reply(ss, "451 4.4.2 %s; try again later", smtp_client_fail_text(ss->broken));
 		return false;
 	}
+	ss->next_conn = co;
 	return true;
 }
 
@@ -181,12 +190,13 @@ relay_open(struct smtp_session *ss, const struct cfg_route *route, bool fresh)
 {
 	enum smtp_client_fail why = SMTP_CL_F_CONNECT;
 
-	ss->cl = smtp_client_open(ss->w, route, fresh, &relay_client_ops, ss, &why);
+	ss->cl = smtp_client_open(ss->w, route, ss->policy, ss->next_conn, fresh, &relay_client_ops, ss, &why);
 	if (ss->cl == NULL) {
 		smtp_reply(ss, "451 4.4.1 %s; try again later", smtp_client_fail_text(why));
 		return false;
 	}
 	ss->route = route;
+	ss->out_conn = ss->next_conn;
 	ss->mail_refused = false;
 	if (!smtp_client_reused(ss->cl))
 		ss->cl_retried = true;          /* only a cached connection is retried on a new one */
@@ -399,6 +409,7 @@ relay_on_rcpt(struct smtp_session *ss, const struct smtp_reply *r)
 		smtp_reply(ss, "%u %s", ss->mail_code, ss->mail_text);
 		relay_release(ss, true);
 		ss->route = NULL;
+		ss->out_conn = NULL;
 	} else if (r->code / 100 == 2) {
 		w->ctr[0][STATS_SMTP_RCPT_ACCEPTED]++;
 		relay_note_rcpt(ss, ss->cur_rcpt, ss->cur_rcpt_len);
@@ -412,6 +423,7 @@ relay_on_rcpt(struct smtp_session *ss, const struct smtp_reply *r)
 		if (ss->n_rcpt == 0) {          /* nothing open downstream worth keeping */
 			relay_release(ss, true);
 			ss->route = NULL;
+			ss->out_conn = NULL;
 		}
 	}
 	smtp_enter_state(ss, SMTP_ST_CMD);
@@ -506,6 +518,7 @@ relay_client_failed(void *owner, enum smtp_client_fail why, const char *peer)
 		if (ss->n_rcpt == 0 && !ss->cl_retried && why == SMTP_CL_F_LOST) {
 			/* maybe a stale cached connection: once more on a new one */
 			ss->cl_retried = true;
+			ss->next_conn = ss->out_conn;
 			if (relay_open(ss, ss->route, true)) {
 				smtp_client_rcpt(ss->cl, ss->cur_rcpt, ss->cur_rcpt_len);
 				return;
@@ -516,8 +529,10 @@ relay_client_failed(void *owner, enum smtp_client_fail why, const char *peer)
 		smtp_reply(ss, "%s", line);
 		if (ss->n_rcpt != 0)
 			ss->broken = why;       /* recipients accepted there are lost with it */
-		else
+		else {
 			ss->route = NULL;
+			ss->out_conn = NULL;
+		}
 		smtp_enter_state(ss, SMTP_ST_CMD);
 		break;
 	case SMTP_ST_DATA:

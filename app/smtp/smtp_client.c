@@ -67,6 +67,8 @@ struct smtp_client {
 	const struct smtp_client_ops *ops;
 	void *owner;
 	const struct cfg_route *route;
+	const struct cfg_connector_out *conn;   /* the outbound connector whose TLS policy applies, or NULL */
+	struct policy_gen *policy;      /* held while conn (or a route inside it) is in use */
 	uint8_t order[CFG_MAX_NEXT_HOPS];       /* hops to try, in order */
 	unsigned n_order, pos;
 	uint32_t addr;
@@ -200,6 +202,9 @@ cl_free(struct smtp_client *c)
 
 	timer_cancel(&w->timers, &c->timer);
 	cl_idle_unlink(x, c);
+	policy_gen_release(c->policy);
+	c->policy = NULL;
+	c->conn = NULL;
 	c->state = CL_FREE;
 	c->gen++;
 	c->s = NULL;
@@ -569,11 +574,57 @@ cl_route_level(const struct worker *w, const struct cfg_route *r)
 	return r->tls_level < 0 ? (int)w->cfg->tls.client_level : r->tls_level;
 }
 
-/* The TLS level of the route c was opened for. */
+/* The TLS level of the route c was opened for, or of its outbound connector. */
 static int
 cl_level(const struct smtp_client *c)
 {
-	return cl_route_level(c->w, c->route);
+	return cl_route_level(c->w, c->conn != NULL ? &c->conn->route : c->route);
+}
+
+/*
+ * An outbound connector's own checks once TLS is up: the server's key among
+ * its pins (a mismatch fails like a wrong name) and its minimum version. A
+ * report_only connector logs and goes on. False when c moved on.
+ */
+static bool
+cl_conn_accepts(struct smtp_client *c, const struct tls_info *ti)
+{
+	const struct cfg_connector_out *co = c->conn;
+	const char *why = NULL;
+	bool pinned = co->n_pins == 0;
+
+	for (unsigned i = 0; i < co->n_pins && !pinned; i++)
+		pinned = ti->peer_cert && memcmp(co->pins[i], ti->peer_spki, CFG_SPKI_PIN_LEN) == 0;
+	if (!pinned)
+		why = "the server's key matches none of the connector's pins";
+	else if (co->min_tls_version != 0 && connector_tls_version(ti->version) < co->min_tls_version)
+		why = "the TLS version is below the connector's minimum";
+	if (why == NULL)
+		return true;
+	WORKER_LOG(c->w, CFG_LOG_WARNING, "smtp client: next hop %s: connector \"%s\"%s: %s", c->peer, co->name,
+		   co->mode == CFG_CONNECTOR_REPORT_ONLY ? " would refuse (report_only)" : "", why);
+	if (co->mode == CFG_CONNECTOR_REPORT_ONLY)
+		return true;
+	c->w->ctr[0][STATS_SMTPC_TLS_VERIFY_FAILED]++;
+	cl_try_next(c, SMTP_CL_F_TLS_VERIFY);
+	return false;
+}
+
+/*
+ * Whether c may go on in plaintext (or unverified) where its level wants
+ * more: level "may", or a report_only outbound connector, which only logs
+ * what it would have refused.
+ */
+static bool
+cl_lenient(const struct smtp_client *c, const char *what)
+{
+	if (cl_level(c) == CFG_TLS_MAY)
+		return true;
+	if (c->conn == NULL || c->conn->mode != CFG_CONNECTOR_REPORT_ONLY)
+		return false;
+	WORKER_LOG(c->w, CFG_LOG_WARNING, "smtp client: next hop %s: connector \"%s\" would refuse "
+		   "(report_only): %s", c->peer, c->conn->name, what);
+	return true;
 }
 
 /* After EHLO: STARTTLS, plaintext (level may or none), or on to the next hop. False if c is gone. */
@@ -595,7 +646,7 @@ cl_after_ehlo(struct smtp_client *c, unsigned ext, uint64_t size)
 		return true;
 	}
 	c->w->ctr[0][STATS_SMTPC_TLS_NOT_OFFERED]++;
-	if (level == CFG_TLS_MAY) {
+	if (cl_lenient(c, "TLS is required, but was not offered")) {
 		WORKER_LOG(c->w, CFG_LOG_INFO, "smtp client: next hop %s offers no STARTTLS; plaintext "
 			   "(level may)", c->peer);
 		cl_ready(c, ext, size);
@@ -641,7 +692,10 @@ cl_tls_begin(struct smtp_client *c)
 	struct tls_client_opts o = { .verify = level >= CFG_TLS_VERIFY };
 	unsigned n = 0;
 
-	if (level == CFG_TLS_SECURE) {
+	if (c->conn != NULL && level == CFG_TLS_SECURE) {        /* domain_validation: tls_domain */
+		for (unsigned i = 0; i < c->conn->route.n_tls_names && n < RTE_DIM(names); i++)
+			names[n++] = c->conn->route.tls_names[i];
+	} else if (level == CFG_TLS_SECURE) {
 		for (unsigned i = 0; i < r->n_tls_names && n < RTE_DIM(names); i++)
 			names[n++] = r->tls_names[i];
 	} else {
@@ -675,7 +729,8 @@ cl_tls_up(struct smtp_client *c)
 
 	if (ti == NULL)
 		return;
-	if (level >= CFG_TLS_VERIFY && (!ti->peer_verified || !ti->name_ok)) {
+	if (level >= CFG_TLS_VERIFY && (!ti->peer_verified || (level != CFG_TLS_CHAIN && !ti->name_ok)) &&
+	    !cl_lenient(c, !ti->peer_verified ? "server certificate not verified" : "name does not match")) {
 		c->w->ctr[0][STATS_SMTPC_TLS_VERIFY_FAILED]++;
 		WORKER_LOG(c->w, CFG_LOG_WARNING, "smtp client: next hop %s: server certificate not verified "
 			   "(%s)", c->peer, !ti->peer_cert ? "no certificate" : !ti->peer_verified ?
@@ -683,6 +738,8 @@ cl_tls_up(struct smtp_client *c)
 		cl_try_next(c, SMTP_CL_F_TLS_VERIFY);
 		return;
 	}
+	if (c->conn != NULL && !cl_conn_accepts(c, ti))
+		return;
 	c->tls_up = true;
 	c->w->ctr[0][STATS_SMTPC_TLS]++;
 	if (ti->resumed)
@@ -732,7 +789,7 @@ cl_reply_own(struct smtp_client *c, uint8_t kind, const struct smtp_reply *r)
 	case CL_K_STARTTLS:
 		if (r->code == 220)
 			return cl_tls_begin(c);
-		if (cl_level(c) == CFG_TLS_MAY) {
+		if (cl_lenient(c, "the next hop refused STARTTLS")) {
 			WORKER_LOG(c->w, CFG_LOG_INFO, "smtp client: next hop %s refused STARTTLS (%u); "
 				   "going on in plaintext (level may)", c->peer, r->code);
 			cl_ready(c, c->ehlo_ext, c->ehlo_size);
@@ -896,7 +953,7 @@ cl_closed(struct stream *s, enum stream_close_reason why)
 	}
 	if (c->state == CL_TLS) {
 		c->w->ctr[0][STATS_SMTPC_TLS_HANDSHAKE_FAILED]++;
-		if (cl_level(c) == CFG_TLS_MAY && c->pos > 0) {
+		if (c->pos > 0 && cl_lenient(c, "TLS handshake failed")) {
 			WORKER_LOG(c->w, CFG_LOG_INFO, "smtp client: next hop %s: TLS handshake failed; "
 				   "again in plaintext (level may)", c->peer);
 			c->no_tls = true;
@@ -935,21 +992,33 @@ static const struct stream_ops cl_stream_ops = {
  * secure checked names that belong to their route).
  */
 static bool
-cl_cache_fits(const struct smtp_client *c, const struct cfg_route *r)
+cl_cache_fits(const struct smtp_client *c, const struct cfg_route *r, const struct cfg_connector_out *conn)
 {
 	int lc = cl_route_level(c->w, c->route), lr = cl_route_level(c->w, r);
 
+	if (c->conn != conn)            /* another connector's policy (or none) */
+		return false;
 	return c->route == r || (lc == lr && lr <= CFG_TLS_ENCRYPT);
+}
+
+/* Whether route r lives in generation g (an outbound connector's smart hosts). */
+static bool
+cl_route_in(const struct policy_gen *g, const struct cfg_route *r)
+{
+	const struct gw_config *cfg = g->cfg;
+
+	return cfg->n_connectors_out > 0 && (const void *)r >= (const void *)cfg->connectors_out &&
+	       (const void *)r < (const void *)(cfg->connectors_out + cfg->n_connectors_out);
 }
 
 /* A cached connection to one of r's hops that fits r's TLS level, most recently used first. */
 static struct smtp_client *
-cl_cache_take(struct worker *w, const struct cfg_route *r)
+cl_cache_take(struct worker *w, const struct cfg_route *r, const struct cfg_connector_out *conn)
 {
 	struct cl_ctx *x = cl_ctx(w);
 
 	for (struct smtp_client *c = x->idle_head; c != NULL; c = c->next)
-		for (unsigned i = 0; i < r->n_hops && cl_cache_fits(c, r); i++)
+		for (unsigned i = 0; i < r->n_hops && cl_cache_fits(c, r, conn); i++)
 			if (c->addr == r->hops[i].addr && c->port == r->hops[i].port) {
 				cl_idle_unlink(x, c);
 				w->ctr[0][STATS_SMTPC_CACHE_HITS]++;
@@ -960,11 +1029,12 @@ cl_cache_take(struct worker *w, const struct cfg_route *r)
 }
 
 struct smtp_client *
-smtp_client_open(struct worker *w, const struct cfg_route *r, bool fresh,
-		 const struct smtp_client_ops *ops, void *owner, enum smtp_client_fail *why)
+smtp_client_open(struct worker *w, const struct cfg_route *r, struct policy_gen *g,
+		 const struct cfg_connector_out *conn, bool fresh, const struct smtp_client_ops *ops, void *owner,
+		 enum smtp_client_fail *why)
 {
 	struct cl_ctx *x = cl_ctx(w);
-	struct smtp_client *c = fresh ? NULL : cl_cache_take(w, r);
+	struct smtp_client *c = fresh ? NULL : cl_cache_take(w, r, conn);
 
 	if (c == NULL) {
 		if (x->free == NULL && x->idle_tail != NULL) {
@@ -984,6 +1054,8 @@ smtp_client_open(struct worker *w, const struct cfg_route *r, bool fresh,
 		c->gen = gen;
 		c->w = w;
 		c->route = r;
+		c->conn = conn;
+		c->policy = conn != NULL || (g != NULL && r != NULL && cl_route_in(g, r)) ? policy_gen_hold(g) : NULL;
 		timer_init(&c->timer, cl_timer_fired, c);
 		cl_plan(c, r);
 		cl_try_next(c, SMTP_CL_F_CONNECT);      /* no owner yet: a failure here tells nobody */

@@ -65,10 +65,14 @@ void smtp_client_fini(struct worker *w);
  * A client for route r: an idle cached connection to one of its next hops, or
  * a new connection (hops in priority order, skipping those that failed in the
  * last smtp.client.retry_after seconds, failing over on connect/greeting
- * errors). fresh: never a cached one. NULL (and *why) when no slot is free
- * or no next hop can even be tried; ops are never called from inside this call.
+ * errors). conn (with its generation g): the outbound connector whose TLS
+ * settings, pins and minimum version apply instead of the route's (r may be
+ * its smart hosts); a cached connection is reused only under the same one.
+ * fresh: never a cached one. NULL (and *why) when no slot is free or no next
+ * hop can even be tried; ops are never called from inside this call.
  */
-struct smtp_client *smtp_client_open(struct worker *w, const struct cfg_route *r, bool fresh,
+struct smtp_client *smtp_client_open(struct worker *w, const struct cfg_route *r, struct policy_gen *g,
+				     const struct cfg_connector_out *conn, bool fresh,
 				     const struct smtp_client_ops *ops, void *owner,
 				     enum smtp_client_fail *why);
 

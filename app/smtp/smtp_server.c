@@ -212,6 +212,8 @@ smtp_free(struct smtp_session *ss)
 		relay_release(ss, false);
 	if (ss->limit_counted)
 		smtp_limit_close(w->gw->smtp_limit, ss->client_addr);
+	policy_gen_release(ss->policy);
+	ss->policy = NULL;
 	ss->active = false;
 	ss->gen++;
 	ss->s = NULL;
@@ -310,6 +312,7 @@ smtp_txn_reset(struct smtp_session *ss)
 	ss->rcpt_log[0] = '\0';
 	ss->first_rcpt_len = 0;
 	ss->route = NULL;
+	ss->out_conn = NULL;
 	ss->cl_retried = false;
 	ss->mail_refused = false;
 	ss->broken = SMTP_CL_F_COUNT;
@@ -340,6 +343,95 @@ smtp_cmd_helo(struct smtp_session *ss, const struct smtp_cmd *cmd)
 		smtp_reply(ss, "250-STARTTLS");
 	smtp_reply(ss, "250-ENHANCEDSTATUSCODES");
 	smtp_reply(ss, "250 SMTPUTF8");
+}
+
+/* The subject's CN from a one-line subject ("/O=x/CN=mail.partner.example") into cn; NULL if none. */
+static const char *
+smtp_subject_cn(const char *subject, char *cn, size_t len)
+{
+	const char *p = strstr(subject, "/CN=");
+
+	if (p == NULL)
+		return NULL;
+	p += 4;
+	size_t n = strcspn(p, "/");
+	snprintf(cn, len, "%.*s", (int)RTE_MIN(n, len - 1), p);
+	return cn;
+}
+
+/* What the connector table is asked about this session at MAIL (sans and cn point into the buffers given). */
+static void
+smtp_connector_facts(const struct smtp_session *ss, const struct smtp_path *from, struct connector_facts *f,
+		     const char **sans, unsigned max_sans, char *san_buf, size_t san_len, char *cn, size_t cn_len)
+{
+	const struct tls_info *ti = ss->tls && ss->s != NULL ? tls_stream_info(ss->s) : NULL;
+	const char *at = from->addr_len ? memrchr(from->addr, '@', from->addr_len) : NULL;
+
+	memset(f, 0, sizeof(*f));
+	f->addr4 = ss->client_addr;
+	if (at != NULL) {
+		f->sender_domain = at + 1;
+		f->sender_len = from->addr_len - (size_t)(at + 1 - from->addr);
+	}
+	if (ti == NULL)
+		return;
+	f->tls_version = connector_tls_version(ti->version);
+	f->cert = ti->peer_cert;
+	if (!f->cert)
+		return;
+	f->cert_verified = ti->peer_verified;
+	f->verify_text = ti->verify_text;
+	f->have_spki = true;
+	memcpy(f->spki_sha256, ti->peer_spki, sizeof(f->spki_sha256));
+	f->cn = smtp_subject_cn(ti->peer_subject, cn, cn_len);
+	snprintf(san_buf, san_len, "%s", ti->peer_sans);
+	char *save = NULL;
+	for (char *n = strtok_r(san_buf, ", ", &save); n != NULL && f->n_sans < max_sans; n = strtok_r(NULL, ", ", &save))
+		sans[f->n_sans++] = n;
+	f->sans = sans;
+}
+
+/*
+ * The connector table's decision at MAIL: the connector selected (by the
+ * client certificate, the address, then the sender domain) and whether its
+ * policy, or the sender domain owner's, refuses. Counted per connector and
+ * logged; false when refused (the reply is sent).
+ */
+static bool
+smtp_connector_mail(struct smtp_session *ss, const struct smtp_path *from)
+{
+	struct worker *w = ss->w;
+	struct policy_gen *g = ss->policy;
+	struct connector_facts f;
+	struct connector_decision d;
+	const char *sans[32];
+	char san_buf[512], cn[256], text[768];
+
+	if (g == NULL || g->n_connectors == 0)
+		return true;
+	smtp_connector_facts(ss, from, &f, sans, RTE_DIM(sans), san_buf, sizeof(san_buf), cn, sizeof(cn));
+	connector_inbound_decide(g->table, &f, CONNECTOR_STAGE_MAIL, &d);
+	ss->connector = d.sel.id;
+	struct connector_counters *ctr = policy_gen_counters(g, w->id);
+	connector_count_decision(ctr, &d);
+	if (d.sel.id != CONNECTOR_NONE && !ss->connector_tls_counted) {
+		const struct tls_info *ti = ss->tls && ss->s != NULL ? tls_stream_info(ss->s) : NULL;
+		connector_count_tls(ctr, d.sel.id, f.tls_version, ti ? ti->cipher : NULL, 0, 0);
+		ss->connector_tls_counted = true;
+	}
+	if (d.verdict == CONNECTOR_ALLOW)
+		return true;
+	connector_decision_text(g->table, &d, text, sizeof(text));
+	WORKER_LOG(w, CFG_LOG_WARNING, "smtp: session=%s client=%s: %s", ss->id,
+		   smtp_addr_str(ss->client_addr, cn), text);
+	if (d.verdict == CONNECTOR_WOULD_REFUSE) {
+		w->ctr[0][STATS_SMTP_CONNECTOR_WOULD_REFUSE]++;
+		return true;
+	}
+	w->ctr[0][STATS_SMTP_CONNECTOR_REFUSED]++;
+	smtp_reply(ss, "%s", d.reply);
+	smtp_error(ss);
+	return false;
 }
 
 static void
@@ -374,6 +466,8 @@ smtp_cmd_mail(struct smtp_session *ss, const struct smtp_cmd *cmd)
 		smtp_reply(ss, "552 5.3.4 Message size exceeds fixed limit");
 		return;
 	}
+	if (!smtp_connector_mail(ss, &cmd->path))
+		return;
 	smtp_txn_reset(ss);
 	ss->in_mail = true;
 	ss->transactions++;
@@ -896,6 +990,8 @@ smtp_accept(struct worker *w, struct stream *s, void *arg)
 	ss->client_addr = s->remote_addr;
 	ss->client_port = s->remote_port;
 	ss->started = w->now;
+	ss->policy = gw_policy_hold(w->gw);
+	ss->connector = CONNECTOR_NONE;
 	ss->broken = SMTP_CL_F_COUNT;
 	ss->in_off = ss->in_len = ss->out_len = 0;
 	snprintf(ss->id, sizeof(ss->id), "%08X%02X%06" PRIX64, x->boot, w->id & 0xff, x->seq++ & 0xffffff);

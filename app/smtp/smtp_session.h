@@ -44,6 +44,11 @@ struct smtp_session {
 	uint32_t client_addr;
 	uint16_t client_port;
 	uint64_t started;               /* TSC */
+	struct policy_gen *policy;      /* the connector table this session started under (held) */
+	uint32_t connector;             /* the inbound connector of the last MAIL (CONNECTOR_NONE: default) */
+	bool connector_tls_counted;     /* its TLS facts counted for this session */
+	const struct cfg_connector_out *out_conn;   /* the outbound connector of the open transaction */
+	const struct cfg_connector_out *next_conn;  /* ... of the recipient relay_route() just checked */
 	char helo[SMTP_DOMAIN_MAX + 3];
 	bool esmtp;
 	bool helo_done;

@@ -768,7 +768,7 @@ if replies != logged:
 PY
 )"
 assert_match "main log: a msg line has envelope, next hop and reply" \
-	'smtp: msg=[0-9A-F]+\.[0-9]+ session=[0-9A-F]+ client=203\.0\.113\.10:[0-9]+ helo=partner\.test tls=none from=<a@partner\.test> to=<user@example\.com> nrcpt=1 size=[0-9]+ nexthop=10\.20\.0\.10:25 tls_out=none .*status=sent reply="250 2\.0\.0 Ok: queued as ' \
+	'smtp: msg=[0-9A-F]+\.[0-9]+ session=[0-9A-F]+ client=203\.0\.113\.10:[0-9]+ helo=partner\.test tls=none connector=- from=<a@partner\.test> to=<user@example\.com> nrcpt=1 size=[0-9]+ nexthop=10\.20\.0\.10:25 tls_out=none .*status=sent reply="250 2\.0\.0 Ok: queued as ' \
 	"$(grep -m1 'smtp: msg=.*to=<user@example.com> ' "$T_TMP/main.log")"
 assert_eq "main log: the refused smuggling probes are logged as refused 550 5.6.11" "$((nlf + ncr))" \
 	"$(grep -c 'smtp: msg=.* status=refused reply="550 5\.6\.11 ' "$T_TMP/main.log")"
