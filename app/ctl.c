@@ -3,7 +3,11 @@
  * control plane's loop, and the same data for rte_telemetry. Output is an
  * aligned table for people or JSON (--json) for scripts.
  */
+#include <errno.h>
 #include <inttypes.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
@@ -12,6 +16,10 @@
 #include <rte_ethdev.h>
 #include <rte_lcore.h>
 #include <rte_telemetry.h>
+#include <wolfssl/options.h>
+#include <wolfssl/ssl.h>
+#include <wolfssl/wolfcrypt/error-crypt.h>
+#include <wolfssl/wolfcrypt/sha256.h>
 
 #include "app/ctl.h"
 #include "app/worker.h"
@@ -880,6 +888,628 @@ ctl_linkem_cmd(struct gw *gw, struct console_out *o, int argc, char **argv, bool
 	return ctl_show_linkem(gw, o, false);
 }
 
+/* ---- connectors: show connectors, show connector NAME, test connector, reload ---- */
+
+/* A text buffer with snprintf semantics (selector texts, JSON-bound strings). */
+struct ctl_text {
+	char *buf;
+	size_t len, used;
+};
+
+static void __attribute__((format(printf, 2, 3)))
+ctl_tput(struct ctl_text *t, const char *fmt, ...)
+{
+	size_t room = t->used < t->len ? t->len - t->used : 0;
+	va_list ap;
+
+	va_start(ap, fmt);
+	int n = vsnprintf(room ? t->buf + t->used : NULL, room, fmt, ap);
+	va_end(ap);
+	if (n > 0)
+		t->used += (size_t)n;
+}
+
+/* "LABEL a, b, c" (at most three, then "+N more"). */
+static void
+ctl_tput_list(struct ctl_text *t, const char *sep, const char *label, char *const *v, unsigned n)
+{
+	if (n == 0)
+		return;
+	ctl_tput(t, "%s%s", t->used ? sep : "", label);
+	for (unsigned i = 0; i < n && i < 3; i++)
+		ctl_tput(t, "%s %s", i ? "," : "", v[i]);
+	if (n > 3)
+		ctl_tput(t, " +%u more", n - 3);
+}
+
+static void
+ctl_net_text(const struct cfg_ip_net *n, char *buf, size_t len)
+{
+	char a[INET6_ADDRSTRLEN];
+
+	inet_ntop(n->v4 ? AF_INET : AF_INET6, n->v4 ? &n->addr[12] : n->addr, a, sizeof(a));
+	snprintf(buf, len, "%s/%u", a, n->prefix_len);
+}
+
+static const char *
+ctl_tls_min_text(int v)
+{
+	return v == CFG_TLS_V1_3 ? " 1.3+" : v == CFG_TLS_V1_2 ? " 1.2+" : "";
+}
+
+/* A min_tls_version for JSON: "1.2", "1.3" or "" (none). */
+static const char *
+ctl_tls_version_text(int v)
+{
+	return v == CFG_TLS_V1_3 ? "1.3" : v == CFG_TLS_V1_2 ? "1.2" : "";
+}
+
+/* What selects inbound connector CI and what it requires, on one line. */
+static void
+ctl_conn_in_text(const struct cfg_connector_in *ci, char *buf, size_t len)
+{
+	struct ctl_text t = { buf, len, 0 };
+	bool cert = ci->n_cert_names || ci->n_pins;
+	char net[INET6_ADDRSTRLEN + 8];
+
+	buf[0] = '\0';
+	ctl_tput_list(&t, "; ", "cert", ci->cert_names, ci->n_cert_names);
+	if (ci->n_pins)
+		ctl_tput(&t, "%spinned keys %u", t.used ? "; " : "", ci->n_pins);
+	for (unsigned i = 0; i < ci->n_ips && i < 3; i++) {
+		ctl_net_text(&ci->ips[i], net, sizeof(net));
+		ctl_tput(&t, "%s%s", i ? ", " : t.used ? "; ip " : "ip ", net);
+	}
+	if (ci->n_ips > 3)
+		ctl_tput(&t, " +%u more", ci->n_ips - 3);
+	ctl_tput_list(&t, "; ", "sender", ci->sender_domains, ci->n_sender_domains);
+	if (ci->require_tls || ci->min_tls_version || cert)
+		ctl_tput(&t, "; requires TLS%s%s", ctl_tls_min_text(ci->min_tls_version),
+			 cert ? " and its certificate" : "");
+	if (ci->restrict_domains_to_certificate || ci->restrict_domains_to_ip_addresses)
+		ctl_tput(&t, "; domains only with its %s%s%s", ci->restrict_domains_to_certificate ?
+			 "certificate" : "", ci->restrict_domains_to_certificate &&
+			 ci->restrict_domains_to_ip_addresses ? " and " : "",
+			 ci->restrict_domains_to_ip_addresses ? "addresses" : "");
+}
+
+static const char *
+ctl_conn_out_level(const struct cfg_route *r)
+{
+	switch (r->tls_level) {
+	case CFG_TLS_ENCRYPT: return "encryption_only";
+	case CFG_TLS_CHAIN:   return "certificate_validation";
+	case CFG_TLS_SECURE:  return "domain_validation";
+	default:              return "opportunistic";
+	}
+}
+
+/* An outbound connector's recipients, next hop and TLS, on one line. */
+static void
+ctl_conn_out_text(const struct cfg_connector_out *co, char *buf, size_t len)
+{
+	struct ctl_text t = { buf, len, 0 };
+	const struct cfg_route *r = &co->route;
+	char a[20];
+
+	buf[0] = '\0';
+	ctl_tput_list(&t, "; ", "rcpt", r->domains, r->n_domains);
+	ctl_tput(&t, " ->");
+	for (unsigned i = 0; i < r->n_hops && i < 3; i++) {
+		ctl_ip(r->hops[i].addr, a, sizeof(a));
+		ctl_tput(&t, "%s %s:%u", i ? "," : "", a, r->hops[i].port);
+	}
+	if (r->n_hops > 3)
+		ctl_tput(&t, " +%u more", r->n_hops - 3);
+	if (r->n_hops == 0)
+		ctl_tput(&t, " routes");
+	ctl_tput(&t, "; %s", ctl_conn_out_level(r));
+	if (r->tls_level == CFG_TLS_SECURE && r->n_tls_names)
+		ctl_tput(&t, " %s", r->tls_names[0]);
+	if (co->n_pins)
+		ctl_tput(&t, "; pinned keys %u", co->n_pins);
+	if (co->min_tls_version)
+		ctl_tput(&t, "; TLS%s", ctl_tls_min_text(co->min_tls_version));
+}
+
+/* Connector ID's counters summed over g's workers. */
+static void
+ctl_conn_sum(const struct policy_gen *g, uint32_t id, struct connector_counters *sum)
+{
+	memset(sum, 0, sizeof(*sum));
+	for (unsigned w = 0; w < g->n_workers; w++)
+		if (g->ctr[w] != NULL)
+			connector_counters_add(sum, &g->ctr[w][id]);
+}
+
+static uint64_t
+ctl_reasons_total(const uint64_t *v)
+{
+	uint64_t n = 0;
+
+	for (unsigned r = 0; r < CONNECTOR_R_COUNT; r++)
+		n += v[r];
+	return n;
+}
+
+static void
+ctl_json_strs(struct console_out *o, const char *key, char *const *v, unsigned n)
+{
+	console_printf(o, ",\"%s\":[", key);
+	for (unsigned i = 0; i < n; i++) {
+		console_printf(o, "%s", i ? "," : "");
+		console_json_str(o, v[i]);
+	}
+	console_printf(o, "]");
+}
+
+/* The settings of connector ID as JSON members (after "name"). */
+static void
+ctl_conn_json_settings(struct console_out *o, const struct connector_table *t, uint32_t id)
+{
+	const struct cfg_connector_in *ci = connector_inbound(t, id);
+	const struct cfg_connector_out *co = connector_outbound(t, id);
+	char net[INET6_ADDRSTRLEN + 8];
+
+	if (ci != NULL) {
+		ctl_json_strs(o, "sender_domains", ci->sender_domains, ci->n_sender_domains);
+		console_printf(o, ",\"sender_ip_addresses\":[");
+		for (unsigned i = 0; i < ci->n_ips; i++) {
+			ctl_net_text(&ci->ips[i], net, sizeof(net));
+			console_printf(o, "%s\"%s\"", i ? "," : "", net);
+		}
+		console_printf(o, "]");
+		ctl_json_strs(o, "tls_sender_certificate_name", ci->cert_names, ci->n_cert_names);
+		console_printf(o, ",\"client_cert_spki_pins\":%u,\"require_tls\":%s,\"min_tls_version\":\"%s\""
+			       ",\"restrict_domains_to_certificate\":%s,\"restrict_domains_to_ip_addresses\":%s",
+			       ci->n_pins, ci->require_tls || ci->min_tls_version || ci->n_cert_names ||
+			       ci->n_pins ? "true" : "false", ctl_tls_version_text(ci->min_tls_version),
+			       ci->restrict_domains_to_certificate ? "true" : "false",
+			       ci->restrict_domains_to_ip_addresses ? "true" : "false");
+		return;
+	}
+	ctl_json_strs(o, "recipient_domains", co->route.domains, co->route.n_domains);
+	console_printf(o, ",\"smart_hosts\":[");
+	for (unsigned i = 0; i < co->route.n_hops; i++) {
+		ctl_ip(co->route.hops[i].addr, net, sizeof(net));
+		console_printf(o, "%s\"%s:%u\"", i ? "," : "", net, co->route.hops[i].port);
+	}
+	console_printf(o, "],\"tls_settings\":\"%s\",\"tls_domain\":", ctl_conn_out_level(&co->route));
+	console_json_str(o, co->route.tls_level == CFG_TLS_SECURE && co->route.n_tls_names ?
+			 co->route.tls_names[0] : "");
+	console_printf(o, ",\"server_spki_pins\":%u,\"min_tls_version\":\"%s\"", co->n_pins,
+		       ctl_tls_version_text(co->min_tls_version));
+}
+
+/* One connector's row of `show connectors`. */
+static void
+ctl_conn_row(struct console_out *o, const struct policy_gen *g, uint32_t id, bool json)
+{
+	const struct cfg_connector_in *ci = connector_inbound(g->table, id);
+	const struct cfg_connector_out *co = connector_outbound(g->table, id);
+	struct connector_counters c;
+	char sel[1024];
+
+	ctl_conn_sum(g, id, &c);
+	if (ci != NULL)
+		ctl_conn_in_text(ci, sel, sizeof(sel));
+	else
+		ctl_conn_out_text(co, sel, sizeof(sel));
+	enum cfg_connector_mode mode = ci != NULL ? ci->mode : co->mode;
+	const char *mname = mode == CFG_CONNECTOR_REPORT_ONLY ? "report_only" : "enforce";
+	uint64_t refused = ctl_reasons_total(c.refused), would = ctl_reasons_total(c.would_refuse);
+	if (!json) {
+		console_printf(o, "%-20s %-3s %-11s %9" PRIu64 " %8" PRIu64 " %12" PRIu64 "  %s\n",
+			       connector_name(g->table, id), ci ? "in" : "out", mname, c.accepted, refused,
+			       would, sel);
+		return;
+	}
+	console_printf(o, "%s{\"name\":", id ? "," : "");
+	console_json_str(o, connector_name(g->table, id));
+	console_printf(o, ",\"direction\":\"%s\",\"mode\":\"%s\",\"line\":%d,\"summary\":",
+		       ci ? "inbound" : "outbound", mname, ci ? ci->line : co->line);
+	console_json_str(o, sel);
+	ctl_conn_json_settings(o, g->table, id);
+	console_printf(o, ",\"accepted\":%" PRIu64 ",\"refused\":%" PRIu64 ",\"would_refuse\":%" PRIu64 "}",
+		       c.accepted, refused, would);
+}
+
+static int
+ctl_show_connectors(struct gw *gw, struct console_out *o, int argc, char **argv, bool json)
+{
+	const struct policy_gen *g = gw->policy;        /* only this thread replaces it */
+	const struct gw_config *cfg = g->cfg;
+
+	if (argc > 0) {
+		console_printf(o, "error: unexpected \"%s\" (show connector NAME shows one)\n", argv[0]);
+		return 2;
+	}
+	if (json) {
+		console_printf(o, "{\"generation\":%" PRIu64 ",\"path\":", g->serial);
+		console_json_str(o, cfg->path);
+		console_printf(o, ",\"inbound\":%u,\"outbound\":%u,\"connectors\":[", cfg->n_connectors_in,
+			       cfg->n_connectors_out);
+	} else if (g->n_connectors == 0) {
+		console_printf(o, "connectors: generation %" PRIu64 ", none configured: every session gets the "
+			       "default policy (opportunistic TLS)\n", g->serial);
+	} else {
+		console_printf(o, "connectors: generation %" PRIu64 ", %u inbound, %u outbound\n"
+			       "%-20s %-3s %-11s %9s %8s %12s  %s\n", g->serial, cfg->n_connectors_in,
+			       cfg->n_connectors_out, "NAME", "DIR", "MODE", "ACCEPTED", "REFUSED",
+			       "WOULD-REFUSE", "SELECTED BY, REQUIRES / RECIPIENTS -> NEXT HOP; TLS");
+	}
+	for (uint32_t id = 0; id < g->n_connectors; id++)
+		ctl_conn_row(o, g, id, json);
+	if (json)
+		console_printf(o, "]}\n");
+	return 0;
+}
+
+/* {"name":n,...} of the non-zero entries of V (one per reason, protocol or cipher). */
+static void
+ctl_json_counts(struct console_out *o, const char *key, const uint64_t *v, unsigned n,
+		const char *(*name)(unsigned))
+{
+	bool first = true;
+
+	console_printf(o, ",\"%s\":{", key);
+	for (unsigned i = 0; i < n; i++)
+		if (v[i] != 0) {
+			console_printf(o, "%s\"%s\":%" PRIu64, first ? "" : ",", name(i), v[i]);
+			first = false;
+		}
+	console_printf(o, "}");
+}
+
+static const char *
+ctl_reason_at(unsigned i)
+{
+	return connector_reason_name((enum connector_reason)i);
+}
+
+static const char *
+ctl_tls_seen_at(unsigned i)
+{
+	static const char *const n[CONNECTOR_TLS_SEEN_COUNT] = { "plaintext", "tls1_2", "tls1_3" };
+
+	return n[i];
+}
+
+static int
+ctl_show_connector(struct gw *gw, struct console_out *o, int argc, char **argv, bool json)
+{
+	const struct policy_gen *g = gw->policy;
+	struct connector_counters c;
+
+	char name[4 * CFG_CONNECTOR_NAME_LEN] = "";
+	size_t used = 0;
+
+	if (argc < 1) {
+		console_printf(o, "usage: show connector NAME (show connectors lists them)\n");
+		return 2;
+	}
+	for (int i = 0; i < argc && used < sizeof(name); i++)  /* a name with spaces comes as words */
+		used += (size_t)snprintf(name + used, sizeof(name) - used, "%s%s", i ? " " : "", argv[i]);
+	uint32_t id = connector_find(g->table, name);
+	if (id == CONNECTOR_NONE) {
+		console_printf(o, "error: no connector named \"%s\" in generation %" PRIu64
+			       " (show connectors lists them)\n", name, g->serial);
+		return 1;
+	}
+	ctl_conn_sum(g, id, &c);
+	int n = connector_describe(g->table, id, NULL, 0) + connector_counters_text(&c, NULL, 0) + 2;
+	char *d = malloc((size_t)n), *k;
+	if (d == NULL)
+		return 1;
+	connector_describe(g->table, id, d, (size_t)n);
+	k = d + strlen(d) + 1;
+	connector_counters_text(&c, k, (size_t)n - strlen(d) - 1);
+	if (!json) {
+		console_printf(o, "%scounters (generation %" PRIu64 ", all workers):\n%s", d, g->serial, k);
+		free(d);
+		return 0;
+	}
+	console_printf(o, "{\"generation\":%" PRIu64 ",\"name\":", g->serial);
+	console_json_str(o, name);
+	console_printf(o, ",\"direction\":\"%s\"", connector_inbound(g->table, id) ? "inbound" : "outbound");
+	ctl_conn_json_settings(o, g->table, id);
+	console_printf(o, ",\"description\":");
+	console_json_str(o, d);
+	console_printf(o, ",\"accepted\":%" PRIu64, c.accepted);
+	ctl_json_counts(o, "refused", c.refused, CONNECTOR_R_COUNT, ctl_reason_at);
+	ctl_json_counts(o, "would_refuse", c.would_refuse, CONNECTOR_R_COUNT, ctl_reason_at);
+	ctl_json_counts(o, "sessions", c.tls, CONNECTOR_TLS_SEEN_COUNT, ctl_tls_seen_at);
+	ctl_json_counts(o, "ciphers", c.cipher, CONNECTOR_CIPHER_COUNT, connector_cipher_name);
+	console_printf(o, ",\"cert_not_after\":%" PRId64 ",\"cert_seen\":%" PRId64 "}\n", c.cert_not_after,
+		       c.cert_seen);
+	free(d);
+	return 0;
+}
+
+/* A certificate file's facts for the simulator (the strings live as long as x). */
+struct ctl_sim_cert {
+	WOLFSSL_X509 *x;
+	const char *sans[64];
+	char cn[256];
+	char why[CFG_PATH_LEN + 128];
+};
+
+/* Text for a wolfSSL verification error (the common ones in OpenSSL's words). */
+static const char *
+ctl_verify_text(int rc, char *buf, size_t len)
+{
+	switch (rc) {
+	case ASN_NO_SIGNER_E:   return "unable to get local issuer certificate (not issued by tls.ca_file)";
+	case ASN_AFTER_DATE_E:  return "certificate has expired";
+	case ASN_BEFORE_DATE_E: return "certificate is not yet valid";
+	case ASN_SIG_CONFIRM_E: return "certificate signature failure";
+	default:
+		snprintf(buf, len, "%s (%d)", wc_GetErrorString(rc), rc);
+		return buf;
+	}
+}
+
+/*
+ * Verify the leaf of PEM file PATH against CA_FILE as the handshake would:
+ * the certificates after the leaf (its chain) are taken as intermediates when
+ * they verify themselves. 0, or a wolfSSL error (why in WHY).
+ */
+static int
+ctl_sim_verify(const char *ca_file, const char *path, char *why, size_t len)
+{
+	static const char begin[] = "-----BEGIN CERTIFICATE-----", end[] = "-----END CERTIFICATE-----";
+	enum { PEM_MAX = 1 << 20, CHAIN_MAX = 16 };
+	WOLFSSL_CERT_MANAGER *cm = wolfSSL_CertManagerNew();
+	const unsigned char *blk[CHAIN_MAX];
+	long blen[CHAIN_MAX];
+	char *pem = calloc(1, PEM_MAX);
+	FILE *f = fopen(path, "r");
+	size_t n = 0;
+	int rc = -1;
+
+	if (cm == NULL || pem == NULL || f == NULL) {
+		snprintf(why, len, "cannot read it again (out of memory, or the file is gone)");
+		goto out;
+	}
+	if (fread(pem, 1, PEM_MAX - 1, f) == 0 || ferror(f)) {
+		snprintf(why, len, "cannot read it again");
+		goto out;
+	}
+	for (const char *p = pem, *e; n < CHAIN_MAX && (p = strstr(p, begin)) != NULL &&
+	     (e = strstr(p, end)) != NULL; p = e, n++) {
+		blk[n] = (const unsigned char *)p;
+		blen[n] = (long)(e + sizeof(end) - 1 - p);
+	}
+	if (wolfSSL_CertManagerLoadCA(cm, ca_file, NULL) != WOLFSSL_SUCCESS) {
+		snprintf(why, len, "cannot load tls.ca_file %s", ca_file);
+		goto out;
+	}
+	for (size_t i = n; i-- > 1;)    /* the chain, from the top: intermediates that verify */
+		if (wolfSSL_CertManagerVerifyBuffer(cm, blk[i], blen[i], WOLFSSL_FILETYPE_PEM) == WOLFSSL_SUCCESS)
+			wolfSSL_CertManagerLoadCABuffer(cm, blk[i], blen[i], WOLFSSL_FILETYPE_PEM);
+	rc = n ? wolfSSL_CertManagerVerifyBuffer(cm, blk[0], blen[0], WOLFSSL_FILETYPE_PEM) : ASN_PARSE_E;
+	if (rc == WOLFSSL_SUCCESS) {
+		rc = 0;
+	} else {
+		char text[128];
+		snprintf(why, len, "%s", ctl_verify_text(rc, text, sizeof(text)));
+	}
+out:
+	if (f != NULL)
+		fclose(f);
+	free(pem);
+	if (cm != NULL)
+		wolfSSL_CertManagerFree(cm);
+	return rc;
+}
+
+/* Read q->cert_file into q->f (certificate, SANs, CN, SPKI, verified) and c. 0 or -1 (err). */
+static int
+ctl_sim_cert_load(const struct gw_config *cfg, struct connector_sim *q, struct ctl_sim_cert *c,
+		  char *err, size_t errlen)
+{
+	unsigned char spki[2048];
+	int spki_len = (int)sizeof(spki);
+	FILE *f = fopen(q->cert_file, "r");
+
+	if (f == NULL) {
+		snprintf(err, errlen, "--cert: cannot open %s: %s (the gateway reads it: give a path it "
+			 "can see)", q->cert_file, strerror(errno));
+		return -1;
+	}
+	fclose(f);
+	c->x = wolfSSL_X509_load_certificate_file(q->cert_file, WOLFSSL_FILETYPE_PEM);
+	if (c->x == NULL) {
+		snprintf(err, errlen, "--cert: %s holds no PEM certificate", q->cert_file);
+		return -1;
+	}
+	q->f.cert = true;
+	q->f.sans = c->sans;
+	for (char *n; q->f.n_sans < RTE_DIM(c->sans) && (n = wolfSSL_X509_get_next_altname(c->x)) != NULL;)
+		c->sans[q->f.n_sans++] = n;
+	if (wolfSSL_X509_NAME_get_text_by_NID(wolfSSL_X509_get_subject_name(c->x), NID_commonName, c->cn,
+					      (int)sizeof(c->cn)) > 0)
+		q->f.cn = c->cn;
+	if (wolfSSL_X509_get_pubkey_buffer(c->x, spki, &spki_len) == WOLFSSL_SUCCESS && spki_len > 0)
+		q->f.have_spki = wc_Sha256Hash(spki, (word32)spki_len, q->f.spki_sha256) == 0;
+	if (cfg->tls.ca_file[0] == '\0')
+		snprintf(c->why, sizeof(c->why), "no tls.ca_file to verify it against");
+	else
+		q->f.cert_verified = ctl_sim_verify(cfg->tls.ca_file, q->cert_file, c->why, sizeof(c->why)) == 0;
+	if (!q->f.cert_verified)
+		q->f.verify_text = c->why;
+	return 0;
+}
+
+/* The certificate's facts, as the session's log would see them. */
+static void
+ctl_sim_cert_print(struct console_out *o, const struct gw_config *cfg, const struct connector_sim *q,
+		   const struct ctl_sim_cert *c)
+{
+	console_printf(o, "certificate %s: CN %s, SANs", q->cert_file, q->f.cn ? q->f.cn : "(none)");
+	for (unsigned i = 0; i < q->f.n_sans; i++)
+		console_printf(o, "%s %s", i ? "," : "", q->f.sans[i]);
+	console_printf(o, "%s, SPKI SHA-256 ", q->f.n_sans ? "" : " (none)");
+	for (unsigned i = 0; q->f.have_spki && i < CFG_SPKI_PIN_LEN; i++)
+		console_printf(o, "%02x", q->f.spki_sha256[i]);
+	if (q->f.cert_verified)
+		console_printf(o, "; chain verified against %s\n", cfg->tls.ca_file);
+	else
+		console_printf(o, "; not verified: %s\n", c->why);
+}
+
+static int
+ctl_test_connector(struct gw *gw, struct console_out *o, int argc, char **argv, bool json)
+{
+	const struct policy_gen *g = gw->policy;
+	struct connector_sim *q = calloc(1, sizeof(*q));
+	struct ctl_sim_cert c = { 0 };
+	char err[CFG_ERR_LEN];
+	int rc = 2;
+
+	if (q == NULL)
+		return 1;
+	if (connector_sim_parse(q, argc, (const char *const *)argv, err, sizeof(err)) != 0) {
+		console_printf(o, "error: %s\nusage: test connector --ip A [--sender S] [--recipient R] "
+			       "[--cert-name N | --cert FILE] [--tls 1.2|1.3|none]\n", err);
+		goto out;
+	}
+	/* client certificates are verified by the running TLS generation: gw->cfg's tls.ca_file */
+	if (q->cert_file[0] && ctl_sim_cert_load(gw->cfg, q, &c, err, sizeof(err)) != 0) {
+		console_printf(o, "error: %s\n", err);
+		rc = 1;
+		goto out;
+	}
+	int n = connector_simulate(g->table, q, NULL, 0) + 1;
+	char *r = malloc((size_t)n);
+	if (r == NULL) {
+		rc = 1;
+		goto out;
+	}
+	connector_simulate(g->table, q, r, (size_t)n);
+	if (json) {
+		console_printf(o, "{\"generation\":%" PRIu64 ",\"report\":", g->serial);
+		console_json_str(o, r);
+		console_printf(o, "}\n");
+	} else {
+		if (q->cert_file[0])
+			ctl_sim_cert_print(o, gw->cfg, q, &c);
+		console_printf(o, "%s(connector table generation %" PRIu64 ")\n", r, g->serial);
+	}
+	free(r);
+	rc = 0;
+out:
+	if (c.x != NULL)
+		wolfSSL_X509_free(c.x);
+	free(q);
+	return rc;
+}
+
+/*
+ * config_load() checks the configured cores against the calling thread's
+ * CPU affinity; the EAL pins the control thread to the control core, so the
+ * worker cores would look unusable. Load with the affinity widened to every
+ * CPU the kernel allows (cpusets still apply), then put it back.
+ */
+static int
+ctl_config_load(const char *path, struct gw_config *cfg, char *err, size_t errlen)
+{
+	cpu_set_t saved, all;
+	bool widened = false;
+
+	if (pthread_getaffinity_np(pthread_self(), sizeof(saved), &saved) == 0) {
+		CPU_ZERO(&all);
+		for (int i = 0; i < CPU_SETSIZE; i++)
+			CPU_SET(i, &all);
+		widened = pthread_setaffinity_np(pthread_self(), sizeof(all), &all) == 0;
+	}
+	int rc = config_load(path, cfg, err, errlen);
+	if (widened)
+		pthread_setaffinity_np(pthread_self(), sizeof(saved), &saved);
+	return rc;
+}
+
+/* The configuration as `show config` writes it, without its connectors (malloc'd; NULL: no memory). */
+static char *
+ctl_config_text(const struct gw_config *cfg)
+{
+	struct gw_config *x = malloc(sizeof(*x));
+	char *text = NULL;
+
+	if (x == NULL)
+		return NULL;
+	*x = *cfg;                      /* a shallow copy, only formatted: nothing is freed */
+	x->connectors_in = NULL;
+	x->connectors_out = NULL;
+	x->n_connectors_in = x->n_connectors_out = 0;
+	int n = config_format(x, NULL, 0);
+	if (n >= 0 && (text = malloc((size_t)n + 1)) != NULL)
+		config_format(x, text, (size_t)n + 1);
+	free(x);
+	return text;
+}
+
+/* Whether A and B differ outside the connectors group (true when that cannot be told). */
+static bool
+ctl_config_differs(const struct gw_config *a, const struct gw_config *b)
+{
+	char *ta = ctl_config_text(a), *tb = ctl_config_text(b);
+	bool differs = ta == NULL || tb == NULL || strcmp(ta, tb) != 0;
+
+	free(ta);
+	free(tb);
+	return differs;
+}
+
+/* `mailgwctl reload`: the configuration file again; its connectors become a new generation. */
+static int
+ctl_reload(struct gw *gw, struct console_out *o, int argc, char **argv, bool json)
+{
+	struct gw_config *cfg = calloc(1, sizeof(*cfg));
+	const struct policy_gen *cur = gw->policy;
+	struct policy_gen *g = NULL;
+	char err[CFG_ERR_LEN] = "";
+
+	if (argc > 0) {
+		console_printf(o, "error: unexpected \"%s\" (reload takes no arguments; reload certs "
+			       "loads the certificates)\n", argv[0]);
+		free(cfg);
+		return 2;
+	}
+	if (cfg == NULL || ctl_config_load(gw->cfg->path, cfg, err, sizeof(err)) != 0 ||
+	    (g = policy_gen_create(cfg, true, gw->n_workers, cur->serial + 1, err, sizeof(err))) == NULL) {
+		if (cfg != NULL)
+			config_free(cfg);       /* harmless after a failed config_load() */
+		free(cfg);
+		log_msg(CFG_LOG_ERR, "reload refused, the running connectors stay: %s", err);
+		if (json) {
+			console_printf(o, "{\"reloaded\":false,\"generation\":%" PRIu64 ",\"error\":", cur->serial);
+			console_json_str(o, err);
+			console_printf(o, "}\n");
+		} else {
+			console_printf(o, "reload refused, the running connectors stay: %s\n", err);
+		}
+		return 1;
+	}
+	bool restart = ctl_config_differs(gw->cfg, cfg);
+	ctl_publish_policy(gw, g);
+	log_msg(CFG_LOG_INFO, "connectors reloaded from %s: generation %" PRIu64 ", %u inbound, %u outbound%s",
+		cfg->path, g->serial, cfg->n_connectors_in, cfg->n_connectors_out,
+		restart ? " (changes outside connectors wait for a restart)" : "");
+	if (json) {
+		console_printf(o, "{\"reloaded\":true,\"generation\":%" PRIu64 ",\"inbound\":%u,\"outbound\":%u,"
+			       "\"restart_needed\":%s}\n", g->serial, cfg->n_connectors_in, cfg->n_connectors_out,
+			       restart ? "true" : "false");
+		return 0;
+	}
+	console_printf(o, "connectors reloaded: generation %" PRIu64 ", %u inbound, %u outbound\n", g->serial,
+		       cfg->n_connectors_in, cfg->n_connectors_out);
+	if (restart)
+		console_printf(o, "note: changes outside `connectors` need a restart (show config shows the "
+			       "running configuration)\n");
+	return 0;
+}
+
 int
 ctl_handle(void *ctx, struct console_out *o, int argc, char **argv, bool json)
 {
@@ -915,6 +1545,10 @@ ctl_handle(void *ctx, struct console_out *o, int argc, char **argv, bool json)
 	case CONSOLE_SHOW_LINKEM:  return ctl_show_linkem(gw, o, json);
 	case CONSOLE_LINKEM_SET:   return ctl_linkem_cmd(gw, o, argc, argv, true);
 	case CONSOLE_LINKEM_OFF:   return ctl_linkem_cmd(gw, o, argc, argv, false);
+	case CONSOLE_SHOW_CONNECTORS: return ctl_show_connectors(gw, o, argc, argv, json);
+	case CONSOLE_SHOW_CONNECTOR: return ctl_show_connector(gw, o, argc, argv, json);
+	case CONSOLE_TEST_CONNECTOR: return ctl_test_connector(gw, o, argc, argv, json);
+	case CONSOLE_RELOAD:       return ctl_reload(gw, o, argc, argv, json);
 	default:                   return 2;
 	}
 }

@@ -137,6 +137,7 @@ tls_peer_facts(WOLFSSL *ssl, struct tls_info *i)
 
 	i->peer_cert = peer != NULL;
 	i->peer_subject[0] = i->peer_sans[0] = '\0';
+	i->peer_not_after = 0;
 	memset(i->peer_spki, 0, sizeof(i->peer_spki));
 	i->peer_verified = false;
 	if (peer == NULL)
@@ -148,6 +149,9 @@ tls_peer_facts(WOLFSSL *ssl, struct tls_info *i)
 	}
 	if (wolfSSL_X509_get_pubkey_buffer(peer, spki, &spki_len) == WOLFSSL_SUCCESS && spki_len > 0)
 		wc_Sha256Hash(spki, (word32)spki_len, i->peer_spki);
+	struct tm tm;
+	WOLFSSL_ASN1_TIME *na = wolfSSL_X509_get_notAfter(peer);
+	i->peer_not_after = na != NULL && wolfSSL_ASN1_TIME_to_tm(na, &tm) == WOLFSSL_SUCCESS ? (int64_t)timegm(&tm) : 0;
 	i->peer_verified = i->verify_err == 0;
 	if (i->verify_err > 0)
 		i->verify_text = wolfSSL_X509_verify_cert_error_string(i->verify_err);
@@ -805,6 +809,7 @@ tls_info_restore(struct tls_info *i, const struct tls_info *full)
 	memcpy(i->peer_subject, full->peer_subject, sizeof(i->peer_subject));
 	memcpy(i->peer_sans, full->peer_sans, sizeof(i->peer_sans));
 	memcpy(i->peer_spki, full->peer_spki, sizeof(i->peer_spki));
+	i->peer_not_after = full->peer_not_after;
 }
 
 /*

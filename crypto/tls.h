@@ -51,6 +51,7 @@ struct tls_info {
 	char peer_subject[256];
 	char peer_sans[512];    /* its subjectAltNames (DNS names, IP addresses), ", "-separated */
 	uint8_t peer_spki[32];  /* SHA-256 of its SubjectPublicKeyInfo (for pins) */
+	int64_t peer_not_after; /* its expiry, seconds since the epoch (0: unknown) */
 	uint16_t offered_version;   /* the ClientHello's client_version (0x0301 = 1.0; 0x0303 for 1.2 and 1.3) */
 	int lib_err;            /* wolfSSL's error code of a failed handshake */
 };

@@ -42,6 +42,17 @@ const struct console_cmd_desc console_cmds[CONSOLE_CMD_MAX] = {
 	  "peers by TLS: sessions with TLS 1.3, 1.2, plaintext, refused old TLS; last version and cipher" },
 	{ CONSOLE_RELOAD_CERTS, "reload certs", "",
 	  "load certificates, keys and CA bundles again (also SIGHUP); a broken set is refused, the old stays" },
+	{ CONSOLE_SHOW_CONNECTORS, "show connectors", "",
+	  "connector table and generation: per connector what selects it or its next hop and TLS, "
+	  "messages accepted, refused, would-refuse" },
+	{ CONSOLE_SHOW_CONNECTOR, "show connector", "NAME",
+	  "one connector's policy and counters: refusals by reason, TLS versions and ciphers, "
+	  "partner certificate expiry" },
+	{ CONSOLE_TEST_CONNECTOR, "test connector", "--ip A [--sender S] [--recipient R] "
+	  "[--cert-name N | --cert FILE] [--tls 1.2|1.3|none]",
+	  "simulate on the live table: each direction's connector, why, the decision and reply" },
+	{ CONSOLE_RELOAD, "reload", "",
+	  "publish the configuration file's connectors (sessions keep theirs); a broken file is refused" },
 };
 
 const struct console_cmd_desc *

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 #include <rte_common.h>
 #include <rte_malloc.h>
 
@@ -416,7 +417,8 @@ smtp_connector_mail(struct smtp_session *ss, const struct smtp_path *from)
 	connector_count_decision(ctr, &d);
 	if (d.sel.id != CONNECTOR_NONE && !ss->connector_tls_counted) {
 		const struct tls_info *ti = ss->tls && ss->s != NULL ? tls_stream_info(ss->s) : NULL;
-		connector_count_tls(ctr, d.sel.id, f.tls_version, ti ? ti->cipher : NULL, 0, 0);
+		connector_count_tls(ctr, d.sel.id, f.tls_version, ti ? ti->cipher : NULL,
+				    ti && ti->peer_cert ? ti->peer_not_after : 0, (int64_t)time(NULL));
 		ss->connector_tls_counted = true;
 	}
 	if (d.verdict == CONNECTOR_ALLOW)
