@@ -601,9 +601,9 @@ tls_worker_init(struct worker *w, unsigned slots)
 		return -ENOMEM;
 	}
 	p->n = slots;
-	p->out_cache = tls_cache_create(TLS_CLIENT_CACHE);
+	p->out_cache = tls_cache_create(TLS_CLIENT_CACHE, true);
 	if (w->cfg->tls.session_cache_size > 0)
-		p->in_cache = tls_cache_create(w->cfg->tls.session_cache_size);
+		p->in_cache = tls_cache_create(w->cfg->tls.session_cache_size, true);
 	if (p->out_cache == NULL || (w->cfg->tls.session_cache_size > 0 && p->in_cache == NULL)) {
 		tls_cache_free(p->in_cache);
 		tls_cache_free(p->out_cache);

@@ -5,6 +5,8 @@
  */
 #include <stdlib.h>
 #include <string.h>
+#include <rte_common.h>
+#include <rte_malloc.h>
 
 #include "crypto/tls_cache.h"
 
@@ -21,8 +23,24 @@ struct tls_cache_entry {
 struct tls_cache {
 	struct tls_cache_entry *e;
 	unsigned mask;                  /* sets - 1 */
+	bool dpdk;                      /* rte_zmalloc'd (else calloc'd) */
 	struct tls_cache_stats st;
 };
+
+static void *
+tls_cache_zalloc(bool dpdk, size_t n)
+{
+	return dpdk ? rte_zmalloc("tls_cache", n, RTE_CACHE_LINE_SIZE) : calloc(1, n);
+}
+
+static void
+tls_cache_release(bool dpdk, void *p)
+{
+	if (dpdk)
+		rte_free(p);
+	else
+		free(p);
+}
 
 static uint64_t
 tls_cache_hash(const uint8_t *k, size_t len)
@@ -35,18 +53,19 @@ tls_cache_hash(const uint8_t *k, size_t len)
 }
 
 struct tls_cache *
-tls_cache_create(unsigned slots)
+tls_cache_create(unsigned slots, bool dpdk)
 {
-	struct tls_cache *c = calloc(1, sizeof(*c));
+	struct tls_cache *c = tls_cache_zalloc(dpdk, sizeof(*c));
 	unsigned sets = 1;
 
 	if (c == NULL)
 		return NULL;
 	while ((uint64_t)sets * TLS_CACHE_WAYS < slots && sets < (1u << 24))
 		sets <<= 1;
-	c->e = calloc((size_t)sets * TLS_CACHE_WAYS, sizeof(*c->e));
+	c->dpdk = dpdk;
+	c->e = tls_cache_zalloc(dpdk, (size_t)sets * TLS_CACHE_WAYS * sizeof(*c->e));
 	if (c->e == NULL) {
-		free(c);
+		tls_cache_release(dpdk, c);
 		return NULL;
 	}
 	c->mask = sets - 1;
@@ -72,8 +91,8 @@ tls_cache_free(struct tls_cache *c)
 		return;
 	for (unsigned i = 0; i < c->st.slots; i++)
 		tls_cache_drop(c, &c->e[i]);
-	free(c->e);
-	free(c);
+	tls_cache_release(c->dpdk, c->e);
+	tls_cache_release(c->dpdk, c);
 }
 
 /* The entry under key in its set, or NULL; *set gets the set's first entry. */

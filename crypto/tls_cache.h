@@ -8,6 +8,7 @@
 #ifndef MAILGW_CRYPTO_TLS_CACHE_H
 #define MAILGW_CRYPTO_TLS_CACHE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -25,8 +26,12 @@ struct tls_cache_stats {
 	unsigned slots, used;
 };
 
-/* A cache of at least slots entries (rounded up to a power of two, 4 at least). NULL: no memory. */
-struct tls_cache *tls_cache_create(unsigned slots);
+/*
+ * A cache of at least slots entries (rounded up to a power of two, 4 at
+ * least). dpdk: in DPDK memory (rte_zmalloc: a worker's, with the rest of
+ * its state), else the C heap (tests without the EAL). NULL: no memory.
+ */
+struct tls_cache *tls_cache_create(unsigned slots, bool dpdk);
 
 /* Free the cache and every session in it (NULL is fine). */
 void tls_cache_free(struct tls_cache *c);

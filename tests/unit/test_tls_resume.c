@@ -165,7 +165,7 @@ session(void)
 static void
 test_cache_basics(void **state)
 {
-	struct tls_cache *c = tls_cache_create(8);
+	struct tls_cache *c = tls_cache_create(8, false);
 	struct tls_cache_stats st;
 	struct tls_info in = { .peer_cert = true, .peer_verified = true, .name_ok = true }, out;
 	(void)state;
@@ -216,7 +216,7 @@ test_cache_basics(void **state)
 static void
 test_cache_eviction(void **state)
 {
-	struct tls_cache *c = tls_cache_create(64);
+	struct tls_cache *c = tls_cache_create(64, false);
 	struct tls_cache_stats st;
 	char key[16];
 	(void)state;
@@ -242,11 +242,11 @@ test_cache_eviction(void **state)
 	assert_true(found >= 40);
 	tls_cache_free(c);
 	/* A size that is not a power of two is rounded up; 0 gives one set. */
-	c = tls_cache_create(100);
+	c = tls_cache_create(100, false);
 	tls_cache_get_stats(c, &st);
 	assert_int_equal(st.slots, 128);
 	tls_cache_free(c);
-	c = tls_cache_create(0);
+	c = tls_cache_create(0, false);
 	tls_cache_get_stats(c, &st);
 	assert_int_equal(st.slots, 4);
 	tls_cache_free(c);
