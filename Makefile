@@ -67,6 +67,8 @@ run: deps
 include tools/bench/bench.mk
 include tools/bench/route.mk
 include tools/bench/connectors.mk
+include tools/bench/tls.mk
+include tools/bench/suite.mk
 include tests/fuzz/fuzz.mk
 include tools/smtpgen/smtpgen.mk
 

@@ -3,9 +3,11 @@
  * session: connect -> 220 -> EHLO (HELO fallback) -> [STARTTLS -> TLS
  * handshake -> EHLO] -> transactions (MAIL, RCPT..., DATA as one PIPELINING
  * group, or one by one) -> body -> final reply -> next message, RSET after a
- * refusal, QUIT after -d messages. client_run() drives every session from
- * one epoll (edge-triggered) and a timer heap; open loop (--rate) adds an
- * arrival process and a bounded backlog.
+ * refusal, QUIT after -d messages (--handshake-only: QUIT after the EHLO
+ * that ends the set-up, which counts as the message; --think: each command
+ * group waits in the output queue first). client_run() drives every session
+ * from one epoll (edge-triggered) and a timer heap; open loop (--rate) adds
+ * an arrival process and a bounded backlog.
  */
 #include <errno.h>
 #include <math.h>
@@ -63,6 +65,8 @@ struct client_sess {
 	enum client_state st;
 	unsigned ext;                   /* EHLO keywords of this connection */
 	bool tls, resume_tried, eod_sent, have_msg, mail_ok, lockstep;
+	bool holding;                   /* --think: output queued, not to be sent before hold_until */
+	uint64_t hold_until;
 	unsigned msgs;                  /* transactions started on this connection */
 	unsigned rk;                    /* next reply: 0 MAIL, 1..r RCPT, r+1 DATA */
 	unsigned rcpt_ok;
@@ -288,8 +292,19 @@ static void client_fail(struct client *cl, struct client_sess *s, enum client_er
 
 static int client_queue(struct client *cl, struct client_sess *s, const char *p, size_t n)
 {
-	(void)cl;
+	if (cl->o->think > 0 && !s->holding && !sg_conn_pending(&s->c)) {
+		s->holding = true;              /* the first of a group: think first */
+		s->hold_until = sg_now_ns() + (uint64_t)(cl->o->think * (0.5 + sg_rng_unit(&cl->rng)) * 1e9);
+	}
 	return sg_conn_queue(&s->c, p, n);
+}
+
+/* --think: whether the queued output must still wait (false once its time has come). */
+static bool client_held(struct client_sess *s)
+{
+	if (s->holding && sg_now_ns() >= s->hold_until)
+		s->holding = false;
+	return s->holding;
 }
 
 /* Queue a constant command. */
@@ -307,7 +322,7 @@ static void client_open(struct client *cl, struct client_sess *s)
 	cl->active++;
 	cl->st->conns++;
 	s->msgs = 0;
-	s->tls = s->resume_tried = false;
+	s->tls = s->resume_tried = s->holding = false;
 	s->ext = 0;
 	sg_reply_init(&s->rep);
 	fd = socket(cl->o->addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
@@ -461,6 +476,7 @@ static void client_tls_start(struct client *cl, struct client_sess *s)
 static void client_tls_done(struct client *cl, struct client_sess *s)
 {
 	WOLFSSL *ssl = s->c.ssl;
+	const char *name;
 
 	if (wolfSSL_session_reused(ssl))
 		cl->st->tls_resumed++;
@@ -468,6 +484,8 @@ static void client_tls_done(struct client *cl, struct client_sess *s)
 		cl->st->tls_full++;
 	client_count_name(cl->st->versions, wolfSSL_get_version(ssl));
 	client_count_name(cl->st->ciphers, wolfSSL_get_cipher_name(ssl));
+	name = wolfSSL_get_curve_name(ssl);        /* none: a resumed TLS 1.2 session */
+	client_count_name(cl->st->groups, name ? name : "none");
 	client_ehlo(cl, s, CS_EHLO2);
 }
 
@@ -501,7 +519,15 @@ static void client_refused(struct client *cl, struct client_sess *s, enum client
 	client_fail(cl, s, code >= 500 ? CE_REPLY_5XX : CE_REPLY_4XX, stage, code, what);
 }
 
-/* The EHLO/HELO reply: STARTTLS next, or the first transaction. */
+/* --handshake-only: the session is set up; that was the message. */
+static void client_setup_done(struct client *cl, struct client_sess *s, int code)
+{
+	sg_hist_add(&cl->st->lat_start, (sg_now_ns() - s->t_start) / 1000);
+	client_msg_done(cl, s, true, code, CST_EHLO);
+	client_quit(cl, s);
+}
+
+/* The EHLO/HELO reply: STARTTLS next, or the first transaction (or QUIT). */
 static void client_on_ehlo(struct client *cl, struct client_sess *s, int code, unsigned ext)
 {
 	if (code / 100 == 5 && s->st == CS_EHLO) {
@@ -513,11 +539,13 @@ static void client_on_ehlo(struct client *cl, struct client_sess *s, int code, u
 		return;
 	}
 	s->ext = s->st == CS_HELO ? 0 : ext;
-	if (s->st == CS_EHLO2) {
+	if (s->st == CS_EHLO2)
 		client_tls_save(cl, s);
-		client_next(cl, s);
-	} else if (!cl->o->starttls) {
-		client_next(cl, s);
+	if (s->st == CS_EHLO2 || !cl->o->starttls) {
+		if (cl->o->handshake_only)
+			client_setup_done(cl, s, code);
+		else
+			client_next(cl, s);
 	} else if (!(s->ext & SG_EXT_STARTTLS)) {
 		client_fail(cl, s, CE_NO_STARTTLS, CST_STARTTLS, 0, "the server does not offer STARTTLS");
 	} else {
@@ -788,7 +816,7 @@ static void client_drive(struct client *cl, struct client_sess *s)
 
 		if (s->st == CS_TLS && !client_handshake(cl, s))
 			return;
-		if (sg_conn_pending(&s->c)) {
+		if (sg_conn_pending(&s->c) && !client_held(s)) {
 			r = sg_conn_flush(&s->c);
 			if (r == SG_IO_ERR) {
 				client_io_error(cl, s, r);
@@ -811,7 +839,9 @@ static void client_drive(struct client *cl, struct client_sess *s)
 				return;
 		}
 	}
-	if (s->st == CS_QUIT)
+	if (s->holding)
+		sg_timer_arm(&cl->timers, &s->timer, s->hold_until);
+	else if (s->st == CS_QUIT)
 		client_arm(cl, s, client_timeout_ns(cl) < CLIENT_QUIT_NS ? client_timeout_ns(cl) : CLIENT_QUIT_NS);
 	else if (s->st != CS_IDLE && s->st != CS_FREE)
 		client_arm(cl, s, client_timeout_ns(cl));
@@ -819,6 +849,10 @@ static void client_drive(struct client *cl, struct client_sess *s)
 
 static void client_on_timer(struct client *cl, struct client_sess *s)
 {
+	if (s->holding && s->st != CS_FREE && s->st != CS_BACKOFF) {
+		client_drive(cl, s);            /* --think: time to send */
+		return;
+	}
 	switch (s->st) {
 	case CS_BACKOFF:
 		cl->active--;

@@ -4,6 +4,8 @@
  * with PIPELINING and STARTTLS (wolfSSL, session resumption), sends
  * generated messages carrying their body's SHA-256 (sg_msg.h), and reports
  * throughput, handshakes, reply codes, errors, latency and its own CPU time.
+ * With --handshake-only a "message" is one session set-up (EHLO, STARTTLS,
+ * handshake, EHLO, QUIT): a handshake benchmark without mail.
  *
  * client_opts.c parses the command line, client.c runs the sessions,
  * client_report.c prints the report. Everything is one thread, one epoll.
@@ -43,8 +45,10 @@ struct client_opts {
 	unsigned mix_weight[CLIENT_MIX_MAX], nmix, mix_total;
 	const char *from, *to, *helo, *run;
 	bool starttls, pipelining, json, allow_fail, fixed_arrivals;
+	bool handshake_only;            /* a "message" is a session set-up: EHLO [STARTTLS, EHLO], QUIT */
 	unsigned resume_pct, corrupt;
 	double rate, timeout, idle;
+	double think;                   /* a slow client: seconds (mean) before each command group; 0 = none */
 	unsigned backlog;
 	uint64_t seed;
 	struct sg_tls_client_opts tls;
@@ -76,7 +80,7 @@ struct client_stats {
 	uint64_t final_codes[400];              /* outcome of each message that got a reply */
 	uint64_t stage_codes[CST_COUNT][400];   /* every reply, by stage */
 	struct sg_hist lat_start, lat_eod;
-	struct client_name_count versions[CLIENT_NAMES], ciphers[CLIENT_NAMES];
+	struct client_name_count versions[CLIENT_NAMES], ciphers[CLIENT_NAMES], groups[CLIENT_NAMES];
 	uint64_t t0, t_end, t_last;             /* start, end, last completed message (ns) */
 	double cpu_user, cpu_sys;
 };

@@ -34,6 +34,12 @@ void client_usage(FILE *f)
 "        --helo NAME        EHLO name (default smtpgen.test)\n"
 "        --no-pipelining    one command at a time even if the server offers PIPELINING\n"
 "        --timeout S        per reply / handshake / write progress (default 60)\n"
+"        --think MS         a slow client: wait MS ms on average (0.5 to 1.5 times,\n"
+"                           uniformly) before each command or pipelined group of\n"
+"                           commands, the message data and QUIT included\n"
+"        --handshake-only   no mail: each \"message\" is a session set-up, counted ok\n"
+"                           at the EHLO reply (inside TLS with --starttls), then\n"
+"                           QUIT; latency is connect to that reply (needs -d 1)\n"
 "  TLS:\n"
 "        --starttls         require STARTTLS (a server without it fails the message)\n"
 "        --resume PCT       resume the previous TLS session on PCT % of connections\n"
@@ -42,6 +48,8 @@ void client_usage(FILE *f)
 "        --servername NAME  SNI and name to verify (default: -S's host unless an IP)\n"
 "        --client-cert CRT --client-key KEY   present a client certificate\n"
 "        --ciphers LIST     wolfSSL cipher list; --sigalgs LIST  e.g. ECDSA+SHA256\n"
+"        --groups LIST      key-exchange groups offered: X25519, P-256, P-384, P-521\n"
+"                           separated by \":\", preferred first (default: wolfSSL's)\n"
 "  output and tests:\n"
 "        --json             report as JSON on stdout\n"
 "        --allow-fail       exit 0 even when messages failed\n"
@@ -58,7 +66,7 @@ enum {
 	OPT_DURATION = 256, OPT_SIZE_MIX, OPT_RATE, OPT_ARRIVALS, OPT_IDLE, OPT_BACKLOG, OPT_FROM,
 	OPT_TO, OPT_HELO, OPT_NO_PIPE, OPT_TIMEOUT, OPT_STARTTLS, OPT_RESUME, OPT_TLSVER, OPT_CA,
 	OPT_SNI, OPT_CCERT, OPT_CKEY, OPT_CIPHERS, OPT_SIGALGS, OPT_JSON, OPT_ALLOW_FAIL,
-	OPT_CORRUPT, OPT_RUN, OPT_SEED,
+	OPT_CORRUPT, OPT_RUN, OPT_SEED, OPT_HS_ONLY, OPT_GROUPS, OPT_THINK,
 };
 
 static const struct option client_longopts[] = {
@@ -80,6 +88,7 @@ static const struct option client_longopts[] = {
 	{ "helo", required_argument, NULL, OPT_HELO },
 	{ "no-pipelining", no_argument, NULL, OPT_NO_PIPE },
 	{ "timeout", required_argument, NULL, OPT_TIMEOUT },
+	{ "think", required_argument, NULL, OPT_THINK },
 	{ "starttls", no_argument, NULL, OPT_STARTTLS },
 	{ "resume", required_argument, NULL, OPT_RESUME },
 	{ "tls-version", required_argument, NULL, OPT_TLSVER },
@@ -89,6 +98,8 @@ static const struct option client_longopts[] = {
 	{ "client-key", required_argument, NULL, OPT_CKEY },
 	{ "ciphers", required_argument, NULL, OPT_CIPHERS },
 	{ "sigalgs", required_argument, NULL, OPT_SIGALGS },
+	{ "groups", required_argument, NULL, OPT_GROUPS },
+	{ "handshake-only", no_argument, NULL, OPT_HS_ONLY },
 	{ "json", no_argument, NULL, OPT_JSON },
 	{ "allow-fail", no_argument, NULL, OPT_ALLOW_FAIL },
 	{ "corrupt", required_argument, NULL, OPT_CORRUPT },
@@ -225,6 +236,11 @@ static int client_opt_time(struct client_opts *o, int c, const char *a)
 		if (sg_parse_double(a, 0.01, 86400, &o->timeout))
 			return client_bad("--timeout", a, "expected seconds > 0");
 		return 0;
+	case OPT_THINK:
+		if (sg_parse_double(a, 0, 3600000, &o->think))
+			return client_bad("--think", a, "expected milliseconds >= 0");
+		o->think /= 1000.0;
+		return 0;
 	case OPT_IDLE:
 		if (sg_parse_double(a, 0, 86400, &o->idle))
 			return client_bad("--idle", a, "expected seconds >= 0");
@@ -254,6 +270,8 @@ static int client_opt_str(struct client_opts *o, int c, const char *a)
 	case OPT_CKEY: o->tls.key = a; return 0;
 	case OPT_CIPHERS: o->tls.ciphers = a; return 0;
 	case OPT_SIGALGS: o->tls.sigalgs = a; return 0;
+	case OPT_GROUPS: o->tls.groups = a; return 0;
+	case OPT_HS_ONLY: o->handshake_only = true; return 0;
 	case OPT_JSON: o->json = true; return 0;
 	case OPT_ALLOW_FAIL: o->allow_fail = true; return 0;
 	case OPT_RUN: o->run = a; return 0;
@@ -304,8 +322,10 @@ static int client_check(struct client_opts *o, bool total_set)
 		return client_bad("--run-id", o->run, "1 to 16 letters and digits");
 	if ((o->tls.cert != NULL) != (o->tls.key != NULL))
 		return client_bad("--client-cert", o->tls.cert, "needs --client-key as well (and vice versa)");
-	if ((o->resume_pct || o->tls.ca || o->tls.cert || o->tls.version) && !o->starttls)
-		return client_bad("--resume/--ca/--client-cert/--tls-version", "", "only make sense with --starttls");
+	if ((o->resume_pct || o->tls.ca || o->tls.cert || o->tls.version || o->tls.groups) && !o->starttls)
+		return client_bad("--resume/--ca/--client-cert/--tls-version/--groups", "", "only make sense with --starttls");
+	if (o->handshake_only && o->per_conn != 1)
+		return client_bad("--handshake-only", "", "one set-up per connection: -d must be 1");
 	if (!o->servername && !sg_is_ip_literal(o->host))
 		o->servername = o->host;
 	return 0;

@@ -85,8 +85,9 @@ static void client_human(const struct client_opts *o, const struct client_stats 
 	double secs = client_secs(st), cpu = st->cpu_user + st->cpu_sys;
 	int i;
 
-	fprintf(f, "smtpgen client -> %s  run %s  (%u sessions, %u/conn, %u rcpt, %s%s%s%s)\n", o->server, o->run,
-	        o->sessions, o->per_conn, o->rcpts, o->starttls ? "STARTTLS" : "plaintext",
+	fprintf(f, "smtpgen client -> %s  run %s  (%u sessions, %u/conn, %u rcpt, %s%s%s%s%s)\n", o->server, o->run,
+	        o->sessions, o->per_conn, o->rcpts, o->handshake_only ? "handshake only, " : "",
+	        o->starttls ? "STARTTLS" : "plaintext",
 	        o->pipelining ? ", pipelining" : ", no pipelining", o->rate > 0 ? ", open loop" : "",
 	        o->corrupt ? ", corrupting" : "");
 	fprintf(f, "messages     attempted %llu  ok %llu  failed %llu\n", (unsigned long long)st->attempted,
@@ -104,6 +105,8 @@ static void client_human(const struct client_opts *o, const struct client_stats 
 		fprintf(f, "%s%s x%llu", i ? ", " : "tls          ", st->versions[i].name, (unsigned long long)st->versions[i].n);
 	for (i = 0; i < CLIENT_NAMES && st->ciphers[i].name; i++)
 		fprintf(f, ", %s x%llu", st->ciphers[i].name, (unsigned long long)st->ciphers[i].n);
+	for (i = 0; i < CLIENT_NAMES && st->groups[i].name; i++)
+		fprintf(f, ", %s x%llu", st->groups[i].name, (unsigned long long)st->groups[i].n);
 	if (st->versions[0].name)
 		fputc('\n', f);
 	client_human_outcomes(st, f);
@@ -164,6 +167,10 @@ static void client_tls_json(struct sg_json *j, const struct client_stats *st, do
 	for (i = 0; i < CLIENT_NAMES && st->ciphers[i].name; i++)
 		sg_json_u64(j, st->ciphers[i].name, st->ciphers[i].n);
 	sg_json_close(j);
+	sg_json_open(j, "groups");
+	for (i = 0; i < CLIENT_NAMES && st->groups[i].name; i++)
+		sg_json_u64(j, st->groups[i].name, st->groups[i].n);
+	sg_json_close(j);
 	sg_json_close(j);
 }
 
@@ -179,6 +186,8 @@ static void client_json(const struct client_opts *o, const struct client_stats *
 	sg_json_str(&j, "run", o->run);
 	sg_json_u64(&j, "sessions", o->sessions);
 	sg_json_bool(&j, "starttls", o->starttls);
+	sg_json_bool(&j, "handshake_only", o->handshake_only);
+	sg_json_num(&j, "think_ms", o->think * 1e3);
 	sg_json_num(&j, "elapsed_s", secs);
 	sg_json_open(&j, "messages");
 	sg_json_u64(&j, "attempted", st->attempted);

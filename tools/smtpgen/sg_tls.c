@@ -12,6 +12,7 @@
 #include <wolfssl/wolfcrypt/asn.h>
 
 #include "tools/smtpgen/sg_tls.h"
+#include "tools/smtpgen/sg_util.h"
 
 enum sg_key_type sg_tls_cert_type(const char *file)
 {
@@ -53,6 +54,34 @@ static WOLFSSL_METHOD *sg_tls_client_method(const char *version)
 	return NULL;
 }
 
+/*
+ * Offer only these key-exchange groups. wolfSSL_CTX_set1_curves_list()
+ * refuses a TLS 1.2-only context (it sets the TLS 1.3 key-share order too),
+ * so there each group is added to supported_groups one by one.
+ */
+static int sg_tls_groups(WOLFSSL_CTX *ctx, const char *list, bool tls12_only)
+{
+	static const struct { const char *name; word16 id; } names[] = {
+		{ "X25519", WOLFSSL_ECC_X25519 }, { "P-256", WOLFSSL_ECC_SECP256R1 },
+		{ "P-384", WOLFSSL_ECC_SECP384R1 }, { "P-521", WOLFSSL_ECC_SECP521R1 },
+	};
+	const char *p = list;
+
+	if (!tls12_only)
+		return wolfSSL_CTX_set1_curves_list(ctx, list) == WOLFSSL_SUCCESS ? 0 : -EINVAL;
+	while (*p) {
+		size_t len = strcspn(p, ":"), i;
+
+		for (i = 0; i < SG_ARRAY_SIZE(names); i++)
+			if (strlen(names[i].name) == len && strncmp(p, names[i].name, len) == 0)
+				break;
+		if (i == SG_ARRAY_SIZE(names) || wolfSSL_CTX_UseSupportedCurve(ctx, names[i].id) != WOLFSSL_SUCCESS)
+			return -EINVAL;
+		p += len + (p[len] == ':');
+	}
+	return 0;
+}
+
 WOLFSSL_CTX *sg_tls_client_ctx(const struct sg_tls_client_opts *o, char *err, size_t errlen)
 {
 	WOLFSSL_METHOD *m = sg_tls_client_method(o->version);
@@ -86,6 +115,10 @@ WOLFSSL_CTX *sg_tls_client_ctx(const struct sg_tls_client_opts *o, char *err, si
 	}
 	if (o->sigalgs && wolfSSL_CTX_set1_sigalgs_list(ctx, o->sigalgs) != WOLFSSL_SUCCESS) {
 		snprintf(err, errlen, "--sigalgs: wolfSSL rejects '%s'", o->sigalgs);
+		goto fail;
+	}
+	if (o->groups && sg_tls_groups(ctx, o->groups, o->version && strcmp(o->version, "1.2") == 0)) {
+		snprintf(err, errlen, "--groups: wolfSSL rejects '%s'", o->groups);
 		goto fail;
 	}
 	wolfSSL_CTX_UseSessionTicket(ctx);

@@ -22,6 +22,7 @@ struct sg_tls_client_opts {
 	const char *version;            /* "1.2", "1.3" or NULL (1.2 and 1.3) */
 	const char *ciphers;            /* wolfSSL cipher list or NULL */
 	const char *sigalgs;            /* e.g. "ECDSA+SHA256" or "RSA-PSS+SHA256:RSA+SHA256" */
+	const char *groups;             /* key-exchange groups, e.g. "X25519" or "P-256:X25519"; NULL: wolfSSL's */
 };
 
 /* The client context, or NULL with a message in err. */

@@ -5,8 +5,10 @@
  */
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "tools/smtpgen/sg_json.h"
+#include "tools/smtpgen/sg_util.h"
 #include "tools/smtpgen/sink.h"
 
 static double sink_rate_secs(const struct sink_stats *st)
@@ -14,6 +16,15 @@ static double sink_rate_secs(const struct sink_stats *st)
 	double s = st->t_last > st->t_first ? (double)(st->t_last - st->t_first) / 1e9 : 0;
 
 	return s > 1e-6 ? s : 1e-6;
+}
+
+/* The wall-clock (Unix) time of t, an sg_now_ns() instant: lets a harness time a run across processes. */
+static double sink_unix_time(uint64_t t)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9 - ((double)sg_now_ns() - (double)t) / 1e9;
 }
 
 static void sink_human(const struct sink_opts *o, const struct sink_stats *st, FILE *f)
@@ -103,6 +114,8 @@ static void sink_json(const struct sink_opts *o, const struct sink_stats *st, FI
 	sg_json_close(&j);
 	sg_json_str(&j, "mismatched_ids", ids);
 	sg_json_num(&j, "msgs_per_s", st->messages > 1 ? (double)(st->messages - 1) / sink_rate_secs(st) : 0.0);
+	sg_json_num(&j, "first_msg_unix", st->t_first ? sink_unix_time(st->t_first) : 0.0);
+	sg_json_num(&j, "last_msg_unix", st->t_last ? sink_unix_time(st->t_last) : 0.0);
 	sg_json_open(&j, "replies_by_stage");
 	for (i = 0; i < SS_COUNT; i++) {
 		sg_json_open(&j, sink_stage_names[i]);
