@@ -104,22 +104,31 @@ tls_of(struct stream *s)
 }
 
 /*
- * Record the first chain error and go on: the handshake never fails for a
- * certificate; inbound the result is recorded for policy, outbound the
- * caller's TLS level decides.
+ * Record the first chain error and go on for the peer's own certificate:
+ * the handshake does not fail for it; inbound the result is recorded for
+ * policy, outbound the caller's TLS level decides.
+ *
+ * Never for a CA certificate of the chain: wolfSSL adds a chain CA whose
+ * error the callback overrides to the context's trusted CAs, so one peer
+ * could make its own CA trusted for every later session. With
+ * WOLFSSL_ALT_CERT_CHAINS an untrusted or self-signed chain CA does not get
+ * here (only the leaf must reach a trusted CA, and an unverified CA is
+ * never added); any other error of a chain CA fails the handshake.
  */
 static int
 tls_verify_cb(int preverify, WOLFSSL_X509_STORE_CTX *store)
 {
 	struct tls_stream *ts = store != NULL ? store->userCtx : NULL;   /* wolfSSL_SetCertCbCtx() */
 
-	if (!preverify && ts != NULL && ts->info.verify_err == 0) {
+	if (preverify)
+		return 1;
+	if (ts != NULL && ts->info.verify_err == 0) {
 		ts->info.verify_err = wolfSSL_X509_STORE_CTX_get_error(store);
 		if (ts->info.verify_err == 0)
 			ts->info.verify_err = -1;
 	}
-	if (!preverify && ts == NULL)
-		return 0;                       /* cannot record it: fail rather than pass a bad chain */
+	if (ts == NULL || wolfSSL_X509_STORE_CTX_get_error_depth(store) > 0)
+		return 0;                       /* fail rather than trust a CA we could not verify */
 	return 1;
 }
 

@@ -27,10 +27,11 @@ WOLFSSL_OPTIONS="--enable-static --disable-shared
 	--enable-extended-master --enable-opensslextra --enable-tls13 --enable-ecc
 	--enable-curve25519 --enable-chacha --enable-poly1305 --enable-aesgcm
 	--enable-sessioncerts --enable-certgen --enable-keygen --enable-certext --enable-ip-alt-name
+	--enable-altcertchains
 	--disable-examples --disable-crypttests"
 WOLFSSL_CFLAGS="-O2 -g -fPIC"
 # Macros that must appear in the built options.h.
-WOLFSSL_REQUIRED_MACROS="WOLFSSL_AESNI WOLFSSL_SP_X86_64_ASM"
+WOLFSSL_REQUIRED_MACROS="WOLFSSL_AESNI WOLFSSL_SP_X86_64_ASM WOLFSSL_ALT_CERT_CHAINS"
 
 SRC_DIR=build/src
 WOLF_PREFIX=$PWD/build/wolfssl

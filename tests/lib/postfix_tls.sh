@@ -13,6 +13,12 @@
 #                                        # server certificate checked against CA
 #                                        # and name(s) MATCH, KEY/CRT presented
 #   pf_queued DIR                        # messages in the instance's queue
+#   pf_tls_transport DIR NAME [-o K=V]...  # one more smtp(8) client service
+#                                        # NAME with its own settings (source
+#                                        # address, TLS level, client cert),
+#                                        # for transport_maps to pick
+#   pf_rcpt_status LOG RCPT              # the last status logged for RCPT
+#   pf_delivery_tls LOG                  # per delivery: "RCPT TLSv1.x|plain"
 #
 # What Postfix 3.7 logs (smtp_tls_loglevel / smtpd_tls_loglevel = 1), e.g.
 #   Verified TLS connection established to 203.0.113.1[203.0.113.1]:25: TLSv1.3
@@ -71,4 +77,43 @@ pf_tls_sender() {
 pf_queued() {
 	find "$1/queue/incoming" "$1/queue/active" "$1/queue/deferred" "$1/queue/hold" \
 		-type f 2>/dev/null | wc -l
+}
+
+# pf_tls_transport DIR NAME [-o NAME=VALUE]...: an smtp(8) client service
+# NAME in the instance's master.cf with its own settings, e.g.
+#   -o smtp_bind_address=203.0.113.20 -o smtp_tls_security_level=encrypt
+#   -o smtp_tls_chain_files=KEY,CRT (no spaces: master.cf splits on them)
+# A transport_maps entry "rcpt@domain NAME:[a.b.c.d]:25" sends a recipient
+# through it, so one instance sends as several partners.
+pf_tls_transport() {
+	local dir=$1 name=$2
+	shift 2
+	pf_tls_tlsmgr "$dir"
+	echo "$name unix - - n - - smtp $*" >>"$dir/etc/master.cf"
+}
+
+# pf_rcpt_status LOG RCPT: what the instance last logged for RCPT after
+# "status=": "sent (250 ...)", "bounced (host ... said: 550 ... (in reply to
+# MAIL FROM command))", "deferred (...)"; empty while nothing is logged.
+pf_rcpt_status() {
+	grep -F "to=<$2>," "$1" 2>/dev/null | grep -o 'status=.*' | tail -1 | sed 's/^status=//'
+}
+
+# pf_delivery_tls LOG: one line per delivery attempt of the instance's smtp
+# clients, "RCPT TLSv1.x" or "RCPT plain": the TLS connection the delivering
+# process logged (smtp_tls_loglevel >= 1) since its previous delivery. Right
+# only with one session per delivery (smtp_connection_cache_on_demand = no,
+# one recipient per message).
+pf_delivery_tls() {
+	awk '
+	match($0, /\[[0-9]+\]: /) { pid = substr($0, RSTART + 1, RLENGTH - 4) }
+	/TLS connection established to / {
+		if (match($0, /TLSv1(\.[0-9])?/)) t[pid] = substr($0, RSTART, RLENGTH)
+		next
+	}
+	/ to=<[^>]*>, relay=/ && !/relay=none/ {
+		match($0, /to=<[^>]*>/)
+		print substr($0, RSTART + 4, RLENGTH - 5), (t[pid] == "" ? "plain" : t[pid])
+		t[pid] = ""
+	}' "$1" 2>/dev/null
 }
