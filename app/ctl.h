@@ -1,7 +1,9 @@
 /*
- * ctl.h — the gateway's console commands (show ports/stats/arp/config/
- * workers) and their rte_telemetry twins under /mailgw/. Control plane only;
- * reads worker state without stopping the workers.
+ * ctl.h — the gateway's console commands (the table is
+ * platform/console_table.c: show, clear, tcp connect, linkem, reload certs,
+ * reload, test connector) and their rte_telemetry twins under /mailgw/; the
+ * publication of new certificate, ticket-key and connector generations.
+ * Control plane only; reads worker state without stopping the workers.
  */
 #ifndef MAILGW_APP_CTL_H
 #define MAILGW_APP_CTL_H
