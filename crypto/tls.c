@@ -132,6 +132,27 @@ tls_verify_cb(int preverify, WOLFSSL_X509_STORE_CTX *store)
 	return 1;
 }
 
+/* A certificate's subjectAltNames (DNS names, IP addresses), ", "-separated, into out. */
+static void
+tls_x509_sans(WOLFSSL_X509 *x, char *out, size_t len)
+{
+	size_t l = 0;
+
+	out[0] = '\0';
+	for (char *n; (n = wolfSSL_X509_get_next_altname(x)) != NULL;)   /* to the end: that rewinds it */
+		if (l < len)
+			l += (size_t)snprintf(out + l, len - l, "%s%s", l ? ", " : "", n);
+}
+
+/* A certificate's notAfter into *tm (UTC); false if it has none or it does not parse. */
+static bool
+tls_x509_not_after(WOLFSSL_X509 *x, struct tm *tm)
+{
+	WOLFSSL_ASN1_TIME *na = wolfSSL_X509_get_notAfter(x);
+
+	return na != NULL && wolfSSL_ASN1_TIME_to_tm(na, tm) == WOLFSSL_SUCCESS;
+}
+
 /*
  * The peer certificate's facts into i: whether there is one, its subject,
  * SANs and SPKI hash, and (from i->verify_err, which the verify callback
@@ -151,16 +172,13 @@ tls_peer_facts(WOLFSSL *ssl, struct tls_info *i)
 	i->peer_verified = false;
 	if (peer == NULL)
 		return;
+	struct tm tm;
+
 	wolfSSL_X509_NAME_oneline(wolfSSL_X509_get_subject_name(peer), i->peer_subject, (int)sizeof(i->peer_subject));
-	for (char *n; (n = wolfSSL_X509_get_next_altname(peer)) != NULL;) {
-		size_t l = strlen(i->peer_sans);
-		snprintf(i->peer_sans + l, sizeof(i->peer_sans) - l, "%s%s", l ? ", " : "", n);
-	}
+	tls_x509_sans(peer, i->peer_sans, sizeof(i->peer_sans));
 	if (wolfSSL_X509_get_pubkey_buffer(peer, spki, &spki_len) == WOLFSSL_SUCCESS && spki_len > 0)
 		wc_Sha256Hash(spki, (word32)spki_len, i->peer_spki);
-	struct tm tm;
-	WOLFSSL_ASN1_TIME *na = wolfSSL_X509_get_notAfter(peer);
-	i->peer_not_after = na != NULL && wolfSSL_ASN1_TIME_to_tm(na, &tm) == WOLFSSL_SUCCESS ? (int64_t)timegm(&tm) : 0;
+	i->peer_not_after = tls_x509_not_after(peer, &tm) ? (int64_t)timegm(&tm) : 0;
 	i->peer_verified = i->verify_err == 0;
 	if (i->verify_err > 0)
 		i->verify_text = wolfSSL_X509_verify_cert_error_string(i->verify_err);
@@ -495,10 +513,7 @@ tls_cert_describe(const char *path, struct tls_cert_view *v)
 		return false;
 	wolfSSL_X509_NAME_oneline(wolfSSL_X509_get_subject_name(x), v->subject, (int)sizeof(v->subject));
 	wolfSSL_X509_NAME_oneline(wolfSSL_X509_get_issuer_name(x), v->issuer, (int)sizeof(v->issuer));
-	for (char *n; (n = wolfSSL_X509_get_next_altname(x)) != NULL;) {
-		size_t l = strlen(v->sans);
-		snprintf(v->sans + l, sizeof(v->sans) - l, "%s%s", l ? ", " : "", n);
-	}
+	tls_x509_sans(x, v->sans, sizeof(v->sans));
 	WOLFSSL_EVP_PKEY *pk = wolfSSL_X509_get_pubkey(x);
 	snprintf(v->key, sizeof(v->key), "%s-%d", wolfSSL_X509_get_pubkey_type(x) == ECDSAk ? "ECDSA" : "RSA",
 		 pk ? wolfSSL_EVP_PKEY_bits(pk) : 0);
@@ -507,8 +522,7 @@ tls_cert_describe(const char *path, struct tls_cert_view *v)
 	if (wolfSSL_X509_digest(x, wolfSSL_EVP_sha256(), md, &mdlen) == WOLFSSL_SUCCESS)
 		for (unsigned i = 0; i < mdlen && i < 32; i++)
 			snprintf(v->sha256 + 3 * i, sizeof(v->sha256) - 3 * i, "%02X%s", md[i], i + 1 < mdlen ? ":" : "");
-	WOLFSSL_ASN1_TIME *na = wolfSSL_X509_get_notAfter(x);
-	if (na != NULL && wolfSSL_ASN1_TIME_to_tm(na, &tm) == WOLFSSL_SUCCESS) {
+	if (tls_x509_not_after(x, &tm)) {
 		strftime(v->not_after, sizeof(v->not_after), "%Y-%m-%d %H:%M:%S UTC", &tm);
 		v->days_left = (long)((timegm(&tm) - time(NULL)) / 86400);
 	}
