@@ -147,10 +147,10 @@ enum stats_kind {
 	X(TLS_C_T13_AES256_GCM_SHA384, "tls.cipher_tls13_aes256_gcm_sha384", STATS_EVENT, "inbound TLS sessions with TLS13-AES256-GCM-SHA384") \
 	X(TLS_C_T13_CHACHA20_POLY1305_SHA256, "tls.cipher_tls13_chacha20_poly1305_sha256", STATS_EVENT, "inbound TLS sessions with TLS13-CHACHA20-POLY1305-SHA256") \
 	X(TLS_C_ECDSA_AES128_GCM_SHA256, "tls.cipher_ecdhe_ecdsa_aes128_gcm_sha256", STATS_EVENT, "inbound TLS sessions with ECDHE-ECDSA-AES128-GCM-SHA256") \
-	X(TLS_C_ECDSA_AES256_GCM_SHA384, "tls.cipher_ecdhe_ecdsa_aes256_gcm_sha384", STATS_EVENT, "inbound TLS sessions with ECDHE-ECDSA-AES256-GCM-SHA384") \
-	X(TLS_C_ECDSA_CHACHA20_POLY1305, "tls.cipher_ecdhe_ecdsa_chacha20_poly1305", STATS_EVENT, "inbound TLS sessions with ECDHE-ECDSA-CHACHA20-POLY1305") \
 	X(TLS_C_RSA_AES128_GCM_SHA256, "tls.cipher_ecdhe_rsa_aes128_gcm_sha256", STATS_EVENT, "inbound TLS sessions with ECDHE-RSA-AES128-GCM-SHA256") \
+	X(TLS_C_ECDSA_AES256_GCM_SHA384, "tls.cipher_ecdhe_ecdsa_aes256_gcm_sha384", STATS_EVENT, "inbound TLS sessions with ECDHE-ECDSA-AES256-GCM-SHA384") \
 	X(TLS_C_RSA_AES256_GCM_SHA384, "tls.cipher_ecdhe_rsa_aes256_gcm_sha384", STATS_EVENT, "inbound TLS sessions with ECDHE-RSA-AES256-GCM-SHA384") \
+	X(TLS_C_ECDSA_CHACHA20_POLY1305, "tls.cipher_ecdhe_ecdsa_chacha20_poly1305", STATS_EVENT, "inbound TLS sessions with ECDHE-ECDSA-CHACHA20-POLY1305") \
 	X(TLS_C_RSA_CHACHA20_POLY1305, "tls.cipher_ecdhe_rsa_chacha20_poly1305", STATS_EVENT, "inbound TLS sessions with ECDHE-RSA-CHACHA20-POLY1305") \
 	X(TLS_C_OTHER, "tls.cipher_other", STATS_EVENT, "inbound TLS sessions with any other suite") \
 	X(TLS_G_X25519, "tls.curve_x25519", STATS_EVENT, "inbound TLS sessions whose key exchange used X25519") \

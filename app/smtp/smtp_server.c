@@ -786,29 +786,17 @@ smtp_hex(const uint8_t *p, size_t n, char *out)
 	out[2 * n] = '\0';
 }
 
-/* Inbound TLS session counters: by suite and by key-exchange group. */
+/* Inbound TLS session counters: by suite (in connector_cipher_index() order) and by key-exchange group. */
 static void
 smtp_tls_count(struct worker *w, const struct tls_info *ti)
 {
-	static const struct { const char *name; unsigned stat; } suites[] = {
-		{ "TLS13-AES128-GCM-SHA256", STATS_TLS_C_T13_AES128_GCM_SHA256 },
-		{ "TLS13-AES256-GCM-SHA384", STATS_TLS_C_T13_AES256_GCM_SHA384 },
-		{ "TLS13-CHACHA20-POLY1305-SHA256", STATS_TLS_C_T13_CHACHA20_POLY1305_SHA256 },
-		{ "ECDHE-ECDSA-AES128-GCM-SHA256", STATS_TLS_C_ECDSA_AES128_GCM_SHA256 },
-		{ "ECDHE-ECDSA-AES256-GCM-SHA384", STATS_TLS_C_ECDSA_AES256_GCM_SHA384 },
-		{ "ECDHE-ECDSA-CHACHA20-POLY1305", STATS_TLS_C_ECDSA_CHACHA20_POLY1305 },
-		{ "ECDHE-RSA-AES128-GCM-SHA256", STATS_TLS_C_RSA_AES128_GCM_SHA256 },
-		{ "ECDHE-RSA-AES256-GCM-SHA384", STATS_TLS_C_RSA_AES256_GCM_SHA384 },
-		{ "ECDHE-RSA-CHACHA20-POLY1305", STATS_TLS_C_RSA_CHACHA20_POLY1305 },
-	};
 	static const struct { const char *name; unsigned stat; } groups[] = {
 		{ "X25519", STATS_TLS_G_X25519 }, { "SECP256R1", STATS_TLS_G_P256 }, { "SECP384R1", STATS_TLS_G_P384 },
 	};
-	unsigned c = STATS_TLS_C_OTHER, g = ti->curve == NULL ? STATS_TLS_G_NONE : STATS_TLS_G_OTHER;
+	RTE_BUILD_BUG_ON(STATS_TLS_C_OTHER - STATS_TLS_C_T13_AES128_GCM_SHA256 + 1 != CONNECTOR_CIPHER_COUNT);
+	unsigned c = STATS_TLS_C_T13_AES128_GCM_SHA256 + connector_cipher_index(ti->cipher);
+	unsigned g = ti->curve == NULL ? STATS_TLS_G_NONE : STATS_TLS_G_OTHER;
 
-	for (unsigned i = 0; i < RTE_DIM(suites); i++)
-		if (ti->cipher != NULL && strcmp(ti->cipher, suites[i].name) == 0)
-			c = suites[i].stat;
 	for (unsigned i = 0; i < RTE_DIM(groups) && ti->curve != NULL; i++)
 		if (strcasecmp(ti->curve, groups[i].name) == 0)
 			g = groups[i].stat;
