@@ -49,8 +49,10 @@ as_root() {
 	if [[ $(id -u) -eq 0 ]]; then "$@"; else sudo "$@"; fi
 }
 
+# apt_update [force]: refresh the package index once per run; "force" refreshes
+# it again (after deb-src was enabled, an earlier update has no Sources index).
 apt_update() {
-	[[ $APT_UPDATED -eq 1 ]] && return 0
+	[[ $APT_UPDATED -eq 1 && ${1:-} != force ]] && return 0
 	say "apt-get update"
 	as_root apt-get update -q >/dev/null || die "apt-get update failed"
 	APT_UPDATED=1
@@ -109,16 +111,26 @@ enable_deb_src_classic() {
 
 # enable_deb_src: deb-src for every enabled apt source (both formats); refresh
 # the index when that changed something or no source index is present.
+# Where apt keeps its sources and lists (apt-config: APT_CONFIG can move them).
+apt_dirs() {
+	eval "$(apt-config shell APT_PARTS Dir::Etc::sourceparts/d APT_LIST Dir::Etc::sourcelist/f \
+		APT_LISTS Dir::State::lists/d)"
+	APT_PARTS=${APT_PARTS:-/etc/apt/sources.list.d/}
+	APT_LIST=${APT_LIST:-/etc/apt/sources.list}
+	APT_LISTS=${APT_LISTS:-/var/lib/apt/lists/}
+}
+
 enable_deb_src() {
 	local f
-	for f in /etc/apt/sources.list.d/*.sources; do
+	apt_dirs
+	for f in "$APT_PARTS"*.sources; do
 		if [[ -f $f ]]; then enable_deb_src_deb822 "$f"; fi
 	done
-	for f in /etc/apt/sources.list /etc/apt/sources.list.d/*.list; do
+	for f in "$APT_LIST" "$APT_PARTS"*.list; do
 		if [[ -f $f ]]; then enable_deb_src_classic "$f"; fi
 	done
-	if [[ $DEB_SRC_CHANGED -eq 1 ]] || ! compgen -G '/var/lib/apt/lists/*_Sources*' >/dev/null; then
-		apt_update
+	if [[ $DEB_SRC_CHANGED -eq 1 ]] || ! compgen -G "$APT_LISTS*_Sources*" >/dev/null; then
+		apt_update force
 	fi
 	return 0
 }
@@ -161,7 +173,7 @@ build_wolfssl() {
 	v=$(wolfssl_src_version)
 	if [[ -z $v ]]; then
 		enable_deb_src
-		apt_update
+		apt_update force
 		v=$(wolfssl_src_version)
 		[[ -n $v ]] || die "no wolfssl source package in the apt index (deb-src missing?)"
 	fi
@@ -205,8 +217,18 @@ all)
 wolfssl)
 	build_wolfssl
 	;;
+source-index)
+	# What "all" does to the index when packages are missing (an update
+	# first, then deb-src), ending with the wolfssl source version found.
+	apt_update
+	enable_deb_src
+	v=$(wolfssl_src_version)
+	[[ -n $v ]] || die "no wolfssl source package in the apt index (deb-src missing?)"
+	say "wolfssl source $v"
+	exit 0
+	;;
 *)
-	die "usage: $0 [wolfssl]"
+	die "usage: $0 [wolfssl|source-index]"
 	;;
 esac
 verify_wolfssl
