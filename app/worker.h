@@ -116,6 +116,10 @@ struct worker {
 
 	struct worker_txq txq[CFG_MAX_PORTS];
 	uint64_t ctr[CFG_MAX_PORTS][STATS_MAX];
+
+	/* fault injection (tests and fuzzers only; 0 = off): every Nth packet-buffer allocation fails */
+	uint32_t fault_alloc_every;
+	uint32_t fault_alloc_n;
 } __rte_cache_aligned;
 
 /* The current TLS generation (a new one is published by `reload certs`; the old one freed after RCU). */
@@ -134,6 +138,19 @@ static inline struct policy_gen *
 gw_policy_hold(const struct gw *gw)
 {
 	return policy_gen_hold(__atomic_load_n(&gw->policy, __ATOMIC_ACQUIRE));
+}
+
+/*
+ * A packet buffer from the worker's pool, or NULL when it is empty (or when
+ * the fault-injection knob fails this one). Every data-path allocation goes
+ * through here.
+ */
+static inline struct rte_mbuf *
+worker_pkt_alloc(struct worker *w)
+{
+	if (unlikely(w->fault_alloc_every != 0) && ++w->fault_alloc_n % w->fault_alloc_every == 0)
+		return NULL;
+	return rte_pktmbuf_alloc(w->pool);
 }
 
 /* Log from a worker: never blocks; a full ring counts log.dropped. */

@@ -154,7 +154,7 @@ arp_send(struct worker *w, unsigned p, uint16_t op, const struct rte_ether_addr 
 	 uint32_t tip, const struct rte_ether_addr *eth_dst)
 {
 	const struct port *port = &w->gw->ports[p];
-	struct rte_mbuf *m = rte_pktmbuf_alloc(w->pool);
+	struct rte_mbuf *m = worker_pkt_alloc(w);
 	if (m == NULL) {
 		w->ctr[p][STATS_PORT_TX_NO_MBUF]++;
 		return;

@@ -130,7 +130,7 @@ static struct rte_mbuf *
 tcp_build(struct worker *w, unsigned p, const struct tcp_key *k, uint32_t seq, uint32_t ack,
 	  uint8_t flags, uint16_t wnd, const uint8_t *opts, unsigned optlen, unsigned len)
 {
-	struct rte_mbuf *m = rte_pktmbuf_alloc(w->pool);
+	struct rte_mbuf *m = worker_pkt_alloc(w);
 	if (m == NULL) {
 		w->ctr[p][STATS_PORT_TX_NO_MBUF]++;
 		return NULL;

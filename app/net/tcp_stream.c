@@ -117,7 +117,7 @@ tcp_bufq_append_bytes(struct worker *w, unsigned p, struct tcp_bufq *q, const ui
 	while (done < len) {
 		struct rte_mbuf *t = q->tail;
 		if (t == NULL || rte_pktmbuf_tailroom(t) == 0) {
-			struct rte_mbuf *m = rte_pktmbuf_alloc(w->pool);
+			struct rte_mbuf *m = worker_pkt_alloc(w);
 			if (m == NULL) {
 				w->ctr[p][STATS_PORT_TX_NO_MBUF]++;
 				break;
