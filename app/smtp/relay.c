@@ -253,6 +253,7 @@ relay_data_start(struct smtp_session *ss)
 		.id = ss->msg_id,
 		.rcpt = ss->n_rcpt == 1 ? ss->first_rcpt : NULL,
 		.rcpt_len = ss->first_rcpt_len,
+		.utf8 = ss->smtputf8,
 		.when = time(NULL),
 	};
 

@@ -12,6 +12,7 @@
 #include "platform/timer.h"
 #include "app/smtp/smtp_parse.h"
 #include "app/smtp/smtp_client.h"
+#include "app/smtp/received.h"
 
 struct worker;
 struct stream;
@@ -83,7 +84,7 @@ struct smtp_session {
 	struct smtp_data_scanner scan;
 	unsigned refuse_code;           /* DISCARD: the reply owed at the end of data */
 	char refuse_text[160];
-	char hdr[768];                  /* our Received: field, written ahead of the data */
+	char hdr[RECEIVED_MAX];         /* our Received: field, written ahead of the data (always fits) */
 	size_t hdr_len, hdr_off;
 	/* buffers */
 	struct smtp_line line;
