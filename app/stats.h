@@ -190,7 +190,8 @@ enum stats_kind {
 	X(SMTPC_TLS_RESUMED,    "smtp_client.tls_resumed", STATS_EVENT, "next-hop TLS handshakes that resumed the session of an earlier one") \
 	X(SMTPC_TLS_VERIFY_FAILED, "smtp_client.tls_verify_failed", STATS_EVENT, "next-hop certificates not verified at level verify/secure") \
 	X(SMTPC_NO_SLOT,        "smtp_client.no_slot",   STATS_EVENT,   "transactions deferred: smtp.client.connections_per_worker reached") \
-	X(LOG_DROPPED,          "log.dropped",           STATS_EVENT,   "log lines lost: log ring full")
+	X(LOG_DROPPED,          "log.dropped",           STATS_EVENT,   "log lines lost: log ring full") \
+	X(LOG_SUPPRESSED,       "log.suppressed",        STATS_EVENT,   "repeated per-connection log lines suppressed: log.rate_limit")
 
 enum stats_id {
 #define STATS_ENUM(id, name, kind, help) STATS_##id,

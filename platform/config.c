@@ -65,7 +65,7 @@ static const char *const cfg_linkem_names[] = {
 	"delay_us", "jitter_us", "seed", NULL
 };
 static const char *const cfg_console_names[] = { "socket", NULL };
-static const char *const cfg_log_names[] = { "file", "level", NULL };
+static const char *const cfg_log_names[] = { "file", "level", "rate_limit", NULL };
 
 static const char *const cfg_poll_modes[] = { "busy", "adaptive", NULL };
 static const char *const cfg_log_levels[] = {
@@ -1503,6 +1503,13 @@ static int cfg_load_log(struct cfg_ctx *c, const config_setting_t *root,
 		if (rc == 0)
 			cfg->log_level = (enum cfg_log_level)level;
 	}
+	s = config_setting_get_member(log, "rate_limit");
+	if (rc == 0 && s) {
+		long long v;
+		rc = cfg_get_int(c, s, "log.rate_limit", 0, 1000000, &v);
+		if (rc == 0)
+			cfg->log_rate_limit = (unsigned)v;
+	}
 	return rc;
 }
 
@@ -1643,6 +1650,7 @@ void config_defaults(struct gw_config *cfg)
 	strcpy(cfg->console_socket, "/run/mailgw/console.sock");
 	strcpy(cfg->log_file, "stderr");
 	cfg->log_level = CFG_LOG_INFO;
+	cfg->log_rate_limit = 100;
 }
 
 int config_load(const char *path, struct gw_config *out, char *err, size_t errlen)
@@ -1861,7 +1869,9 @@ int config_format(const struct gw_config *cfg, char *buf, size_t len)
 	cfg_put(&o, "};\nlog: {\n");
 	cfg_put_str_setting(&o, "  ", "file", cfg->log_file);
 	cfg_put_str_setting(&o, "  ", "level", config_log_level_name(cfg->log_level));
-	cfg_put(&o, "};\n");
+	cfg_put(&o, "  rate_limit = ");
+	cfg_put_u64(&o, cfg->log_rate_limit);
+	cfg_put(&o, ";\n};\n");
 	return (int)o.used;
 }
 

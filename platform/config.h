@@ -365,6 +365,7 @@ struct gw_config {
 	/* log */
 	char log_file[CFG_PATH_LEN];    /* a path, "syslog" or "stderr" */
 	enum cfg_log_level log_level;
+	unsigned log_rate_limit;        /* per-connection lines of one kind, per worker and second; 100; 0 = no limit */
 };
 
 /*

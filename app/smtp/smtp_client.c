@@ -338,7 +338,7 @@ cl_timer_fired(struct timer *t, void *arg)
 		return;
 	}
 	w->ctr[0][STATS_SMTPC_TIMEOUTS]++;
-	WORKER_LOG(w, CFG_LOG_INFO, "smtp client: next hop %s: timeout (%s)", c->peer,
+	WORKER_LOG_RL(w, WORKER_RL_CLIENT_TIMEOUT, CFG_LOG_INFO, "smtp client: next hop %s: timeout (%s)", c->peer,
 		   c->state == CL_CONNECTING ? "connect" : c->state < CL_READY ? "greeting" : "reply");
 	if (c->state < CL_READY)
 		cl_try_next(c, SMTP_CL_F_TIMEOUT);
@@ -647,12 +647,12 @@ cl_after_ehlo(struct smtp_client *c, unsigned ext, uint64_t size)
 	}
 	c->w->ctr[0][STATS_SMTPC_TLS_NOT_OFFERED]++;
 	if (cl_lenient(c, "TLS is required, but was not offered")) {
-		WORKER_LOG(c->w, CFG_LOG_INFO, "smtp client: next hop %s offers no STARTTLS; plaintext "
+		WORKER_LOG_RL(c->w, WORKER_RL_CLIENT_STARTTLS, CFG_LOG_INFO, "smtp client: next hop %s offers no STARTTLS; plaintext "
 			   "(level may)", c->peer);
 		cl_ready(c, ext, size);
 		return true;
 	}
-	WORKER_LOG(c->w, CFG_LOG_WARNING, "smtp client: TLS is required, but was not offered by host %s",
+	WORKER_LOG_RL(c->w, WORKER_RL_CLIENT_STARTTLS, CFG_LOG_WARNING, "smtp client: TLS is required, but was not offered by host %s",
 		   c->peer);
 	cl_try_next(c, SMTP_CL_F_TLS_NOT_OFFERED);
 	return false;
@@ -745,7 +745,7 @@ cl_tls_up(struct smtp_client *c)
 	if (ti->resumed)
 		c->w->ctr[0][STATS_SMTPC_TLS_RESUMED]++;
 	tls_report_session(c->w->tls_report, c->addr, true, ti->version, ti->cipher);
-	WORKER_LOG(c->w, CFG_LOG_INFO, "smtp client: next hop %s: TLS established: %s with cipher %s "
+	WORKER_LOG_RL(c->w, WORKER_RL_CLIENT_TLS_UP, CFG_LOG_INFO, "smtp client: next hop %s: TLS established: %s with cipher %s "
 		   "(%d/%d bits)%s, certificate %s", c->peer, ti->version, ti->cipher, ti->bits, ti->bits,
 		   ti->resumed ? ", resumed" : "", ti->peer_verified ? (ti->name_ok ? "verified" : "chain verified, name not matched") :
 		   "not verified");
@@ -790,7 +790,7 @@ cl_reply_own(struct smtp_client *c, uint8_t kind, const struct smtp_reply *r)
 		if (r->code == 220)
 			return cl_tls_begin(c);
 		if (cl_lenient(c, "the next hop refused STARTTLS")) {
-			WORKER_LOG(c->w, CFG_LOG_INFO, "smtp client: next hop %s refused STARTTLS (%u); "
+			WORKER_LOG_RL(c->w, WORKER_RL_CLIENT_STARTTLS, CFG_LOG_INFO, "smtp client: next hop %s refused STARTTLS (%u); "
 				   "going on in plaintext (level may)", c->peer, r->code);
 			cl_ready(c, c->ehlo_ext, c->ehlo_size);
 			return true;
@@ -805,7 +805,7 @@ cl_reply_own(struct smtp_client *c, uint8_t kind, const struct smtp_reply *r)
 	default:                        /* QUIT */
 		return true;
 	}
-	WORKER_LOG(c->w, CFG_LOG_INFO, "smtp client: next hop %s refused the session: %u %.*s",
+	WORKER_LOG_RL(c->w, WORKER_RL_CLIENT_REFUSED, CFG_LOG_INFO, "smtp client: next hop %s refused the session: %u %.*s",
 		   c->peer, r->code, (int)r->text_len, r->text);
 	cl_try_next(c, SMTP_CL_F_REFUSED);
 	return false;
@@ -858,7 +858,7 @@ cl_peer_closed(struct smtp_client *c)
 		cl_destroy(c);
 		return;
 	}
-	WORKER_LOG(c->w, CFG_LOG_INFO, "smtp client: next hop %s closed the connection", c->peer);
+	WORKER_LOG_RL(c->w, WORKER_RL_CLIENT_CLOSED, CFG_LOG_INFO, "smtp client: next hop %s closed the connection", c->peer);
 	if (c->state < CL_READY)
 		cl_try_next(c, SMTP_CL_F_REFUSED);
 	else
@@ -886,7 +886,7 @@ cl_readable(struct stream *s)
 			if (st == SMTP_REPLY_MORE)
 				break;
 			if (st == SMTP_REPLY_ERROR) {
-				WORKER_LOG(c->w, CFG_LOG_INFO, "smtp client: next hop %s: malformed reply (%s)",
+				WORKER_LOG_RL(c->w, WORKER_RL_CLIENT_REFUSED, CFG_LOG_INFO, "smtp client: next hop %s: malformed reply (%s)",
 					   c->peer, smtp_err_text(c->reply.err));
 				if (c->state < CL_READY)
 					cl_try_next(c, SMTP_CL_F_PROTOCOL);
@@ -954,14 +954,14 @@ cl_closed(struct stream *s, enum stream_close_reason why)
 	if (c->state == CL_TLS) {
 		c->w->ctr[0][STATS_SMTPC_TLS_HANDSHAKE_FAILED]++;
 		if (c->pos > 0 && cl_lenient(c, "TLS handshake failed")) {
-			WORKER_LOG(c->w, CFG_LOG_INFO, "smtp client: next hop %s: TLS handshake failed; "
+			WORKER_LOG_RL(c->w, WORKER_RL_CLIENT_TLS_FAILED, CFG_LOG_INFO, "smtp client: next hop %s: TLS handshake failed; "
 				   "again in plaintext (level may)", c->peer);
 			c->no_tls = true;
 			c->pos--;               /* the same hop once more */
 			cl_try_next(c, SMTP_CL_F_TLS_HANDSHAKE);
 			return;
 		}
-		WORKER_LOG(c->w, CFG_LOG_WARNING, "smtp client: next hop %s: cannot start TLS: handshake failure",
+		WORKER_LOG_RL(c->w, WORKER_RL_CLIENT_TLS_FAILED, CFG_LOG_WARNING, "smtp client: next hop %s: cannot start TLS: handshake failure",
 			   c->peer);
 		cl_try_next(c, SMTP_CL_F_TLS_HANDSHAKE);
 		return;
@@ -972,7 +972,7 @@ cl_closed(struct stream *s, enum stream_close_reason why)
 		cl_try_next(c, why == STREAM_TIMEOUT ? SMTP_CL_F_TIMEOUT : SMTP_CL_F_CONNECT);
 		return;
 	}
-	WORKER_LOG(c->w, CFG_LOG_INFO, "smtp client: next hop %s closed the connection (%s)", c->peer,
+	WORKER_LOG_RL(c->w, WORKER_RL_CLIENT_CLOSED, CFG_LOG_INFO, "smtp client: next hop %s closed the connection (%s)", c->peer,
 		   why == STREAM_RESET ? "reset" : why == STREAM_TIMEOUT ? "timed out" : "closed");
 	cl_fail(c, why == STREAM_TIMEOUT ? SMTP_CL_F_TIMEOUT : SMTP_CL_F_LOST);
 }

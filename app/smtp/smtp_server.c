@@ -192,7 +192,7 @@ smtp_log_session(struct smtp_session *ss)
 	struct worker *w = ss->w;
 	uint64_t ms = (w->now - ss->started) * 1000 / w->hz;
 
-	WORKER_LOG(w, CFG_LOG_INFO, "smtp: session=%s disconnect client=%s:%u helo=%s duration=%" PRIu64
+	WORKER_LOG_RL(w, WORKER_RL_SMTP_DISCONNECT, CFG_LOG_INFO, "smtp: session=%s disconnect client=%s:%u helo=%s duration=%" PRIu64
 		   ".%03" PRIu64 "s commands=%u errors=%u transactions=%u relayed=%u failed=%u reason=%s",
 		   ss->id, smtp_addr_str(ss->client_addr, a), ss->client_port, ss->helo[0] ? ss->helo : "-",
 		   ms / 1000, ms % 1000, ss->commands, ss->errors, ss->transactions, ss->relayed,
@@ -257,7 +257,7 @@ smtp_timer_fired(struct timer *t, void *arg)
 		return;
 	}
 	w->ctr[0][STATS_SMTP_TIMEOUTS]++;
-	WORKER_LOG(w, CFG_LOG_INFO, "smtp: session=%s timeout in state %s", ss->id,
+	WORKER_LOG_RL(w, WORKER_RL_SMTP_TIMEOUT, CFG_LOG_INFO, "smtp: session=%s timeout in state %s", ss->id,
 		   smtp_state_names[ss->state]);
 	if (ss->state == SMTP_ST_TLS) {         /* no reply can be sent in the middle of a handshake */
 		w->ctr[0][STATS_TLS_FAIL_TIMEOUT]++;
@@ -424,7 +424,7 @@ smtp_connector_mail(struct smtp_session *ss, const struct smtp_path *from)
 	if (d.verdict == CONNECTOR_ALLOW)
 		return true;
 	connector_decision_text(g->table, &d, text, sizeof(text));
-	WORKER_LOG(w, CFG_LOG_WARNING, "smtp: session=%s client=%s: %s", ss->id,
+	WORKER_LOG_RL(w, WORKER_RL_SMTP_CONNECTOR, CFG_LOG_WARNING, "smtp: session=%s client=%s: %s", ss->id,
 		   smtp_addr_str(ss->client_addr, cn), text);
 	if (d.verdict == CONNECTOR_WOULD_REFUSE) {
 		w->ctr[0][STATS_SMTP_CONNECTOR_WOULD_REFUSE]++;
@@ -570,7 +570,7 @@ smtp_cmd_starttls(struct smtp_session *ss, const struct smtp_cmd *cmd)
 	}
 	if (ss->in_off != ss->in_len) {
 		w->ctr[0][STATS_TLS_INJECTION]++;
-		WORKER_LOG(w, CFG_LOG_WARNING, "smtp: session=%s client=%s: %zu bytes pipelined after STARTTLS "
+		WORKER_LOG_RL(w, WORKER_RL_SMTP_INJECTION, CFG_LOG_WARNING, "smtp: session=%s client=%s: %zu bytes pipelined after STARTTLS "
 			   "(command injection), session closed", ss->id, smtp_addr_str(ss->client_addr, a),
 			   ss->in_len - ss->in_off);
 		smtp_reply(ss, "554 5.5.1 Error: data sent after STARTTLS before the TLS handshake; closing");
@@ -687,7 +687,7 @@ smtp_bad_line(struct smtp_session *ss, enum smtp_line_status st)
 		break;
 	}
 	if (st != SMTP_LINE_TOO_LONG)
-		WORKER_LOG(w, CFG_LOG_WARNING, "smtp: session=%s client=%s: %s in a command line, refused",
+		WORKER_LOG_RL(w, WORKER_RL_SMTP_BAD_LINE, CFG_LOG_WARNING, "smtp: session=%s client=%s: %s in a command line, refused",
 			   ss->id, smtp_addr_str(ss->client_addr, a),
 			   st == SMTP_LINE_BARE_LF ? "bare LF" : st == SMTP_LINE_BARE_CR ? "bare CR" : "NUL");
 	smtp_error(ss);
@@ -833,11 +833,11 @@ smtp_tls_up(struct stream *s)
 		snprintf(cert, sizeof(cert), ", client certificate %s (%s, SPKI SHA-256 %s)", ti->peer_subject,
 			 ti->peer_verified ? "verified" : "not verified", spki);
 	}
-	WORKER_LOG(w, CFG_LOG_INFO, "smtp: session=%s client=%s: TLS established: %s with cipher %s (%d/%d bits)%s%s",
+	WORKER_LOG_RL(w, WORKER_RL_SMTP_TLS_UP, CFG_LOG_INFO, "smtp: session=%s client=%s: TLS established: %s with cipher %s (%d/%d bits)%s%s",
 		   ss->id, smtp_addr_str(ss->client_addr, a), ti->version, ti->cipher, ti->bits, ti->bits,
 		   ti->resumed ? ", resumed" : "", cert);
 	if (ti->peer_cert)
-		WORKER_LOG(w, CFG_LOG_INFO, "smtp: session=%s client certificate: subject %s, SANs %s%s%s", ss->id,
+		WORKER_LOG_RL(w, WORKER_RL_SMTP_TLS_CERT, CFG_LOG_INFO, "smtp: session=%s client certificate: subject %s, SANs %s%s%s", ss->id,
 			   ti->peer_subject, ti->peer_sans[0] ? ti->peer_sans : "none",
 			   ti->peer_verified ? "" : ", chain: ", ti->peer_verified ? "" : ti->verify_text);
 	smtp_enter_state(ss, SMTP_ST_CMD);
@@ -871,7 +871,7 @@ smtp_tls_failed(struct smtp_session *ss, struct stream *s)
 		w->ctr[0][STATS_TLS_FAIL_TIMEOUT]++;
 	else
 		w->ctr[0][STATS_TLS_FAIL_OTHER]++;
-	WORKER_LOG(w, f == TLS_F_VERSION ? CFG_LOG_WARNING : CFG_LOG_INFO,
+	WORKER_LOG_RL(w, WORKER_RL_SMTP_TLS_FAILED, f == TLS_F_VERSION ? CFG_LOG_WARNING : CFG_LOG_INFO,
 		   "smtp: session=%s client=%s: TLS handshake failed: %s%s%s (wolfSSL error %d)", ss->id,
 		   smtp_addr_str(ss->client_addr, a), tls_fail_text(f),
 		   f == TLS_F_VERSION ? "; the client offered " : "", f == TLS_F_VERSION ? tls_version_name(v) : "",
@@ -928,7 +928,7 @@ smtp_accept_limits(struct worker *w, struct stream *s)
 		w->ctr[0][STATS_SMTP_REFUSED_BUSY]++;
 		snprintf(line, sizeof(line), "421 4.3.2 %s Service busy, too many sessions; try again later\r\n",
 			 c->hostname);
-		WORKER_LOG(w, CFG_LOG_WARNING, "smtp: refused %s:%u: smtp.limits.sessions_per_worker (%u) "
+		WORKER_LOG_RL(w, WORKER_RL_SMTP_REFUSED, CFG_LOG_WARNING, "smtp: refused %s:%u: smtp.limits.sessions_per_worker (%u) "
 			   "reached", smtp_addr_str(s->remote_addr, a), s->remote_port,
 			   c->limits.sessions_per_worker);
 		smtp_refuse(s, line);
@@ -951,7 +951,7 @@ smtp_accept_limits(struct worker *w, struct stream *s)
 		snprintf(line, sizeof(line), "421 4.7.0 %s Error: too many connections from %s\r\n",
 			 c->hostname, a);
 	}
-	WORKER_LOG(w, CFG_LOG_INFO, "smtp: refused %s:%u: %s", a, s->remote_port,
+	WORKER_LOG_RL(w, WORKER_RL_SMTP_REFUSED, CFG_LOG_INFO, "smtp: refused %s:%u: %s", a, s->remote_port,
 		   v == SMTP_LIMIT_RATE ? "connection rate limit" : "too many sessions from this client");
 	smtp_refuse(s, line);
 	return false;
@@ -990,7 +990,7 @@ smtp_accept(struct worker *w, struct stream *s, void *arg)
 	s->ops = &smtp_stream_ops;
 	s->ctx = ss;
 	w->ctr[0][STATS_SMTP_SESSIONS]++;
-	WORKER_LOG(w, CFG_LOG_INFO, "smtp: session=%s connect client=%s:%u", ss->id,
+	WORKER_LOG_RL(w, WORKER_RL_SMTP_CONNECT, CFG_LOG_INFO, "smtp: session=%s connect client=%s:%u", ss->id,
 		   smtp_addr_str(ss->client_addr, a), ss->client_port);
 	smtp_reply(ss, "220 %s ESMTP mailgw", smtp_host(ss));
 	smtp_flush(ss);

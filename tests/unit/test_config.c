@@ -147,6 +147,12 @@ static const struct test_config_case test_config_broken[] = {
 	  "(expected \"err\", \"warning\", \"info\" or \"debug\")" },
 	{ TAIL("log: {\n  file = \"mailgw.log\";\n};\n"),
 	  "7: log.file: \"mailgw.log\" is not an absolute path, \"syslog\" or \"stderr\"" },
+	{ TAIL("log: {\n  rate_limit = -1;\n};\n"),
+	  "7: log.rate_limit: -1 is out of range (0..1000000)" },
+	{ TAIL("log: {\n  rate_limit = 1000001;\n};\n"),
+	  "7: log.rate_limit: 1000001 is out of range (0..1000000)" },
+	{ TAIL("log: {\n  rate_limit = \"100\";\n};\n"),
+	  "7: log.rate_limit: expected an integer, got a string" },
 	{ TAIL("console: {\n  socket = \"run/console.sock\";\n};\n"),
 	  "7: console.socket: \"run/console.sock\" is not an absolute path" },
 	{ TAIL("console: {\n  socket = \"/run/mailgw/0123456789012345678901234567890123456789"
@@ -468,6 +474,7 @@ static void test_defaults(void **state)
 	assert_string_equal(d.console_socket, "/run/mailgw/console.sock");
 	assert_string_equal(d.log_file, "stderr");
 	assert_int_equal(d.log_level, CFG_LOG_INFO);
+	assert_int_equal(d.log_rate_limit, 100);
 
 	/* A file with only the required settings gets exactly the defaults. */
 	NEED_CORES();
@@ -519,6 +526,7 @@ static void test_example_file(void **state)
 	assert_string_equal(cfg.console_socket, "/run/mailgw/console.sock");
 	assert_string_equal(cfg.log_file, "/var/log/mailgw.log");
 	assert_int_equal(cfg.log_level, CFG_LOG_INFO);
+	assert_int_equal(cfg.log_rate_limit, 100);
 
 	/* The example shows the defaults of tcp and services; no linkem. */
 	config_defaults(&d);
