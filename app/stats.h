@@ -126,6 +126,9 @@ enum stats_kind {
 	X(SMTP_TOO_MANY_MSGS,   "smtp.too_many_messages", STATS_EVENT,  "sessions closed: smtp.limits.messages_per_session reached") \
 	X(SMTP_TOO_MANY_ERRORS, "smtp.too_many_errors",  STATS_EVENT,   "sessions closed: smtp.limits.errors_per_session reached") \
 	X(SMTP_TIMEOUTS,        "smtp.timeouts",         STATS_EVENT,   "sessions closed: client idle past smtp.timeouts.command/data") \
+	X(SMTP_COMMAND_DEADLINE, "smtp.command_deadline", STATS_EVENT,  "sessions closed: a command line not complete smtp.timeouts.command after its first octet") \
+	X(SMTP_DATA_DEADLINE,   "smtp.data_deadline",    STATS_EVENT,   "sessions closed: a message not complete by its deadline (timeouts.message, limits.min_data_rate)") \
+	X(SMTP_DISCARD_DEADLINE, "smtp.discard_deadline", STATS_EVENT,  "sessions closed: a refused message's data not ended by its deadline") \
 	X(SMTP_RELAY_DENIED,    "smtp.relay_denied",     STATS_EVENT,   "recipients refused: relay access denied") \
 	X(SMTP_RELAY_HACK,      "smtp.relay_denied_routing_hack", STATS_EVENT, "recipients refused: %, !, quoted @, source route or address literal from outside relay_networks") \
 	X(SMTP_NO_ROUTE,        "smtp.no_route",         STATS_EVENT,   "recipients deferred: no route for the domain") \

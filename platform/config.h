@@ -136,12 +136,17 @@ struct cfg_smtp_limits {
 	unsigned sessions_per_worker;   /* concurrent inbound sessions per worker; 1024, 1..65536 */
 	unsigned sessions_per_client;   /* concurrent sessions per client address, all workers; 50, 1..65536 */
 	unsigned connection_rate_per_client; /* new sessions per second per client address; 0 = off; 0, 0..100000 */
+	unsigned min_data_rate;         /* octets/s a message must keep up (deadline = timeouts.data +
+	                                   octets / this, from the 354); 500, 0 = none, 0..1000000000 */
 };
 
 /* smtp.timeouts, seconds (RFC 5321 §4.5.3.2), each 1..3600. */
 struct cfg_smtp_timeouts {
-	unsigned command;               /* server: waiting for the client's next command; 300 */
+	unsigned command;               /* server: waiting for the client's next command, and the
+	                                   deadline of a whole command line from its first octet; 300 */
 	unsigned data;                  /* server: waiting for more message data; 300 */
+	unsigned message;               /* server: deadline of a whole message from the 354 (relayed
+	                                   or refused); 3600, data..86400 */
 	unsigned connect;               /* client: TCP connect to a next hop; 30 */
 	unsigned greeting;              /* client: the next hop's 220 (and EHLO reply); 300 */
 	unsigned mail;                  /* client: reply to MAIL; 300 */

@@ -158,22 +158,50 @@ smtp_enter_state(struct smtp_session *ss, enum smtp_state st)
 	ss->state = st;
 }
 
-/* The timer for what the session waits on: the client (command/data timeout) or closing. */
+/*
+ * The message's deadline (TSC), relayed or refused alike: smtp.timeouts.message
+ * after the 354, and sooner for a slow one: smtp.timeouts.data plus one
+ * second per smtp.limits.min_data_rate octets received (counted up to
+ * message_size), Postfix's smtpd_min_data_rate.
+ */
+static uint64_t
+smtp_message_deadline(const struct smtp_session *ss)
+{
+	const struct cfg_smtp *c = &ss->w->cfg->smtp;
+	uint64_t secs = c->timeouts.message;
+
+	if (c->limits.min_data_rate != 0) {
+		uint64_t bytes = RTE_MIN(ss->scan.raw_bytes, c->limits.message_size);
+		secs = RTE_MIN(secs, c->timeouts.data + bytes / c->limits.min_data_rate);
+	}
+	return ss->t_data + secs * ss->w->hz;
+}
+
+/*
+ * The timer for what the session waits on: the client (command/data
+ * timeout, re-armed by input; or the deadline of the command line or
+ * message under way, which input never moves, whichever comes first) or
+ * closing.
+ */
 static void
 smtp_rearm(struct smtp_session *ss)
 {
 	struct worker *w = ss->w;
 	const struct cfg_smtp_timeouts *t = &w->cfg->smtp.timeouts;
+	uint64_t deadline = 0;
 	unsigned secs;
 
 	switch (ss->state) {
 	case SMTP_ST_CMD:
+		deadline = ss->cmd_deadline;
+		/* fall through */
 	case SMTP_ST_TLS:
 		secs = t->command;
 		break;
 	case SMTP_ST_DATA:
 	case SMTP_ST_DISCARD:
 		secs = t->data;
+		deadline = smtp_message_deadline(ss);
 		break;
 	case SMTP_ST_CLOSING:
 		secs = SMTP_CLOSE_WAIT_S;
@@ -182,7 +210,9 @@ smtp_rearm(struct smtp_session *ss)
 		timer_cancel(&w->timers, &ss->timer);
 		return;
 	}
-	timer_arm(&w->timers, &ss->timer, w->now + (uint64_t)secs * w->hz);
+	uint64_t at = w->now + (uint64_t)secs * w->hz;
+	ss->timer_deadline = deadline != 0 && deadline <= at;
+	timer_arm(&w->timers, &ss->timer, ss->timer_deadline ? deadline : at);
 }
 
 static void
@@ -240,6 +270,33 @@ smtp_close_session(struct smtp_session *ss, const char *reason)
 	smtp_rearm(ss);
 }
 
+/*
+ * A command line or a message not complete by its deadline, however
+ * steadily its octets trickle in (slowloris): 421 4.4.2, closed, counted,
+ * logged. Mid-DATA the next hop gets a reset, never an end of data.
+ */
+static void
+smtp_deadline_exceeded(struct smtp_session *ss)
+{
+	struct worker *w = ss->w;
+	bool cmd = ss->state == SMTP_ST_CMD;
+	uint64_t secs = (w->now - (cmd ? ss->cmd_deadline - (uint64_t)w->cfg->smtp.timeouts.command * w->hz :
+				   ss->t_data)) / w->hz;
+	uint64_t bytes = cmd ? ss->line.total : ss->scan.raw_bytes;
+	char a[16];
+
+	w->ctr[0][cmd ? STATS_SMTP_COMMAND_DEADLINE : ss->state == SMTP_ST_DATA ? STATS_SMTP_DATA_DEADLINE :
+		  STATS_SMTP_DISCARD_DEADLINE]++;
+	WORKER_LOG_RL(w, WORKER_RL_SMTP_DEADLINE, CFG_LOG_WARNING, "smtp: session=%s client=%s: %s not complete "
+		      "by its deadline (%" PRIu64 " octets in %" PRIu64 " s), session closed", ss->id,
+		      smtp_addr_str(ss->client_addr, a), cmd ? "command line" : ss->state == SMTP_ST_DATA ?
+		      "message" : "refused message", bytes, secs);
+	if (!cmd)
+		ss->failed++;
+	smtp_reply(ss, "421 4.4.2 %s Error: %s deadline exceeded", smtp_host(ss), cmd ? "command" : "message");
+	smtp_close_session(ss, cmd ? "command deadline" : "message deadline");
+}
+
 static void
 smtp_timer_fired(struct timer *t, void *arg)
 {
@@ -254,6 +311,10 @@ smtp_timer_fired(struct timer *t, void *arg)
 			stream_abort(s);
 		}
 		smtp_free(ss);
+		return;
+	}
+	if (ss->timer_deadline) {
+		smtp_deadline_exceeded(ss);
 		return;
 	}
 	w->ctr[0][STATS_SMTP_TIMEOUTS]++;
@@ -711,6 +772,10 @@ smtp_cmd_step(struct smtp_session *ss)
 	size_t used = 0;
 	enum smtp_line_status st = smtp_line_feed(&ss->line, ss->in + ss->in_off, avail, &used);
 	ss->in_off += used;
+	if (st != SMTP_LINE_MORE)
+		ss->cmd_deadline = 0;
+	else if (ss->cmd_deadline == 0 && used != 0)   /* its first octet: the line's deadline starts */
+		ss->cmd_deadline = ss->w->now + (uint64_t)ss->w->cfg->smtp.timeouts.command * ss->w->hz;
 	if (st == SMTP_LINE_OK)
 		smtp_dispatch(ss, ss->line.buf, ss->line.len);
 	else if (st != SMTP_LINE_MORE)

@@ -86,7 +86,10 @@ struct smtp_session {
 	char refuse_text[160];
 	char hdr[RECEIVED_MAX];         /* our Received: field, written ahead of the data (always fits) */
 	size_t hdr_len, hdr_off;
-	/* buffers */
+	/* deadlines (smtp.timeouts.command from a command line's first octet; the message's from t_data) */
+	uint64_t cmd_deadline;          /* TSC: the command line begun must be complete by then; 0: none begun */
+	bool timer_deadline;            /* the timer is armed for a deadline, not for idleness */
+	/* buffers (not cleared at accept) */
 	struct smtp_line line;
 	char in[SMTP_IN_BUF];
 	size_t in_off, in_len;
