@@ -125,6 +125,7 @@ enum stats_kind {
 	X(SMTP_TOO_MANY_RCPTS,  "smtp.too_many_recipients", STATS_EVENT, "recipients refused: over smtp.limits.recipients") \
 	X(SMTP_TOO_MANY_MSGS,   "smtp.too_many_messages", STATS_EVENT,  "sessions closed: smtp.limits.messages_per_session reached") \
 	X(SMTP_TOO_MANY_ERRORS, "smtp.too_many_errors",  STATS_EVENT,   "sessions closed: smtp.limits.errors_per_session reached") \
+	X(SMTP_JUNK_COMMANDS,   "smtp.junk_commands",    STATS_EVENT,   "NOOP/RSET/VRFY/HELP/HELO/EHLO past smtp.limits.junk_commands, counted as errors") \
 	X(SMTP_TIMEOUTS,        "smtp.timeouts",         STATS_EVENT,   "sessions closed: client idle past smtp.timeouts.command/data") \
 	X(SMTP_COMMAND_DEADLINE, "smtp.command_deadline", STATS_EVENT,  "sessions closed: a command line not complete smtp.timeouts.command after its first octet") \
 	X(SMTP_DATA_DEADLINE,   "smtp.data_deadline",    STATS_EVENT,   "sessions closed: a message not complete by its deadline (timeouts.message, limits.min_data_rate)") \

@@ -136,6 +136,8 @@ struct cfg_smtp_limits {
 	unsigned sessions_per_worker;   /* concurrent inbound sessions per worker; 1024, 1..65536 */
 	unsigned sessions_per_client;   /* concurrent sessions per client address, all workers; 50, 1..65536 */
 	unsigned connection_rate_per_client; /* new sessions per second per client address; 0 = off; 0, 0..100000 */
+	unsigned junk_commands;         /* NOOP/RSET/VRFY/HELP/HELO/EHLO per message relayed, then each
+	                                   counts as an error (Postfix's smtpd_junk_command_limit); 100, 1..100000 */
 	unsigned min_data_rate;         /* octets/s a message must keep up (deadline = timeouts.data +
 	                                   octets / this, from the 354); 500, 0 = none, 0..1000000000 */
 };

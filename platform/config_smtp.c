@@ -35,7 +35,8 @@ static const char *const cfg_smtp_names[] = {
 static const char *const cfg_smtp_limit_names[] = {
 	"command_line", "text_line", "recipients", "message_size",
 	"messages_per_session", "errors_per_session", "sessions_per_worker",
-	"sessions_per_client", "connection_rate_per_client", "min_data_rate", NULL
+	"sessions_per_client", "connection_rate_per_client", "junk_commands",
+	"min_data_rate", NULL
 };
 static const char *const cfg_smtp_timeout_names[] = {
 	"command", "data", "message", "connect", "greeting", "mail", "rcpt",
@@ -71,6 +72,8 @@ static const struct cfg_int_rule cfg_smtp_limit_ints[] = {
 	{ "connection_rate_per_client",
 	  offsetof(struct cfg_smtp_limits, connection_rate_per_client),
 	  0, 100000, false },
+	{ "junk_commands", offsetof(struct cfg_smtp_limits, junk_commands),
+	  1, 100000, false },
 	{ "min_data_rate", offsetof(struct cfg_smtp_limits, min_data_rate),
 	  0, 1000000000, false },
 };
@@ -338,6 +341,7 @@ void cfg_smtp_defaults(struct gw_config *cfg)
 	m->limits.sessions_per_worker = 1024;
 	m->limits.sessions_per_client = 50;
 	m->limits.connection_rate_per_client = 0;
+	m->limits.junk_commands = 100;
 	m->limits.min_data_rate = 500;
 	m->timeouts = (struct cfg_smtp_timeouts){
 		.command = 300, .data = 300, .message = 3600, .connect = 30, .greeting = 300,

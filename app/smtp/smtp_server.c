@@ -222,7 +222,8 @@ smtp_log_session(struct smtp_session *ss)
 	struct worker *w = ss->w;
 	uint64_t ms = (w->now - ss->started) * 1000 / w->hz;
 
-	WORKER_LOG_RL(w, WORKER_RL_SMTP_DISCONNECT, CFG_LOG_INFO, "smtp: session=%s disconnect client=%s:%u helo=%s duration=%" PRIu64
+	WORKER_LOG_RL(w, WORKER_RL_SMTP_DISCONNECT, CFG_LOG_INFO,
+		      "smtp: session=%s disconnect client=%s:%u helo=%s duration=%" PRIu64
 		   ".%03" PRIu64 "s commands=%u errors=%u transactions=%u relayed=%u failed=%u reason=%s",
 		   ss->id, smtp_addr_str(ss->client_addr, a), ss->client_port, ss->helo[0] ? ss->helo : "-",
 		   ms / 1000, ms % 1000, ss->commands, ss->errors, ss->transactions, ss->relayed,
@@ -343,6 +344,27 @@ smtp_error(struct smtp_session *ss)
 	smtp_close_session(ss, "too many errors");
 }
 
+/*
+ * A command that moves no mail on (NOOP, RSET, VRFY, HELP, HELO/EHLO): past
+ * smtp.limits.junk_commands since the last message relayed, each counts as
+ * an error, so complete lines sent slowly cannot hold a session for ever
+ * either (Postfix's smtpd_junk_command_limit).
+ */
+static void
+smtp_junk(struct smtp_session *ss)
+{
+	struct worker *w = ss->w;
+
+	if (ss->junk_relayed != ss->relayed) {
+		ss->junk_relayed = ss->relayed;
+		ss->junk = 0;
+	}
+	if (++ss->junk <= w->cfg->smtp.limits.junk_commands)
+		return;
+	w->ctr[0][STATS_SMTP_JUNK_COMMANDS]++;
+	smtp_error(ss);
+}
+
 /* ---- input ---- */
 
 size_t
@@ -395,16 +417,17 @@ smtp_cmd_helo(struct smtp_session *ss, const struct smtp_cmd *cmd)
 	ss->esmtp = cmd->verb == SMTP_VERB_EHLO;
 	if (!ss->esmtp) {
 		smtp_reply(ss, "250 %s", c->hostname);
-		return;
+	} else {
+		smtp_reply(ss, "250-%s", c->hostname);
+		smtp_reply(ss, "250-PIPELINING");
+		smtp_reply(ss, "250-SIZE %" PRIu64, c->limits.message_size);
+		smtp_reply(ss, "250-8BITMIME");
+		if (!ss->tls && tls_gen_server_ready(gw_tls(ss->w->gw)))
+			smtp_reply(ss, "250-STARTTLS");
+		smtp_reply(ss, "250-ENHANCEDSTATUSCODES");
+		smtp_reply(ss, "250 SMTPUTF8");
 	}
-	smtp_reply(ss, "250-%s", c->hostname);
-	smtp_reply(ss, "250-PIPELINING");
-	smtp_reply(ss, "250-SIZE %" PRIu64, c->limits.message_size);
-	smtp_reply(ss, "250-8BITMIME");
-	if (!ss->tls && tls_gen_server_ready(gw_tls(ss->w->gw)))
-		smtp_reply(ss, "250-STARTTLS");
-	smtp_reply(ss, "250-ENHANCEDSTATUSCODES");
-	smtp_reply(ss, "250 SMTPUTF8");
+	smtp_junk(ss);
 }
 
 /* The subject's CN from a one-line subject ("/O=x/CN=mail.partner.example") into cn; NULL if none. */
@@ -581,6 +604,7 @@ smtp_cmd_rset(struct smtp_session *ss, const struct smtp_cmd *cmd)
 	(void)cmd;
 	smtp_txn_reset(ss);
 	smtp_reply(ss, "250 2.0.0 Ok");
+	smtp_junk(ss);
 }
 
 static void
@@ -588,6 +612,7 @@ smtp_cmd_noop(struct smtp_session *ss, const struct smtp_cmd *cmd)
 {
 	(void)cmd;
 	smtp_reply(ss, "250 2.0.0 Ok");
+	smtp_junk(ss);
 }
 
 static void
@@ -603,6 +628,7 @@ smtp_cmd_vrfy(struct smtp_session *ss, const struct smtp_cmd *cmd)
 {
 	(void)cmd;
 	smtp_reply(ss, "252 2.5.2 Cannot VRFY user, but will accept message and attempt delivery");
+	smtp_junk(ss);
 }
 
 static void
@@ -610,6 +636,7 @@ smtp_cmd_help(struct smtp_session *ss, const struct smtp_cmd *cmd)
 {
 	(void)cmd;
 	smtp_reply(ss, "214 2.0.0 Commands: HELO EHLO MAIL RCPT DATA RSET NOOP QUIT VRFY HELP");
+	smtp_junk(ss);
 }
 
 /*
@@ -631,7 +658,8 @@ smtp_cmd_starttls(struct smtp_session *ss, const struct smtp_cmd *cmd)
 	}
 	if (ss->in_off != ss->in_len) {
 		w->ctr[0][STATS_TLS_INJECTION]++;
-		WORKER_LOG_RL(w, WORKER_RL_SMTP_INJECTION, CFG_LOG_WARNING, "smtp: session=%s client=%s: %zu bytes pipelined after STARTTLS "
+		WORKER_LOG_RL(w, WORKER_RL_SMTP_INJECTION, CFG_LOG_WARNING,
+			      "smtp: session=%s client=%s: %zu bytes pipelined after STARTTLS "
 			   "(command injection), session closed", ss->id, smtp_addr_str(ss->client_addr, a),
 			   ss->in_len - ss->in_off);
 		smtp_reply(ss, "554 5.5.1 Error: data sent after STARTTLS before the TLS handshake; closing");
@@ -748,7 +776,8 @@ smtp_bad_line(struct smtp_session *ss, enum smtp_line_status st)
 		break;
 	}
 	if (st != SMTP_LINE_TOO_LONG)
-		WORKER_LOG_RL(w, WORKER_RL_SMTP_BAD_LINE, CFG_LOG_WARNING, "smtp: session=%s client=%s: %s in a command line, refused",
+		WORKER_LOG_RL(w, WORKER_RL_SMTP_BAD_LINE, CFG_LOG_WARNING,
+			      "smtp: session=%s client=%s: %s in a command line, refused",
 			   ss->id, smtp_addr_str(ss->client_addr, a),
 			   st == SMTP_LINE_BARE_LF ? "bare LF" : st == SMTP_LINE_BARE_CR ? "bare CR" : "NUL");
 	smtp_error(ss);
@@ -898,11 +927,13 @@ smtp_tls_up(struct stream *s)
 		snprintf(cert, sizeof(cert), ", client certificate %s (%s, SPKI SHA-256 %s)", ti->peer_subject,
 			 ti->peer_verified ? "verified" : "not verified", spki);
 	}
-	WORKER_LOG_RL(w, WORKER_RL_SMTP_TLS_UP, CFG_LOG_INFO, "smtp: session=%s client=%s: TLS established: %s with cipher %s (%d/%d bits)%s%s",
+	WORKER_LOG_RL(w, WORKER_RL_SMTP_TLS_UP, CFG_LOG_INFO,
+		      "smtp: session=%s client=%s: TLS established: %s with cipher %s (%d/%d bits)%s%s",
 		   ss->id, smtp_addr_str(ss->client_addr, a), ti->version, ti->cipher, ti->bits, ti->bits,
 		   ti->resumed ? ", resumed" : "", cert);
 	if (ti->peer_cert)
-		WORKER_LOG_RL(w, WORKER_RL_SMTP_TLS_CERT, CFG_LOG_INFO, "smtp: session=%s client certificate: subject %s, SANs %s%s%s", ss->id,
+		WORKER_LOG_RL(w, WORKER_RL_SMTP_TLS_CERT, CFG_LOG_INFO,
+			      "smtp: session=%s client certificate: subject %s, SANs %s%s%s", ss->id,
 			   ti->peer_subject, ti->peer_sans[0] ? ti->peer_sans : "none",
 			   ti->peer_verified ? "" : ", chain: ", ti->peer_verified ? "" : ti->verify_text);
 	smtp_enter_state(ss, SMTP_ST_CMD);
@@ -993,7 +1024,8 @@ smtp_accept_limits(struct worker *w, struct stream *s)
 		w->ctr[0][STATS_SMTP_REFUSED_BUSY]++;
 		snprintf(line, sizeof(line), "421 4.3.2 %s Service busy, too many sessions; try again later\r\n",
 			 c->hostname);
-		WORKER_LOG_RL(w, WORKER_RL_SMTP_REFUSED, CFG_LOG_WARNING, "smtp: refused %s:%u: smtp.limits.sessions_per_worker (%u) "
+		WORKER_LOG_RL(w, WORKER_RL_SMTP_REFUSED, CFG_LOG_WARNING,
+			      "smtp: refused %s:%u: smtp.limits.sessions_per_worker (%u) "
 			   "reached", smtp_addr_str(s->remote_addr, a), s->remote_port,
 			   c->limits.sessions_per_worker);
 		smtp_refuse(s, line);

@@ -57,6 +57,8 @@ struct smtp_session {
 	bool tls_failed;                /* its STARTTLS handshake failed */
 	/* counts */
 	unsigned commands, errors, transactions, relayed, failed;
+	unsigned junk;                  /* NOOP/RSET/VRFY/HELP/HELO/EHLO since the last message relayed */
+	unsigned junk_relayed;          /* relayed when junk was last reset */
 	const char *close_reason;
 	/* transaction */
 	bool in_mail;

@@ -15,7 +15,10 @@
 #   discard   a message refused for a bare LF, then one byte a second while
 #             the gateway reads it to its end: 421 at the deadline
 #             (smtp.discard_deadline);
-# while legitimate clients on the same address get through: one whose every
+# Junk: past smtp.limits.junk_commands (5 here) NOOP/RSET/VRFY/HELP/EHLO
+# since the last message relayed count as errors, so complete commands sent
+# slowly cannot hold a session either.
+# Meanwhile legitimate clients on the same address get through: one whose every
 # command comes in two pieces 1.5 s apart and whose session lasts longer
 # than any deadline, one sending 200 KB over about 4 s (longer than
 # timeouts.data, well above the rate), and swaks. The next hop never sees a
@@ -159,11 +162,12 @@ t_check "next hop starts" nexthop_start "$INT_NS" "$INT_HOST_IP" 25 --record "$R
 # ==== deadlines ================================================================
 
 GW_EXTRA_GROUPS="smtp = { hostname = \"$HOST\"; accepted_domains = [ \"example.com\" ];
-  limits = { min_data_rate = 500; };
+  limits = { min_data_rate = 500; junk_commands = 5; };
   timeouts = { command = 3; data = 3; message = 8; }; };
 routes = ( { domains = [ \"example.com\" ]; next_hops = [ \"$INT_HOST_IP:25\" ]; } );"
 gw_config >"$T_TMP/gw.conf"
-t_check "gateway starts (command = 3, data = 3, message = 8, min_data_rate = 500)" gw_start "$T_TMP/gw.conf"
+t_check "gateway starts (command = 3, data = 3, message = 8, min_data_rate = 500, junk_commands = 5)" \
+	gw_start "$T_TMP/gw.conf"
 smtp_wait_port "$EXT_NS" "$EXT_GW_IP" 25 30 220 || t_fail "SMTP answers"
 
 ENV='s:EHLO\x20partner.test\r\n r s:MAIL\x20FROM:<a@partner.test>\r\n r'
@@ -230,6 +234,25 @@ expect "legitimate 200 KB message over 4 s (longer than timeouts.data)" "$out" \
 swaks_ns "$EXT_NS" --server "$EXT_GW_IP" --helo partner.test --from a@partner.test --to legit3@example.com
 t_check "swaks during the slowloris clients: accepted" test $? -eq 0
 
+# Complete commands, slowly or not, that move no mail on: past junk_commands (5) each is an
+# error, and errors_per_session (10) ends the session; a message relayed starts the count again.
+j0=$(gstat smtp.junk_commands)
+noops=$(printf 'NOOP\\r\\n%.0s' $(seq 20))
+out=$(slow r "s:$noops" r r r r r r r r r r r r r r r r e:3)
+want=("greeting" "220 $HOST ESMTP mailgw")
+for ((i = 1; i <= 15; i++)); do want+=("NOOP $i" "250 2.0.0 Ok"); done
+expect "20 NOOPs, junk_commands = 5" "$out" "${want[@]}" \
+	"after the 15th (5 + errors_per_session)" "421 4.7.0 $HOST Error: too many errors" "closed" "eof"
+out=$(slow r 's:EHLO partner.test\r\n' r 's:NOOP\r\nNOOP\r\nNOOP\r\nNOOP\r\n' r r r r \
+	's:MAIL FROM:<a@partner.test>\r\nRCPT TO:<junk@example.com>\r\nDATA\r\n' r r r 's:Subject: j\r\n\r\nj\r\n.\r\n' r \
+	's:RSET\r\nNOOP\r\nVRFY x\r\nHELP\r\nEHLO partner.test\r\nQUIT\r\n' r r r r r r e:3)
+expect "5 junk commands, a message, 5 more: no error" "$out" "greeting" "220 $HOST ESMTP mailgw" \
+	"EHLO" "~^250-" "NOOP 1" "250 2.0.0 Ok" "NOOP 2" "250 2.0.0 Ok" "NOOP 3" "250 2.0.0 Ok" "NOOP 4" "250 2.0.0 Ok" \
+	"MAIL" "250 2.1.0 Ok" "RCPT" "250 2.1.5 Ok" "DATA" "354 End data with <CR><LF>.<CR><LF>" \
+	"end of data" "~^250 2\.0\.0 Ok: queued" "RSET" "250 2.0.0 Ok" "NOOP" "250 2.0.0 Ok" \
+	"VRFY" "~^252 2\.5\.2 " "HELP" "~^214 2\.0\.0 " "EHLO" "~^250-" "QUIT" "221 2.0.0 Bye" "closed" "eof"
+assert_eq "smtp.junk_commands: 10 (the 6th to the 15th NOOP)" 10 $(($(gstat smtp.junk_commands) - j0))
+
 wait "$P1" "$P2" "$P3" "$P4"
 out=$(cat "$T_TMP/cmd.out")
 expect "command slowloris (a byte a second)" "$out" "greeting" "220 $HOST ESMTP mailgw" \
@@ -259,7 +282,7 @@ assert_eq "smtp.timeouts: none (a deadline is not an idle timeout)" "$t0" "$(gst
 sleep 0.5
 recs() { python3 -c 'import json,sys; print(" ".join(sorted(r for l in open(sys.argv[1]) if l.strip() for r in json.loads(l)["rcpts"])))' "$REC"; }
 assert_eq "the next hop got the legitimate messages only (never a slowloris end of data)" \
-	"big@example.com legit1@example.com legit3@example.com" "$(recs)"
+	"big@example.com junk@example.com legit1@example.com legit3@example.com" "$(recs)"
 assert_eq "the sessions are gone" "0 session(s);" "$(gwctl show sessions | tail -n 1 | cut -d' ' -f1,2)"
 gw_stop
 assert_eq "gateway stops with status 0" 0 "$GW_EXIT"

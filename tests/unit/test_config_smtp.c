@@ -187,6 +187,10 @@ static const struct test_smtp_case test_smtp_broken[] = {
 	  "9: smtp.timeouts.message: 59 is less than smtp.timeouts.data (60)" },
 	{ TIMEOUTS("data = 3600;\n    message = \"1h\";"),
 	  "9: smtp.timeouts.message: expected an integer, got a string" },
+	{ LIMITS("junk_commands = 0;"),
+	  "8: smtp.limits.junk_commands: 0 is out of range (1..100000)" },
+	{ LIMITS("junk_commands = 100001;"),
+	  "8: smtp.limits.junk_commands: 100001 is out of range (1..100000)" },
 	{ LIMITS("min_data_rate = -1;"),
 	  "8: smtp.limits.min_data_rate: -1 is out of range (0..1000000000)" },
 	{ LIMITS("min_data_rate = 1000000001;"),
@@ -487,6 +491,7 @@ static void test_smtp_defaults(void **state)
 	assert_int_equal(d.smtp.limits.sessions_per_client, 50);
 	assert_int_equal(d.smtp.limits.connection_rate_per_client, 0);
 	assert_int_equal(d.smtp.limits.min_data_rate, 500);
+	assert_int_equal(d.smtp.limits.junk_commands, 100);
 	assert_int_equal(d.smtp.timeouts.command, 300);
 	assert_int_equal(d.smtp.timeouts.data, 300);
 	assert_int_equal(d.smtp.timeouts.message, 3600);
@@ -533,7 +538,8 @@ static const char test_smtp_all[] = V PORTS
 	"    command_line = 4096; text_line = 1000000; recipients = 1;\n"
 	"    message_size = 1099511627776L; messages_per_session = 100000;\n"
 	"    errors_per_session = 1000; sessions_per_worker = 65536;\n"
-	"    sessions_per_client = 1; connection_rate_per_client = 100000; min_data_rate = 0;\n"
+	"    sessions_per_client = 1; connection_rate_per_client = 100000; min_data_rate = 0;"
+	" junk_commands = 100000;\n"
 	"  };\n"
 	"  timeouts: { command = 1; data = 2; message = 86400; connect = 3; greeting = 4; mail = 5;\n"
 	"    rcpt = 6; data_init = 7; data_block = 8; data_end = 3600; };\n"
@@ -579,6 +585,7 @@ static void test_smtp_every_setting(void **state)
 	assert_int_equal(m->limits.sessions_per_client, 1);
 	assert_int_equal(m->limits.connection_rate_per_client, 100000);
 	assert_int_equal(m->limits.min_data_rate, 0);
+	assert_int_equal(m->limits.junk_commands, 100000);
 	assert_int_equal(m->timeouts.command, 1);
 	assert_int_equal(m->timeouts.data, 2);
 	assert_int_equal(m->timeouts.message, 86400);
