@@ -116,6 +116,7 @@ enum stats_kind {
 	X(SMTP_COMMANDS,        "smtp.commands",         STATS_EVENT,   "commands received") \
 	X(SMTP_CMD_ERRORS,      "smtp.command_errors",   STATS_EVENT,   "commands refused: syntax, sequence or unknown") \
 	X(SMTP_LINE_TOO_LONG,   "smtp.command_too_long", STATS_EVENT,   "command lines over smtp.limits.command_line") \
+	X(SMTP_LINE_FLOOD,      "smtp.command_flood",    STATS_EVENT,   "sessions closed: a command line past 16 x smtp.limits.command_line octets") \
 	X(SMTP_BARE_LF_COMMAND, "smtp.bare_lf_command",  STATS_EVENT,   "command lines with a bare LF (refused)") \
 	X(SMTP_BARE_CR_COMMAND, "smtp.bare_cr_command",  STATS_EVENT,   "command lines with a bare CR or NUL (refused)") \
 	X(SMTP_BARE_LF_DATA,    "smtp.bare_lf_data",     STATS_EVENT,   "messages refused: bare LF in message data (smuggling defence)") \

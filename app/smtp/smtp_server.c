@@ -783,6 +783,25 @@ smtp_bad_line(struct smtp_session *ss, enum smtp_line_status st)
 	smtp_error(ss);
 }
 
+/*
+ * A command line with no end in sight (past SMTP_LINE_BUDGET times the
+ * limit): no client needs one; the rest would only be read and thrown away
+ * until the deadline, so the session ends now.
+ */
+static void
+smtp_line_flood(struct smtp_session *ss)
+{
+	struct worker *w = ss->w;
+	char a[16];
+
+	w->ctr[0][STATS_SMTP_LINE_FLOOD]++;
+	WORKER_LOG_RL(w, WORKER_RL_SMTP_BAD_LINE, CFG_LOG_WARNING,
+		      "smtp: session=%s client=%s: command line of %zu octets and no end, session closed",
+		      ss->id, smtp_addr_str(ss->client_addr, a), ss->line.total);
+	smtp_reply(ss, "421 4.7.0 %s Error: command line too long; closing", smtp_host(ss));
+	smtp_close_session(ss, "command line flood");
+}
+
 /* One command-mode step; false when waiting for input. */
 static bool
 smtp_cmd_step(struct smtp_session *ss)
@@ -805,6 +824,10 @@ smtp_cmd_step(struct smtp_session *ss)
 		ss->cmd_deadline = 0;
 	else if (ss->cmd_deadline == 0 && used != 0)   /* its first octet: the line's deadline starts */
 		ss->cmd_deadline = ss->w->now + (uint64_t)ss->w->cfg->smtp.timeouts.command * ss->w->hz;
+	if (st == SMTP_LINE_MORE && ss->line.total > (size_t)SMTP_LINE_BUDGET * ss->line.max) {
+		smtp_line_flood(ss);
+		return false;
+	}
 	if (st == SMTP_LINE_OK)
 		smtp_dispatch(ss, ss->line.buf, ss->line.len);
 	else if (st != SMTP_LINE_MORE)

@@ -12,6 +12,7 @@
  *   421 4.7.0 HOST Error: too many errors
  *   421 4.7.0 HOST Error: too many messages in this session
  *   421 4.4.2 HOST Error: timeout exceeded
+ *   421 4.7.0 HOST Error: command line too long; closing   (16 x smtp.limits.command_line and no end)
  *   421 4.4.2 HOST Error: command deadline exceeded   (a command line not complete
  *                                                   smtp.timeouts.command after its first octet)
  *   421 4.4.2 HOST Error: message deadline exceeded   (a message, relayed or refused, not

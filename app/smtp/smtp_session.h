@@ -22,6 +22,7 @@ struct cfg_route;
 #define SMTP_OUT_BUF    2048    /* replies not yet taken by the stream */
 #define SMTP_RCPT_LOG   400     /* recipients kept for the log line */
 #define SMTP_CLOSE_WAIT_S 10    /* after the last reply: seconds before a reset */
+#define SMTP_LINE_BUDGET  16    /* a command line past this many times smtp.limits.command_line: closed */
 
 enum smtp_state {
 	SMTP_ST_CMD = 0,        /* reading commands */

@@ -15,6 +15,8 @@
 #   discard   a message refused for a bare LF, then one byte a second while
 #             the gateway reads it to its end: 421 at the deadline
 #             (smtp.discard_deadline);
+# A command line of 100,000 octets and no end is cut off at 16 times
+# smtp.limits.command_line (smtp.command_flood), not read to its deadline.
 # Junk: past smtp.limits.junk_commands (5 here) NOOP/RSET/VRFY/HELP/EHLO
 # since the last message relayed count as errors, so complete commands sent
 # slowly cannot hold a session either.
@@ -44,6 +46,7 @@ cat >"$T_TMP/slow.py" <<'PY'
 #   s:TEXT        send TEXT (Python escapes)
 #   r             read one reply (10 s)
 #   z:S           sleep S s
+#   b:N           send N octets "A" (no line end)
 #   t:I:MAX:TEXT  trickle: TEXT one byte every I s (TEXT repeated) until a
 #                 reply comes or MAX s pass; prints "after=S" (seconds since
 #                 the trickle started) and the reply, or "noreply=MAX"
@@ -98,6 +101,11 @@ for step in sys.argv[2:]:
     op, _, arg = step.partition(":")
     if op == "s":
         s.sendall(arg.encode().decode("unicode_escape").encode("latin-1"))
+    elif op == "b":
+        try:
+            s.sendall(b"A" * int(arg))
+        except OSError:
+            pass
     elif op == "r":
         print(reply(), flush=True)
     elif op == "z":
@@ -252,6 +260,12 @@ expect "5 junk commands, a message, 5 more: no error" "$out" "greeting" "220 $HO
 	"end of data" "~^250 2\.0\.0 Ok: queued" "RSET" "250 2.0.0 Ok" "NOOP" "250 2.0.0 Ok" \
 	"VRFY" "~^252 2\.5\.2 " "HELP" "~^214 2\.0\.0 " "EHLO" "~^250-" "QUIT" "221 2.0.0 Bye" "closed" "eof"
 assert_eq "smtp.junk_commands: 10 (the 6th to the 15th NOOP)" 10 $(($(gstat smtp.junk_commands) - j0))
+# A command line with no end: past 16 x command_line (512) octets the session ends, long
+# before its deadline.
+out=$(slow r 's:EHLO ' b:100000 r e:3)
+expect "100,000 octets and no line end" "$out" "greeting" "220 $HOST ESMTP mailgw" \
+	"421" "421 4.7.0 $HOST Error: command line too long; closing" "closed" "eof"
+assert_eq "smtp.command_flood: 1" 1 "$(gstat smtp.command_flood)"
 
 wait "$P1" "$P2" "$P3" "$P4"
 out=$(cat "$T_TMP/cmd.out")
@@ -289,6 +303,7 @@ assert_eq "gateway stops with status 0" 0 "$GW_EXIT"
 assert_eq "log: one line per deadline" 4 "$(grep -c 'not complete by its deadline (.* octets in .* s), session closed' "$GW_LOG")"
 assert_eq "log: the sessions closed by a deadline say why" "1 3" \
 	"$(grep -c 'disconnect .* reason=command deadline$' "$GW_LOG") $(grep -c 'disconnect .* reason=message deadline$' "$GW_LOG")"
+assert_eq "log: the endless command line" 1 "$(grep -c 'command line of [0-9]* octets and no end, session closed' "$GW_LOG")"
 mv "$GW_LOG" "$T_TMP/deadlines.log"
 
 # ==== the log under a burst =====================================================
