@@ -32,15 +32,14 @@
 #define TLS_RECORD_OVERHEAD 64      /* header + nonce + tag, with room to spare */
 #define TLS_MAX_NAMES       80      /* expected certificate names kept per client session */
 #define TLS_HELLO_MAX       2048    /* ClientHello record buffered to choose our certificate */
-#define TLS_CERT_NAMES      16      /* host names per certificate of ours considered for SNI */
 #define TLS_CLIENT_CACHE    256     /* next-hop sessions kept per worker */
 
 struct tls_gen {
 	WOLFSSL_CTX *server[CFG_MAX_CERTS];     /* one per certificate of ours */
 	bool server_ecdsa[CFG_MAX_CERTS];       /* its key is ECDSA (else RSA) */
-	char names[CFG_MAX_CERTS][TLS_CERT_NAMES][256];  /* its DNS names (SANs, else CN), for SNI */
-	unsigned n_names[CFG_MAX_CERTS];
+	struct tls_names names[CFG_MAX_CERTS];  /* its identities (dNSName SANs, else CN), for SNI */
 	unsigned n_server;
+	uint64_t serial;                /* this generation's number: inbound cached sessions are keyed by it */
 	WOLFSSL_CTX *client;            /* outbound: trust anchors loaded when available */
 	bool server_ready;
 	struct tls_cert_view certs[CFG_MAX_CERTS];
@@ -67,6 +66,7 @@ struct tls_stream {
 	bool opened;                    /* the handshake completed */
 	bool ticket_refused;            /* a ticket of this handshake was refused (counted once) */
 	bool have_cached;               /* cached holds the certificate facts of the session resumed */
+	uint64_t gen;                   /* server: the serial of the generation its context came from */
 
 	uint16_t hello_len, hello_off;  /* server: the buffered ClientHello, fed to wolfSSL first */
 	struct tls_client_opts copts;   /* client side: what to check after the handshake */
@@ -154,8 +154,8 @@ tls_x509_not_after(WOLFSSL_X509 *x, struct tm *tm)
 }
 
 /*
- * The peer certificate's facts into i: whether there is one, its subject,
- * SANs and SPKI hash, and (from i->verify_err, which the verify callback
+ * The peer certificate's facts into i: whether there is one, its subject
+ * (for logs), identities (tls_names.h) and SPKI hash, and (from i->verify_err, which the verify callback
  * set) whether its chain verified.
  */
 static void
@@ -166,7 +166,8 @@ tls_peer_facts(WOLFSSL *ssl, struct tls_info *i)
 	int spki_len = (int)sizeof(spki);
 
 	i->peer_cert = peer != NULL;
-	i->peer_subject[0] = i->peer_sans[0] = '\0';
+	i->peer_subject[0] = '\0';
+	tls_names_of_x509(NULL, &i->peer_names);
 	i->peer_not_after = 0;
 	memset(i->peer_spki, 0, sizeof(i->peer_spki));
 	i->peer_verified = false;
@@ -175,7 +176,7 @@ tls_peer_facts(WOLFSSL *ssl, struct tls_info *i)
 	struct tm tm;
 
 	wolfSSL_X509_NAME_oneline(wolfSSL_X509_get_subject_name(peer), i->peer_subject, (int)sizeof(i->peer_subject));
-	tls_x509_sans(peer, i->peer_sans, sizeof(i->peer_sans));
+	tls_names_of_x509(peer, &i->peer_names);
 	if (wolfSSL_X509_get_pubkey_buffer(peer, spki, &spki_len) == WOLFSSL_SUCCESS && spki_len > 0)
 		wc_Sha256Hash(spki, (word32)spki_len, i->peer_spki);
 	i->peer_not_after = tls_x509_not_after(peer, &tm) ? (int64_t)timegm(&tm) : 0;
@@ -272,13 +273,18 @@ tls_sess_new_cb(WOLFSSL *ssl, WOLFSSL_SESSION *sess)
 	WOLFSSL_SESSION *copy = wolfSSL_SESSION_dup(sess);
 	struct tls_info facts = ts->info;       /* the chain's verification result is known by now */
 	tls_peer_facts(ssl, &facts);
-	if (copy != NULL)
-		tls_cache_put(tls_pool_of(ts->w)->in_cache, id, len, copy, tls_now() + ts->w->cfg->tls.session_timeout,
-			      &facts);
+	if (copy != NULL)       /* under the generation whose trust anchors verified the certificate */
+		tls_cache_put(tls_pool_of(ts->w)->in_cache, id, len, ts->gen, copy,
+			      tls_now() + ts->w->cfg->tls.session_timeout, &facts);
 	return 0;                               /* wolfSSL frees its own reference */
 }
 
-/* A client offers a session ID: look it up in this worker's cache (a miss is a full handshake). */
+/*
+ * A client offers a session ID: look it up in this worker's cache (a miss
+ * is a full handshake). A session made under an older certificate
+ * generation is not resumed: its "verified" was decided by trust anchors
+ * that `reload certs` may have removed (counted apart).
+ */
 static WOLFSSL_SESSION *
 tls_sess_get_cb(WOLFSSL *ssl, const unsigned char *id, int len, int *copy)
 {
@@ -287,8 +293,12 @@ tls_sess_get_cb(WOLFSSL *ssl, const unsigned char *id, int len, int *copy)
 	*copy = 1;                              /* wolfSSL copies it; the cache keeps its reference */
 	if (ts == NULL || tls_pool_of(ts->w)->in_cache == NULL || len <= 0)
 		return NULL;
-	WOLFSSL_SESSION *s = tls_cache_get(tls_pool_of(ts->w)->in_cache, id, (size_t)len, tls_now(), &ts->cached);
+	bool stale = false;
+	WOLFSSL_SESSION *s = tls_cache_get(tls_pool_of(ts->w)->in_cache, id, (size_t)len, ts->gen, tls_now(),
+					   &ts->cached, &stale);
 	ts->have_cached = s != NULL;
+	if (stale)
+		ts->w->ctr[0][STATS_TLS_CACHE_STALE]++;
 	ts->w->ctr[0][s != NULL ? STATS_TLS_CACHE_HITS : STATS_TLS_CACHE_MISSES]++;
 	return s;
 }
@@ -319,7 +329,7 @@ tls_client_offer(struct tls_stream *ts, WOLFSSL *ssl, const char *key)
 		return;
 	memcpy(ts->skey, key, len);
 	ts->skey_len = (uint8_t)len;
-	WOLFSSL_SESSION *s = tls_cache_get(c, key, len, tls_now(), &ts->cached);
+	WOLFSSL_SESSION *s = tls_cache_get(c, key, len, 0, tls_now(), &ts->cached, NULL);  /* the key has the generation */
 	ts->have_cached = s != NULL;
 	if (s != NULL && wolfSSL_set_session(ssl, s) != WOLFSSL_SUCCESS)
 		tls_cache_remove(c, key, len);
@@ -338,7 +348,7 @@ tls_client_keep(struct tls_stream *ts)
 		return;
 	WOLFSSL_SESSION *s = wolfSSL_get1_session(ts->ssl);
 	if (s != NULL)
-		tls_cache_put(tls_pool_of(ts->w)->out_cache, ts->skey, ts->skey_len, s,
+		tls_cache_put(tls_pool_of(ts->w)->out_cache, ts->skey, ts->skey_len, 0, s,
 			      tls_now() + ts->w->cfg->tls.session_timeout, &ts->info);
 }
 
@@ -498,9 +508,9 @@ tls_client_ctx(struct tls_gen *g, const struct cfg_tls *t, char *err, size_t err
 	return 0;
 }
 
-/* Describe the leaf of a PEM chain file for the console; false if it cannot be read. */
+/* Describe the leaf of a PEM chain file for the console, and its identities (for SNI); false if unreadable. */
 static bool
-tls_cert_describe(const char *path, struct tls_cert_view *v)
+tls_cert_describe(const char *path, struct tls_cert_view *v, struct tls_names *names)
 {
 	WOLFSSL_X509 *x = wolfSSL_X509_load_certificate_file(path, WOLFSSL_FILETYPE_PEM);
 	unsigned char md[32];
@@ -509,6 +519,7 @@ tls_cert_describe(const char *path, struct tls_cert_view *v)
 
 	memset(v, 0, sizeof(*v));
 	snprintf(v->path, sizeof(v->path), "%s", path);
+	tls_names_of_x509(x, names);
 	if (x == NULL)
 		return false;
 	wolfSSL_X509_NAME_oneline(wolfSSL_X509_get_subject_name(x), v->subject, (int)sizeof(v->subject));
@@ -530,18 +541,7 @@ tls_cert_describe(const char *path, struct tls_cert_view *v)
 	return true;
 }
 
-/* Certificate i's DNS names (from the SANs show certs lists), for choosing it by SNI. */
-static void
-tls_gen_names(struct tls_gen *g, unsigned i)
-{
-	char sans[sizeof(g->certs[i].sans)], *save = NULL;
-
-	snprintf(sans, sizeof(sans), "%s", g->certs[i].sans);
-	for (char *n = strtok_r(sans, ", ", &save); n != NULL && g->n_names[i] < TLS_CERT_NAMES;
-	     n = strtok_r(NULL, ", ", &save))
-		if (strchr(n, '.') != NULL || strcasecmp(n, "localhost") == 0)
-			snprintf(g->names[i][g->n_names[i]++], sizeof(g->names[i][0]), "%s", n);
-}
+static uint64_t tls_gen_serial;         /* generations made so far (control plane) */
 
 unsigned
 tls_gen_certs(const struct tls_gen *g, struct tls_cert_view *out, unsigned max)
@@ -563,6 +563,7 @@ tls_gen_create(const struct gw_config *cfg, char *err, size_t errlen)
 		snprintf(err, errlen, "tls: out of memory");
 		return NULL;
 	}
+	g->serial = __atomic_add_fetch(&tls_gen_serial, 1, __ATOMIC_RELAXED);
 	if (tls_client_ctx(g, t, err, errlen) != 0) {
 		tls_gen_free(g);
 		return NULL;
@@ -583,9 +584,8 @@ tls_gen_create(const struct gw_config *cfg, char *err, size_t errlen)
 			return NULL;
 		}
 		tls_ctx_resumption(ctx, t);
-		tls_cert_describe(t->certs[i].cert, &g->certs[i]);
+		tls_cert_describe(t->certs[i].cert, &g->certs[i], &g->names[i]);
 		g->server_ecdsa[i] = strncmp(g->certs[i].key, "ECDSA", 5) == 0;
-		tls_gen_names(g, i);
 	}
 	g->server_ready = true;
 	return g;
@@ -830,7 +830,7 @@ tls_info_restore(struct tls_info *i, const struct tls_info *full)
 	i->verify_text = full->verify_text;
 	i->name_ok = full->name_ok;
 	memcpy(i->peer_subject, full->peer_subject, sizeof(i->peer_subject));
-	memcpy(i->peer_sans, full->peer_sans, sizeof(i->peer_sans));
+	i->peer_names = full->peer_names;
 	memcpy(i->peer_spki, full->peer_spki, sizeof(i->peer_spki));
 	i->peer_not_after = full->peer_not_after;
 }
@@ -859,6 +859,10 @@ tls_fill_info(struct tls_stream *ts)
 		return;
 	}
 	tls_peer_facts(ts->ssl, i);
+	if (ts->server) {                       /* names refused as identities (tls_names.h) */
+		ts->w->ctr[0][STATS_TLS_PEER_NAME_INVALID] += i->peer_names.invalid;
+		ts->w->ctr[0][STATS_TLS_PEER_NAMES_OVER] += i->peer_names.over;
+	}
 	if (!ts->server && i->peer_cert) {
 		WOLFSSL_X509 *peer = wolfSSL_get_peer_certificate(ts->ssl);
 		i->name_ok = peer != NULL && tls_names_match(peer, ts->copts.names, ts->copts.n_names);
@@ -1031,8 +1035,8 @@ tls_cert_serves(const struct tls_gen *g, unsigned i, const char *sni)
 {
 	const char *dot = strchr(sni, '.');
 
-	for (unsigned k = 0; k < g->n_names[i]; k++) {
-		const char *n = g->names[i][k];
+	for (unsigned k = 0; k < g->names[i].n; k++) {
+		const char *n = tls_names_get(&g->names[i], k);
 		if (strcasecmp(n, sni) == 0 ||
 		    (n[0] == '*' && n[1] == '.' && dot != NULL && dot != sni && strcasecmp(dot, n + 1) == 0))
 			return true;
@@ -1046,9 +1050,8 @@ tls_cert_serves(const struct tls_gen *g, unsigned i, const char *sni)
  * ECDSA over RSA when it takes both, then the first configured.
  */
 static WOLFSSL_CTX *
-tls_choose_ctx(const struct tls_stream *ts)
+tls_choose_ctx(const struct tls_stream *ts, const struct tls_gen *g)
 {
-	const struct tls_gen *g = gw_tls(ts->w->gw);
 	bool ecdsa = tls_hello_takes_ecdsa(ts->hello, ts->hello_len);
 	char sni[256];
 	bool by_name = tls_hello_sni(ts->hello, ts->hello_len, sni, sizeof(sni)) > 0;
@@ -1085,12 +1088,14 @@ tls_gather_hello(struct tls_stream *ts)
 			tls_handshake_failed(ts, TLS_F_CLOSED);
 		return false;                   /* more to come */
 	}
-	if (!tls_gen_server_ready(gw_tls(ts->w->gw))) {
+	const struct tls_gen *g = gw_tls(ts->w->gw);
+	if (!tls_gen_server_ready(g)) {
 		tls_handshake_failed(ts, TLS_F_OTHER);
 		return false;
 	}
 	/* wolfSSL counts the context's references: a reload frees the old one after the last session. */
-	ts->ssl = wolfSSL_new(tls_choose_ctx(ts));
+	ts->gen = g->serial;
+	ts->ssl = wolfSSL_new(tls_choose_ctx(ts, g));
 	if (ts->ssl == NULL) {
 		tls_handshake_failed(ts, TLS_F_OTHER);
 		return false;
