@@ -923,15 +923,19 @@ tls_be16(const uint8_t *p)
 /*
  * The parts of a ClientHello record (rec[0..len)) we look at: the cipher
  * suites [*cs, *cs_end) and the extensions [*ext, *ext_end) (empty when it
- * has none). False for anything that is not a ClientHello we can parse.
+ * has none); *cut: rec holds less than the record's header says (an
+ * extension not found may be in the part missing). False for anything that
+ * is not a ClientHello we can parse.
  */
 static bool
-tls_hello_parts(const uint8_t *rec, size_t len, size_t *cs, size_t *cs_end, size_t *ext, size_t *ext_end)
+tls_hello_parts(const uint8_t *rec, size_t len, size_t *cs, size_t *cs_end, size_t *ext, size_t *ext_end,
+		bool *cut)
 {
 	size_t o = 5 + 4 + 2 + 32;              /* record hdr, handshake hdr, version, random */
 
 	if (len < o + 1 || rec[0] != 22 || rec[5] != 1)
 		return false;
+	*cut = len < 5u + tls_be16(rec + 3);
 	o += 1 + rec[o];                        /* session id */
 	if (o + 2 > len)
 		return false;
@@ -977,10 +981,10 @@ tls_hello_ext(const uint8_t *rec, size_t ext, size_t ext_end, uint16_t type, siz
 bool
 tls_hello_takes_ecdsa(const uint8_t *rec, size_t len)
 {
-	bool tls13 = false, ecdsa12 = false, ecdsa_sig = true;
+	bool tls13 = false, ecdsa12 = false, ecdsa_sig = true, cut;
 	size_t cs, cs_end, ext, ext_end, dlen;
 
-	if (!tls_hello_parts(rec, len, &cs, &cs_end, &ext, &ext_end))
+	if (!tls_hello_parts(rec, len, &cs, &cs_end, &ext, &ext_end, &cut))
 		return false;
 	for (size_t i = cs; i + 1 < cs_end; i += 2) {
 		uint16_t c = tls_be16(rec + i);
@@ -988,6 +992,8 @@ tls_hello_takes_ecdsa(const uint8_t *rec, size_t len)
 		ecdsa12 |= c == 0xC02B || c == 0xC02C || c == 0xCCA9;
 	}
 	const uint8_t *d = tls_hello_ext(rec, ext, ext_end, 13, &dlen);        /* signature_algorithms */
+	if (d == NULL && cut)
+		return false;           /* not seen, maybe in the part missing: not "none listed" */
 	if (d != NULL && dlen >= 2) {
 		ecdsa_sig = false;
 		for (size_t i = 2; i + 1 < dlen && i < 2u + tls_be16(d); i += 2)
@@ -1001,10 +1007,11 @@ tls_hello_sni(const uint8_t *rec, size_t len, char *out, size_t outlen)
 {
 	size_t cs, cs_end, ext, ext_end, dlen;
 	const uint8_t *d;
+	bool cut;
 
 	if (outlen > 0)
 		out[0] = '\0';
-	if (!tls_hello_parts(rec, len, &cs, &cs_end, &ext, &ext_end) ||
+	if (!tls_hello_parts(rec, len, &cs, &cs_end, &ext, &ext_end, &cut) ||
 	    (d = tls_hello_ext(rec, ext, ext_end, 0, &dlen)) == NULL || dlen < 5)     /* server_name */
 		return 0;
 	size_t list = RTE_MIN((size_t)tls_be16(d), dlen - 2);
@@ -1015,12 +1022,10 @@ tls_hello_sni(const uint8_t *rec, size_t len, char *out, size_t outlen)
 		if (d[o] == 0) {                        /* host_name */
 			if (nlen == 0 || nlen >= outlen)
 				return 0;
-			for (size_t i = 0; i < nlen; i++) {
-				uint8_t c = d[o + 3 + i];
-				if (c <= ' ' || c >= 0x7f)      /* a DNS name: nothing else is looked up */
-					return 0;
-				out[i] = (char)c;
-			}
+			for (size_t i = 0; i < nlen; i++)
+				if (d[o + 3 + i] <= ' ' || d[o + 3 + i] >= 0x7f)    /* a DNS name: nothing else */
+					return 0;               /* out stays "" */
+			memcpy(out, d + o + 3, nlen);
 			out[nlen] = '\0';
 			return nlen;
 		}

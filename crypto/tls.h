@@ -128,7 +128,8 @@ const char *tls_fail_text(enum tls_fail f);
 /*
  * Whether a ClientHello (the whole TLS record in rec[0..len)) can take an
  * ECDSA certificate: an ECDSA signature algorithm (or none listed) and a TLS
- * 1.3 or ECDHE-ECDSA suite. Pure; false for anything unparseable.
+ * 1.3 or ECDHE-ECDSA suite. Pure; false for anything unparseable, and for a
+ * record cut before its signature_algorithms (none seen is not none listed).
  */
 bool tls_hello_takes_ecdsa(const uint8_t *rec, size_t len);
 
