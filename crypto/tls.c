@@ -780,17 +780,15 @@ tls_wild_match(const char *pattern, const char *name)
  * Whether the peer certificate carries one of the expected names (RFC 6125):
  * a host name (the certificate's own wildcards honoured by wolfSSL), an IPv4
  * literal (an IP SAN), or a configured "*.suffix" (any one-label name under
- * it, matched here against the DNS SANs).
+ * it, matched here against the certificate's identities, tls_names.h: not
+ * an email SAN, nor a dNSName cut at a NUL).
  */
 static bool
 tls_names_match(WOLFSSL_X509 *peer, const char *const *names, unsigned n)
 {
-	const char *sans[64];
-	unsigned n_sans = 0;
-	char *a;
+	struct tls_names ids;
+	unsigned n_sans = tls_names_of_x509(peer, &ids);
 
-	while (n_sans < RTE_DIM(sans) && (a = wolfSSL_X509_get_next_altname(peer)) != NULL)
-		sans[n_sans++] = a;
 	for (unsigned k = 0; k < n; k++) {
 		uint32_t ip;
 		if (config_parse_ipv4(names[k], &ip) == 0) {
@@ -798,7 +796,7 @@ tls_names_match(WOLFSSL_X509 *peer, const char *const *names, unsigned n)
 				return true;
 		} else if (names[k][0] == '*' && names[k][1] == '.') {
 			for (unsigned j = 0; j < n_sans; j++)
-				if (tls_wild_match(names[k], sans[j]))
+				if (tls_wild_match(names[k], tls_names_get(&ids, j)))
 					return true;
 		} else if (wolfSSL_X509_check_host(peer, names[k], strlen(names[k]), 0, NULL) == WOLFSSL_SUCCESS) {
 			return true;

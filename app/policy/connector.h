@@ -22,8 +22,9 @@
  *     of a connector's client_cert_spki_pins (the handshake proves the key,
  *     so the chain need not verify);
  *  2. certificate name: a verified client certificate carries a connector's
- *     tls_sender_certificate_name, looked for in its dNSName SANs, then in
- *     its subject CN; exact before "*.parent" (a wildcard matches one label,
+ *     tls_sender_certificate_name, looked for in its identities
+ *     (crypto/tls_names.h: its dNSName SANs, or its subject CN when it has
+ *     no dNSName; exact, never from the printed subject); exact before "*.parent" (a wildcard matches one label,
  *     RFC 6125); a SAN that is itself "*.x" matches only the name "*.x";
  *     among several names the most specific wins, then the first SAN;
  *  3. client address: the longest sender_ip_addresses prefix holding it;

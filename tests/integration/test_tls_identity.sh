@@ -11,7 +11,10 @@
 # a@partner.example: every one gets 550 5.7.1 from the connector (the
 # partner's own certificate: 250); `mailgwctl test connector --cert` gives
 # the same answer for each file, word for word; the names that are no DNS
-# names are counted (tls.peer_name_invalid) and logged.
+# names are counted (tls.peer_name_invalid) and logged. Outbound, a route
+# that wants "*.int.example" (level secure) refuses next hops whose
+# certificates carry mx.int.example only as an email SAN or in a dNSName cut
+# at a NUL (451 4.7.5); the next hop's good certificate is delivered to.
 source "$(dirname "$0")/../lib/harness.sh"
 source "$T_ROOT/tests/lib/gw.sh"
 source "$T_ROOT/tests/lib/smtp.sh"
@@ -21,10 +24,16 @@ SG=$T_BUILD/smtpgen
 t_check "test PKI with the hostile certificates (tools/mkcerts)" "$T_ROOT/tools/mkcerts" -q -o "$PKI"
 
 topo_two_ports
-GW_EXTRA_GROUPS="smtp = { hostname = \"mx.gw.test\"; accepted_domains = [ \"example.com\" ]; client = { cache_size = 0; }; };
+for a in 11 12 13; do ip -n "$INT_NS" addr add "10.20.0.$a/24" dev "$INT_PEER_IF"; done
+W='tls_level = "secure"; tls_names = [ "*.int.example" ];'
+GW_EXTRA_GROUPS="smtp = { hostname = \"mx.gw.test\"; client = { cache_size = 0; };
+  accepted_domains = [ \"example.com\", \"w-email.example\", \"w-nul.example\", \"w-good.example\" ]; };
 tls = { certificates = ( { cert = \"$PKI/gw/ecdsa.crt\"; key = \"$PKI/gw/ecdsa.key\"; } );
-  ca_file = \"$PKI/ca/ca.crt\"; };
-routes = ( { domains = [ \"example.com\" ]; next_hops = [ \"10.20.0.10:25\" ]; } );
+  ca_file = \"$PKI/ca/ca.crt\"; client = { ca_file = \"$PKI/ca/ca.crt\"; }; };
+routes = ( { domains = [ \"example.com\" ]; next_hops = [ \"10.20.0.10:25\" ]; },
+  { domains = [ \"w-email.example\" ]; next_hops = [ \"10.20.0.11:25\" ]; $W },
+  { domains = [ \"w-nul.example\" ]; next_hops = [ \"10.20.0.12:25\" ]; $W },
+  { domains = [ \"w-good.example\" ]; next_hops = [ \"10.20.0.13:25\" ]; $W } );
 connectors = {
   inbound = (
     { name = \"partner-cert\"; tls_sender_certificate_name = \"mail.partner.example\";
@@ -36,6 +45,12 @@ ip netns exec "$INT_NS" "$SG" sink -L "$INT_HOST_IP:25" --pid-file "$T_TMP/sink.
 	--json-report "$T_TMP/sink.json" >"$T_TMP/sink.out" 2>&1 &
 SINK=$!
 t_cleanup 'kill -TERM "$SINK" 2>/dev/null'
+declare -A HOPS=([11]=hostile/server-email [12]=hostile/server-nul [13]=nexthop/server)
+for a in "${!HOPS[@]}"; do
+	ip netns exec "$INT_NS" "$SG" sink -L "10.20.0.$a:25" --starttls --cert "$PKI/${HOPS[$a]}.crt" \
+		--key "$PKI/${HOPS[$a]}.key" >"$T_TMP/sink-$a.out" 2>&1 &
+	t_cleanup "kill -TERM $! 2>/dev/null"
+done
 for ((i = 0; i < 100; i++)); do [[ -s $T_TMP/sink.pid ]] && break; sleep 0.05; done
 t_check "gateway starts with the partner's certificate connector" gw_start "$T_TMP/gw.conf"
 
@@ -87,3 +102,18 @@ assert_match "the simulator shows the refused name" \
 kill -TERM "$SINK"; wait "$SINK" 2>/dev/null
 assert_eq "the next hop received only the partner's message" 1 \
 	"$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["messages"]["received"])' "$T_TMP/sink.json" 2>&1)"
+
+# ---- outbound: a configured "*.int.example" against the next hop's certificate ----
+out_row() {   # out_row DOMAIN: the final reply to a message for u@DOMAIN
+	swaks_ns "$EXT_NS" --server "$EXT_GW_IP" --from a@elsewhere.example --to "u@$1" --body "to $1"
+	local replies
+	replies=$(grep -E '^<[-~*]{1,2} +[0-9]{3} ' "$SWAKS_OUT" | sed -E 's/^<[-~*]+ +//' | tr -d '\r' |
+		grep -vE '^(220|221|354) ')
+	grep -m1 -E '^[45][0-9]{2} ' <<<"$replies" || tail -1 <<<"$replies"
+}
+assert_match "outbound *.int.example: the next hop's own certificate (mx.int.example): delivered" "^250 " \
+	"$(out_row w-good.example)"
+assert_match "outbound *.int.example: email:mx.int.example only: 451 4.7.5" "^451 4\.7\.5 " \
+	"$(out_row w-email.example)"
+assert_match "outbound *.int.example: dNSName mx.int.example<NUL>.attacker.example: 451 4.7.5" "^451 4\.7\.5 " \
+	"$(out_row w-nul.example)"

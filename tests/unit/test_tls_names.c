@@ -170,7 +170,7 @@ test_certificates(void **state)
 	assert_int_equal(n.n + n.invalid + n.over, 0);
 }
 
-/* More names than kept: counted over the limit, none cut. */
+/* More names than kept: counted over the limit, none cut; two CNs: none. */
 static void
 test_limits(void **state)
 {
@@ -198,6 +198,17 @@ test_limits(void **state)
 		assert_string_equal(tls_names_get(&n, k), want);
 	}
 	remove("build/tests/many-names.pem");
+	/* Two CNs and no SAN: ambiguous, neither is an identity. */
+	assert_int_equal(system("openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "
+				"/dev/null -subj /CN=attacker.example/CN=mail.partner.example -days 1 "
+				"-out build/tests/two-cns.pem 2>/dev/null"), 0);
+	x = wolfSSL_X509_load_certificate_file("build/tests/two-cns.pem", WOLFSSL_FILETYPE_PEM);
+	assert_non_null(x);
+	assert_int_equal(tls_names_of_x509(x, &n), 0);
+	assert_int_equal(n.invalid, 1);
+	assert_false(n.from_cn);
+	wolfSSL_X509_free(x);
+	remove("build/tests/two-cns.pem");
 }
 
 int
