@@ -155,8 +155,8 @@ tls_x509_not_after(WOLFSSL_X509 *x, struct tm *tm)
 
 /*
  * The peer certificate's facts into i: whether there is one, its subject
- * (for logs), identities (tls_names.h) and SPKI hash, and (from i->verify_err, which the verify callback
- * set) whether its chain verified.
+ * (for logs), identities (tls_names.h) and SPKI hash, and (from
+ * i->verify_err, which the verify callback set) whether its chain verified.
  */
 static void
 tls_peer_facts(WOLFSSL *ssl, struct tls_info *i)
