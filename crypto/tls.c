@@ -153,9 +153,18 @@ tls_x509_not_after(WOLFSSL_X509 *x, struct tm *tm)
 	return na != NULL && wolfSSL_ASN1_TIME_to_tm(na, tm) == WOLFSSL_SUCCESS;
 }
 
+/* A peer's text made safe for one log line: control characters (CR, LF, NUL ...) become '?'. */
+static void
+tls_printable(char *s)
+{
+	for (; *s != '\0'; s++)
+		if ((unsigned char)*s < 0x20 || *s == 0x7f)
+			*s = '?';
+}
+
 /*
  * The peer certificate's facts into i: whether there is one, its subject
- * (for logs), identities (tls_names.h) and SPKI hash, and (from
+ * (for logs: no control characters, may be cut), identities (tls_names.h) and SPKI hash, and (from
  * i->verify_err, which the verify callback set) whether its chain verified.
  */
 static void
@@ -176,6 +185,7 @@ tls_peer_facts(WOLFSSL *ssl, struct tls_info *i)
 	struct tm tm;
 
 	wolfSSL_X509_NAME_oneline(wolfSSL_X509_get_subject_name(peer), i->peer_subject, (int)sizeof(i->peer_subject));
+	tls_printable(i->peer_subject);        /* the peer chose it: no forged log lines */
 	tls_names_of_x509(peer, &i->peer_names);
 	if (wolfSSL_X509_get_pubkey_buffer(peer, spki, &spki_len) == WOLFSSL_SUCCESS && spki_len > 0)
 		wc_Sha256Hash(spki, (word32)spki_len, i->peer_spki);

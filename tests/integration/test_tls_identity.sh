@@ -11,7 +11,8 @@
 # a@partner.example: every one gets 550 5.7.1 from the connector (the
 # partner's own certificate: 250); `mailgwctl test connector --cert` gives
 # the same answer for each file, word for word; the names that are no DNS
-# names are counted (tls.peer_name_invalid) and logged. Outbound, a route
+# names are counted (tls.peer_name_invalid) and logged; a subject holding CR LF
+# and a forged log line is logged on one line. Outbound, a route
 # that wants "*.int.example" (level secure) refuses next hops whose
 # certificates carry mx.int.example only as an email SAN or in a dNSName cut
 # at a NUL (451 4.7.5); the next hop's good certificate is delivered to.
@@ -78,7 +79,7 @@ line=$(sim partner/client)
 assert_match "... the simulator accepts it too, by its certificate name" \
 	'connector "partner-cert" \(certificate name\): accept$' "$line"
 
-HOSTILE="slash-in-o long-subject email-san space-san nul-san long-san wildcard cn-not-san"
+HOSTILE="slash-in-o long-subject email-san space-san nul-san long-san wildcard cn-not-san newline-subject"
 i0=$(gw_stat tls.peer_name_invalid)
 for h in $HOSTILE; do
 	out=$(worker "hostile/$h")
@@ -95,6 +96,10 @@ assert_match "the log names what the certificate is taken for, and what was refu
 	"$(cat "$GW_LOG")"
 assert_match "a certificate without dNSName: its CN, said so" \
 	"client certificate: subject /O=Evil/CN=mail\.partner\.example/CN=attacker\.example, CN \(no dNSName SAN\) attacker\.example" \
+	"$(cat "$GW_LOG")"
+assert_eq "a subject with CR LF forges no log line" 0 "$(grep -c '^2026-01-01T00:00:00.000Z mailgw\[1\]' "$GW_LOG")"
+assert_match "... it is logged on one line, its control characters as '?'" \
+	"client certificate /O=Evil\?\?2026-01-01T00:00:00\.000Z mailgw\[1\]: forged/CN=attacker\.example \(verified" \
 	"$(cat "$GW_LOG")"
 out=$(gwctl test connector --ip "$EXT_HOST_IP" --cert "$PKI/hostile/nul-san.crt" 2>&1)
 assert_match "the simulator shows the refused name" \
