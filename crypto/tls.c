@@ -66,7 +66,7 @@ struct tls_stream {
 	bool opened;                    /* the handshake completed */
 	bool ticket_refused;            /* a ticket of this handshake was refused (counted once) */
 	bool have_cached;               /* cached holds the certificate facts of the session resumed */
-	uint64_t gen;                   /* server: the serial of the generation its context came from */
+	uint64_t gen;                   /* the serial of the generation its context came from */
 
 	uint16_t hello_len, hello_off;  /* server: the buffered ClientHello, fed to wolfSSL first */
 	struct tls_client_opts copts;   /* client side: what to check after the handshake */
@@ -327,7 +327,7 @@ tls_ctx_resumption(WOLFSSL_CTX *ctx, const struct cfg_tls *t)
 	}
 }
 
-/* Outbound: offer the session the last full handshake with this next hop made, if any. */
+/* Outbound: offer the session the last full handshake with this next hop made under this generation, if any. */
 static void
 tls_client_offer(struct tls_stream *ts, WOLFSSL *ssl, const char *key)
 {
@@ -339,7 +339,7 @@ tls_client_offer(struct tls_stream *ts, WOLFSSL *ssl, const char *key)
 		return;
 	memcpy(ts->skey, key, len);
 	ts->skey_len = (uint8_t)len;
-	WOLFSSL_SESSION *s = tls_cache_get(c, key, len, 0, tls_now(), &ts->cached, NULL);  /* the key has the generation */
+	WOLFSSL_SESSION *s = tls_cache_get(c, key, len, ts->gen, tls_now(), &ts->cached, NULL);
 	ts->have_cached = s != NULL;
 	if (s != NULL && wolfSSL_set_session(ssl, s) != WOLFSSL_SUCCESS)
 		tls_cache_remove(c, key, len);
@@ -358,7 +358,7 @@ tls_client_keep(struct tls_stream *ts)
 		return;
 	WOLFSSL_SESSION *s = wolfSSL_get1_session(ts->ssl);
 	if (s != NULL)
-		tls_cache_put(tls_pool_of(ts->w)->out_cache, ts->skey, ts->skey_len, 0, s,
+		tls_cache_put(tls_pool_of(ts->w)->out_cache, ts->skey, ts->skey_len, ts->gen, s,
 			      tls_now() + ts->w->cfg->tls.session_timeout, &ts->info);
 }
 
@@ -1335,6 +1335,7 @@ tls_client_start(struct worker *w, const struct tls_gen *g, struct stream *lower
 	p->free = ts->next_free;
 	memset(ts, 0, offsetof(struct tls_stream, hello));
 	ts->w = w;
+	ts->gen = g->serial;            /* a session of another generation's trust anchors is not offered */
 	tls_client_offer(ts, ssl, o->session_key);
 	ts->ssl = ssl;
 	ts->low = lower;
