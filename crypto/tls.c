@@ -270,6 +270,21 @@ tls_ticket_cb(WOLFSSL *ssl, unsigned char name[WOLFSSL_TICKET_NAME_SZ], unsigned
 	}
 }
 
+/*
+ * Until when a session whose full handshake found info may be resumed:
+ * tls.session_timeout, but never past its peer certificate's notAfter (a
+ * resumed session shows no certificate: its "verified" must not outlive it).
+ */
+static uint64_t
+tls_cache_expiry(const struct tls_stream *ts, const struct tls_info *info)
+{
+	uint64_t until = tls_now() + ts->w->cfg->tls.session_timeout;
+
+	if (info->peer_cert && info->peer_not_after > 0 && (uint64_t)info->peer_not_after < until)
+		until = (uint64_t)info->peer_not_after;
+	return until;
+}
+
 /* wolfSSL made a session (inbound full handshake): keep a copy in this worker's cache, by ID. */
 static int
 tls_sess_new_cb(WOLFSSL *ssl, WOLFSSL_SESSION *sess)
@@ -284,8 +299,8 @@ tls_sess_new_cb(WOLFSSL *ssl, WOLFSSL_SESSION *sess)
 	struct tls_info facts = ts->info;       /* the chain's verification result is known by now */
 	tls_peer_facts(ssl, &facts);
 	if (copy != NULL)       /* under the generation whose trust anchors verified the certificate */
-		tls_cache_put(tls_pool_of(ts->w)->in_cache, id, len, ts->gen, copy,
-			      tls_now() + ts->w->cfg->tls.session_timeout, &facts);
+		tls_cache_put(tls_pool_of(ts->w)->in_cache, id, len, ts->gen, copy, tls_cache_expiry(ts, &facts),
+			      &facts);
 	return 0;                               /* wolfSSL frees its own reference */
 }
 
@@ -359,7 +374,7 @@ tls_client_keep(struct tls_stream *ts)
 	WOLFSSL_SESSION *s = wolfSSL_get1_session(ts->ssl);
 	if (s != NULL)
 		tls_cache_put(tls_pool_of(ts->w)->out_cache, ts->skey, ts->skey_len, ts->gen, s,
-			      tls_now() + ts->w->cfg->tls.session_timeout, &ts->info);
+			      tls_cache_expiry(ts, &ts->info), &ts->info);
 }
 
 /* ---- generations ---- */
