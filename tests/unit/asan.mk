@@ -10,7 +10,7 @@
 #
 #   make unit-asan               build/tests/asan/test_*
 
-ASAN_UNITS := test_tls_hello test_tls_names
+ASAN_UNITS := test_tls_hello test_tls_names test_tls_resume
 ASAN_BINS  := $(ASAN_UNITS:%=$(BUILD)/tests/asan/%)
 ASAN_LIB   := $(BUILD)/fuzz/libmailgw-asan.a
 
