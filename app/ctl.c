@@ -1226,11 +1226,11 @@ ctl_show_connector(struct gw *gw, struct console_out *o, int argc, char **argv, 
 	return 0;
 }
 
-/* A certificate file's facts for the simulator (the strings live as long as x). */
+/* A certificate file's facts for the simulator: its identities as the workers take them (tls_names.h). */
 struct ctl_sim_cert {
 	WOLFSSL_X509 *x;
-	const char *sans[64];
-	char cn[256];
+	struct tls_names names;
+	const char *sans[TLS_NAMES_MAX];
 	char why[CFG_PATH_LEN + 128];
 };
 
@@ -1324,12 +1324,8 @@ ctl_sim_cert_load(const struct gw_config *cfg, struct connector_sim *q, struct c
 		return -1;
 	}
 	q->f.cert = true;
-	q->f.sans = c->sans;
-	for (char *n; q->f.n_sans < RTE_DIM(c->sans) && (n = wolfSSL_X509_get_next_altname(c->x)) != NULL;)
-		c->sans[q->f.n_sans++] = n;
-	if (wolfSSL_X509_NAME_get_text_by_NID(wolfSSL_X509_get_subject_name(c->x), NID_commonName, c->cn,
-					      (int)sizeof(c->cn)) > 0)
-		q->f.cn = c->cn;
+	tls_names_of_x509(c->x, &c->names);     /* what a worker takes from it (tls_peer_facts) */
+	connector_facts_names(&q->f, &c->names, c->sans, RTE_DIM(c->sans));
 	if (wolfSSL_X509_get_pubkey_buffer(c->x, spki, &spki_len) == WOLFSSL_SUCCESS && spki_len > 0)
 		q->f.have_spki = wc_Sha256Hash(spki, (word32)spki_len, q->f.spki_sha256) == 0;
 	if (cfg->tls.ca_file[0] == '\0')
@@ -1346,10 +1342,15 @@ static void
 ctl_sim_cert_print(struct console_out *o, const struct gw_config *cfg, const struct connector_sim *q,
 		   const struct ctl_sim_cert *c)
 {
-	console_printf(o, "certificate %s: CN %s, SANs", q->cert_file, q->f.cn ? q->f.cn : "(none)");
-	for (unsigned i = 0; i < q->f.n_sans; i++)
-		console_printf(o, "%s %s", i ? "," : "", q->f.sans[i]);
-	console_printf(o, "%s, SPKI SHA-256 ", q->f.n_sans ? "" : " (none)");
+	char names[TLS_NAMES_BUF + 2 * TLS_NAMES_MAX];
+
+	tls_names_format(&c->names, names, sizeof(names));
+	console_printf(o, "certificate %s: names %s (%s)", q->cert_file, names[0] ? names : "none",
+		       c->names.from_cn ? "its CN: no dNSName SAN" : "dNSName SANs");
+	if (c->names.invalid || c->names.over)
+		console_printf(o, ", %u name(s) refused (not DNS names), %u over the limit", c->names.invalid,
+			       c->names.over);
+	console_printf(o, ", SPKI SHA-256 ");
 	for (unsigned i = 0; q->f.have_spki && i < CFG_SPKI_PIN_LEN; i++)
 		console_printf(o, "%02x", q->f.spki_sha256[i]);
 	if (q->f.cert_verified)

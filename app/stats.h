@@ -173,6 +173,9 @@ enum stats_kind {
 	X(TLS_TICKETS_BAD,      "tls.tickets_bad",       STATS_EVENT,   "tickets that failed authentication: full handshake") \
 	X(TLS_CACHE_HITS,       "tls.session_cache_hits", STATS_EVENT,  "session IDs found in the worker's session cache") \
 	X(TLS_CACHE_MISSES,     "tls.session_cache_misses", STATS_EVENT, "session IDs offered but not in the worker's cache: full handshake") \
+	X(TLS_CACHE_STALE,      "tls.session_cache_stale", STATS_EVENT, "session IDs of a session made before `reload certs`: not resumed, full handshake (also a miss)") \
+	X(TLS_PEER_NAME_INVALID, "tls.peer_name_invalid", STATS_EVENT, "names in client certificates that are not DNS names (space, NUL, control character, bad syntax, too long): not identities") \
+	X(TLS_PEER_NAMES_OVER,  "tls.peer_names_over_limit", STATS_EVENT, "valid names in client certificates beyond the 16 (1 KB) kept: not identities") \
 	X(TLS_FAIL_CIPHER,      "tls.failed_no_shared_cipher", STATS_EVENT, "inbound handshakes failed: no forward-secret AEAD suite in common") \
 	X(TLS_FAIL_NOT_TLS,     "tls.failed_not_tls",    STATS_EVENT,   "inbound handshakes failed: plaintext instead of a ClientHello") \
 	X(TLS_FAIL_ALERT,       "tls.failed_peer_alert", STATS_EVENT,   "inbound handshakes failed: the client sent a fatal alert (e.g. it did not trust our certificate)") \

@@ -430,24 +430,10 @@ smtp_cmd_helo(struct smtp_session *ss, const struct smtp_cmd *cmd)
 	smtp_junk(ss);
 }
 
-/* The subject's CN from a one-line subject ("/O=x/CN=mail.partner.example") into cn; NULL if none. */
-static const char *
-smtp_subject_cn(const char *subject, char *cn, size_t len)
-{
-	const char *p = strstr(subject, "/CN=");
-
-	if (p == NULL)
-		return NULL;
-	p += 4;
-	size_t n = strcspn(p, "/");
-	snprintf(cn, len, "%.*s", (int)RTE_MIN(n, len - 1), p);
-	return cn;
-}
-
-/* What the connector table is asked about this session at MAIL (sans and cn point into the buffers given). */
+/* What the connector table is asked about this session at MAIL (sans: room for the certificate's names). */
 static void
 smtp_connector_facts(const struct smtp_session *ss, const struct smtp_path *from, struct connector_facts *f,
-		     const char **sans, unsigned max_sans, char *san_buf, size_t san_len, char *cn, size_t cn_len)
+		     const char **sans, unsigned max_sans)
 {
 	const struct tls_info *ti = ss->tls && ss->s != NULL ? tls_stream_info(ss->s) : NULL;
 	const char *at = from->addr_len ? memrchr(from->addr, '@', from->addr_len) : NULL;
@@ -468,12 +454,7 @@ smtp_connector_facts(const struct smtp_session *ss, const struct smtp_path *from
 	f->verify_text = ti->verify_text;
 	f->have_spki = true;
 	memcpy(f->spki_sha256, ti->peer_spki, sizeof(f->spki_sha256));
-	f->cn = smtp_subject_cn(ti->peer_subject, cn, cn_len);
-	snprintf(san_buf, san_len, "%s", ti->peer_sans);
-	char *save = NULL;
-	for (char *n = strtok_r(san_buf, ", ", &save); n != NULL && f->n_sans < max_sans; n = strtok_r(NULL, ", ", &save))
-		sans[f->n_sans++] = n;
-	f->sans = sans;
+	connector_facts_names(f, &ti->peer_names, sans, max_sans);     /* identities, never the printed subject */
 }
 
 /*
@@ -489,12 +470,12 @@ smtp_connector_mail(struct smtp_session *ss, const struct smtp_path *from)
 	struct policy_gen *g = ss->policy;
 	struct connector_facts f;
 	struct connector_decision d;
-	const char *sans[32];
-	char san_buf[512], cn[256], text[768];
+	const char *sans[TLS_NAMES_MAX];
+	char text[768], addr[16];
 
 	if (g == NULL || g->n_connectors == 0)
 		return true;
-	smtp_connector_facts(ss, from, &f, sans, RTE_DIM(sans), san_buf, sizeof(san_buf), cn, sizeof(cn));
+	smtp_connector_facts(ss, from, &f, sans, RTE_DIM(sans));
 	connector_inbound_decide(g->table, &f, CONNECTOR_STAGE_MAIL, &d);
 	ss->connector = d.sel.id;
 	struct connector_counters *ctr = policy_gen_counters(g, w->id);
@@ -509,7 +490,7 @@ smtp_connector_mail(struct smtp_session *ss, const struct smtp_path *from)
 		return true;
 	connector_decision_text(g->table, &d, text, sizeof(text));
 	WORKER_LOG_RL(w, WORKER_RL_SMTP_CONNECTOR, CFG_LOG_WARNING, "smtp: session=%s client=%s: %s", ss->id,
-		   smtp_addr_str(ss->client_addr, cn), text);
+		      smtp_addr_str(ss->client_addr, addr), text);
 	if (d.verdict == CONNECTOR_WOULD_REFUSE) {
 		w->ctr[0][STATS_SMTP_CONNECTOR_WOULD_REFUSE]++;
 		return true;
@@ -954,11 +935,18 @@ smtp_tls_up(struct stream *s)
 		      "smtp: session=%s client=%s: TLS established: %s with cipher %s (%d/%d bits)%s%s",
 		   ss->id, smtp_addr_str(ss->client_addr, a), ti->version, ti->cipher, ti->bits, ti->bits,
 		   ti->resumed ? ", resumed" : "", cert);
-	if (ti->peer_cert)
+	if (ti->peer_cert) {
+		char names[TLS_NAMES_BUF + 2 * TLS_NAMES_MAX], refused[96] = "";
+		const struct tls_names *pn = &ti->peer_names;
+		tls_names_format(pn, names, sizeof(names));
+		if (pn->invalid || pn->over)
+			snprintf(refused, sizeof(refused), " (%u name(s) refused: not DNS names; %u over the limit)",
+				 pn->invalid, pn->over);
 		WORKER_LOG_RL(w, WORKER_RL_SMTP_TLS_CERT, CFG_LOG_INFO,
-			      "smtp: session=%s client certificate: subject %s, SANs %s%s%s", ss->id,
-			   ti->peer_subject, ti->peer_sans[0] ? ti->peer_sans : "none",
-			   ti->peer_verified ? "" : ", chain: ", ti->peer_verified ? "" : ti->verify_text);
+			      "smtp: session=%s client certificate: subject %s, %s %s%s%s%s", ss->id,
+			   ti->peer_subject, pn->from_cn ? "CN (no dNSName SAN)" : "SANs", names[0] ? names : "none",
+			   refused, ti->peer_verified ? "" : ", chain: ", ti->peer_verified ? "" : ti->verify_text);
+	}
 	smtp_enter_state(ss, SMTP_ST_CMD);
 	smtp_pump(ss);
 }
