@@ -1729,6 +1729,9 @@ smtp_client_end_data(struct smtp_client *c)
 {
 	if (c->state != CL_STREAM)      /* failed meanwhile: the owner hears it next */
 		return;
+	/* bytes unread now came before the next hop could have seen the end of data */
+	if (!c->tls_up && c->s != NULL && stream_read_avail(c->s) != 0)
+		c->early = true;
 	c->state = CL_READY;
 	c->data_blocked = false;
 	cl_expect(c, CL_K_EOD);

@@ -335,8 +335,10 @@ class Session:
         try:
             while await self.r.read(262144):
                 pass
+            if self.end == "us":
+                self.end = "fin"
         except (ConnectionError, OSError):
-            pass
+            self.end = "rst"
         self.w.close()
         raise Drop()
 
@@ -587,6 +589,9 @@ class Session:
         self.srv.record(rec)
         self.reset()
         await self.send(lines)
+        for st, extra in (self.srv.extra if active else []):
+            if st == "eod":
+                await self.send(extra)
 
     async def cmd_rset(self, arg):
         self.reset()
