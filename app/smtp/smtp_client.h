@@ -48,6 +48,9 @@
 struct worker;
 struct smtp_client;
 struct cfg_route;
+struct cfg_connector_out;
+struct policy_gen;
+struct tls_info;
 
 /* What a reply answers. */
 enum smtp_client_cmd {
