@@ -392,7 +392,8 @@ cl_wait(struct smtp_client *c, struct cl_dest *d, unsigned pos)
 	if (!c->wait_started) {
 		c->wait_started = true;
 		c->wait_until = w->now + cl_secs(w, w->cfg->smtp.client.destination_wait);
-		w->ctr[0][STATS_SMTPC_DEST_WAITS]++;
+		if (d != NULL && w->cfg->smtp.client.destination_wait != 0)
+			w->ctr[0][STATS_SMTPC_DEST_WAITS]++;
 	}
 	if (d == NULL || w->cfg->smtp.client.destination_wait == 0 || w->now >= c->wait_until)
 		return false;
