@@ -131,6 +131,7 @@ struct smtp_client {
 	bool wait_started;              /* wait_until is set (one wait per client) */
 	bool waitq;                     /* on the worker's list of clients waiting for a next hop */
 	bool want_writable;             /* cl_deliver owes the owner a writable callback */
+	bool woken;                     /* CL_WAITING: a connection freed for it, its timer runs next */
 	uint8_t release;                /* enum cl_release */
 	enum smtp_client_fail fail_why; /* CL_DEAD: what the owner will hear */
 	uint32_t client;                /* the owner's client address (the fair share) */
@@ -343,7 +344,8 @@ static void
 cl_dest_wake(struct cl_ctx *x, struct cl_dest *d)
 {
 	for (struct smtp_client *c = x->wait_head; c != NULL; c = c->next)
-		if (c->wait_dest == d && cl_dest_admits(x, d, c)) {
+		if (c->wait_dest == d && !c->woken && cl_dest_admits(x, d, c)) {
+			c->woken = true;        /* one freed connection, one waiter */
 			timer_arm(&c->w->timers, &c->timer, 0);
 			return;
 		}
@@ -705,6 +707,7 @@ cl_wait_fired(struct smtp_client *c)
 	struct cl_ctx *x = cl_ctx(c->w);
 	struct cl_dest *d = c->wait_dest;
 
+	c->woken = false;
 	if (!cl_dest_admits(x, d, c) && c->w->now < c->wait_until) {
 		cl_rearm(c);
 		return;
