@@ -134,7 +134,7 @@ struct cfg_smtp_limits {
 	unsigned messages_per_session;  /* then 421 at the next MAIL; 100, 1..100000 */
 	unsigned errors_per_session;    /* bad commands before 421 and close; 10, 1..1000 */
 	unsigned sessions_per_worker;   /* concurrent inbound sessions per worker; 1024, 1..65536 */
-	unsigned sessions_per_client;   /* concurrent sessions per client address, all workers; 10, 1..65536 */
+	unsigned sessions_per_client;   /* concurrent sessions per client address, all workers; 20, 1..65536 */
 	unsigned connection_rate_per_client; /* new sessions per second per client address; 0 = off; 0, 0..100000 */
 };
 

@@ -339,7 +339,7 @@ void cfg_smtp_defaults(struct gw_config *cfg)
 	m->limits.messages_per_session = 100;
 	m->limits.errors_per_session = 10;
 	m->limits.sessions_per_worker = 1024;
-	m->limits.sessions_per_client = 10;
+	m->limits.sessions_per_client = 20;
 	m->limits.connection_rate_per_client = 0;
 	m->timeouts = (struct cfg_smtp_timeouts){
 		.command = 300, .data = 300, .connect = 30, .greeting = 300,
