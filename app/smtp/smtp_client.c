@@ -699,6 +699,47 @@ cl_rearm(struct smtp_client *c)
 }
 
 static void cl_fail(struct smtp_client *c, enum smtp_client_fail why);
+static struct smtp_client *cl_cache_take(struct worker *w, const struct cfg_route *r,
+					 const struct cfg_connector_out *conn, uint32_t client);
+
+/*
+ * Waiter c takes over idle connection i (out of the cache, counted): the
+ * stream and everything known about the next hop move into c, i's slot goes.
+ */
+static void
+cl_adopt(struct smtp_client *c, struct smtp_client *i)
+{
+	c->s = i->s;
+	c->s->ctx = c;
+	i->s = NULL;
+	c->dest = i->dest;
+	i->dest = NULL;
+	c->state = i->state;
+	c->addr = i->addr;
+	c->port = i->port;
+	memcpy(c->peer, i->peer, sizeof(c->peer));
+	memcpy(c->peer_ip, i->peer_ip, sizeof(c->peer_ip));
+	c->ext = i->ext;
+	c->ext_size = i->ext_size;
+	c->messages = i->messages;
+	c->dirty = i->dirty;
+	c->no_reuse = i->no_reuse;
+	c->tls_up = i->tls_up;
+	c->no_tls = i->no_tls;
+	c->early = i->early;
+	c->reused = true;
+	memcpy(c->wbuf, i->wbuf, i->w_len);
+	c->w_len = i->w_len;
+	c->w_put = i->w_put;
+	c->w_out = i->w_out;
+	memcpy(c->exp, i->exp, sizeof(c->exp));
+	c->exp_head = i->exp_head;
+	c->exp_n = i->exp_n;
+	c->reply = i->reply;
+	cl_free(i);
+	cl_rearm(c);
+	cl_send(c);
+}
 
 /* CL_WAITING: woken (a connection of the next hop freed) or the wait is over. */
 static void
@@ -713,6 +754,11 @@ cl_wait_fired(struct smtp_client *c)
 		return;
 	}
 	cl_wait_unlink(x, c);
+	struct smtp_client *idle = cl_cache_take(c->w, c->route, c->conn, c->client);
+	if (idle != NULL) {             /* e.g. the one whose release woke us */
+		cl_adopt(c, idle);
+		return;
+	}
 	c->pos = c->wait_pos;
 	cl_try_next(c, SMTP_CL_F_BUSY);         /* takes the room, waits again, or fails */
 }
