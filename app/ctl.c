@@ -358,6 +358,49 @@ ctl_session_line(struct console_out *o, const struct smtp_session_view *v, unsig
 			       v->relayed, v->failed, v->next_hop);
 }
 
+/* show sessions: next-hop connections per destination, all workers (in use / limit / waiting). */
+static void
+ctl_show_destinations(struct gw *gw, struct console_out *o, bool json)
+{
+	struct smtp_client_dest_view sum[64], v[64];
+	unsigned n = 0;
+
+	for (unsigned wi = 0; wi < gw->n_workers; wi++) {
+		unsigned k = smtp_client_destinations(gw->workers[wi], v, RTE_DIM(v));
+		for (unsigned i = 0; i < k; i++) {
+			unsigned j = 0;
+			while (j < n && (sum[j].addr != v[i].addr || sum[j].port != v[i].port))
+				j++;
+			if (j == n && n == RTE_DIM(sum))
+				continue;
+			if (j == n)
+				sum[n++] = (struct smtp_client_dest_view){ .addr = v[i].addr, .port = v[i].port };
+			sum[j].in_use += v[i].in_use;
+			sum[j].waiting += v[i].waiting;
+		}
+	}
+	unsigned lim = gw->cfg->smtp.client.destination_concurrency;
+	unsigned eff = smtp_client_dest_limit(lim, gw->n_workers) * RTE_MAX(1u, gw->n_workers);
+	if (json)
+		console_printf(o, "\"destination_concurrency\":%u,\"destinations\":[", lim);
+	else if (n != 0)
+		console_printf(o, "%-21s %6s %6s %7s\n", "NEXT-HOP", "IN-USE", "LIMIT", "WAITING");
+	for (unsigned j = 0; j < n; j++) {
+		uint32_t a = sum[j].addr;
+		char hop[24];
+		snprintf(hop, sizeof(hop), "%u.%u.%u.%u:%u", a >> 24, (a >> 16) & 255, (a >> 8) & 255, a & 255,
+			 sum[j].port);
+		/* each worker has its share: their sum is the limit in force */
+		if (json)
+			console_printf(o, "%s{\"next_hop\":\"%s\",\"in_use\":%u,\"limit\":%u,\"waiting\":%u}",
+				       j ? "," : "", hop, sum[j].in_use, eff, sum[j].waiting);
+		else
+			console_printf(o, "%-21s %6u %6u %7u\n", hop, sum[j].in_use, eff, sum[j].waiting);
+	}
+	if (json)
+		console_printf(o, "]}\n");
+}
+
 static int
 ctl_show_sessions(struct gw *gw, struct console_out *o, bool json)
 {
@@ -382,10 +425,11 @@ ctl_show_sessions(struct gw *gw, struct console_out *o, bool json)
 		idle += d;
 	}
 	if (json)
-		console_printf(o, "],\"next_hop_connections\":%u,\"cached\":%u}\n", in_use, idle);
+		console_printf(o, "],\"next_hop_connections\":%u,\"cached\":%u,", in_use, idle);
 	else
 		console_printf(o, "%u session(s); %u next-hop connection(s), %u idle in the cache\n",
 			       total, in_use, idle);
+	ctl_show_destinations(gw, o, json);
 	free(v);
 	return 0;
 }

@@ -198,6 +198,14 @@ enum stats_kind {
 	X(SMTPC_TLS_RESUMED,    "smtp_client.tls_resumed", STATS_EVENT, "next-hop TLS handshakes that resumed the session of an earlier one") \
 	X(SMTPC_TLS_VERIFY_FAILED, "smtp_client.tls_verify_failed", STATS_EVENT, "next-hop certificates not verified at level verify/secure") \
 	X(SMTPC_NO_SLOT,        "smtp_client.no_slot",   STATS_EVENT,   "transactions deferred: smtp.client.connections_per_worker reached") \
+	X(SMTPC_REPLY_OUT_OF_STAGE, "smtp_client.reply_out_of_stage", STATS_EVENT, "next-hop replies with a code the stage does not allow (354 to MAIL, 250 to DATA or as greeting): connection closed, 451 4.5.0") \
+	X(SMTPC_REPLY_EARLY,    "smtp_client.reply_early", STATS_EVENT, "next-hop reply data before any reply was due (extra replies, data while idle or streaming): connection closed, 451 4.5.0") \
+	X(SMTPC_DEST_WAITS,     "smtp_client.destination_waits", STATS_EVENT, "recipients that waited for a next hop's smtp.client.destination_concurrency") \
+	X(SMTPC_DEST_DEFERRED,  "smtp_client.destination_deferred", STATS_EVENT, "recipients deferred 451 4.4.5: no next-hop connection within smtp.client.destination_wait") \
+	X(SMTPC_DATA_HOLD,      "smtp_client.data_hold_expired", STATS_EVENT, "messages whose client sent no data for smtp.timeouts.data_hold: next-hop connection released, 451 4.4.5") \
+	X(SMTPC_QUIT,           "smtp_client.quit",      STATS_EVENT,   "next-hop connections closed with QUIT (idle timeout, message limit, cache full)") \
+	X(SMTPC_QUIT_TIMEOUTS,  "smtp_client.quit_timeouts", STATS_EVENT, "of those, reset after the next hop did not close within 5 s of QUIT") \
+	X(SMTPC_RESETS,         "smtp_client.resets",    STATS_EVENT,   "next-hop connections reset (broken, protocol error, transaction abandoned, slot needed now)") \
 	X(LOG_DROPPED,          "log.dropped",           STATS_EVENT,   "log lines lost: log ring full") \
 	X(LOG_SUPPRESSED,       "log.suppressed",        STATS_EVENT,   "repeated per-connection log lines suppressed: log.rate_limit")
 

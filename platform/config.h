@@ -134,7 +134,7 @@ struct cfg_smtp_limits {
 	unsigned messages_per_session;  /* then 421 at the next MAIL; 100, 1..100000 */
 	unsigned errors_per_session;    /* bad commands before 421 and close; 10, 1..1000 */
 	unsigned sessions_per_worker;   /* concurrent inbound sessions per worker; 1024, 1..65536 */
-	unsigned sessions_per_client;   /* concurrent sessions per client address, all workers; 50, 1..65536 */
+	unsigned sessions_per_client;   /* concurrent sessions per client address, all workers; 20, 1..65536 */
 	unsigned connection_rate_per_client; /* new sessions per second per client address; 0 = off; 0, 0..100000 */
 	unsigned junk_commands;         /* NOOP/RSET/VRFY/HELP/HELO/EHLO per message relayed, then each
 	                                   counts as an error (Postfix's smtpd_junk_command_limit); 100, 1..100000 */
@@ -156,6 +156,7 @@ struct cfg_smtp_timeouts {
 	unsigned data_init;             /* client: reply to DATA; 120 */
 	unsigned data_block;            /* client: next hop taking no more data; 180 */
 	unsigned data_end;              /* client: reply after end of data; 600 */
+	unsigned data_hold;             /* relay: a client sending no data may hold a next-hop connection in DATA; 60 */
 };
 
 /* smtp.client: the outbound side. */
@@ -166,6 +167,8 @@ struct cfg_smtp_client {
 	unsigned cache_idle_timeout;       /* seconds an idle connection is kept; 10, 1..3600 */
 	unsigned cache_max_messages;       /* messages per connection, then QUIT; 100, 1..100000 */
 	unsigned retry_after;              /* seconds a next hop that failed is skipped; 30, 0..3600 */
+	unsigned destination_concurrency;  /* connections in use per next hop, all workers (split evenly); 20, 1..65536 */
+	unsigned destination_wait;         /* seconds a recipient waits for one of them, then 451 4.4.5; 10, 0..3600 */
 };
 
 /* A CIDR (host byte order; addr has no bits past prefix_len). */

@@ -40,11 +40,12 @@ static const char *const cfg_smtp_limit_names[] = {
 };
 static const char *const cfg_smtp_timeout_names[] = {
 	"command", "data", "message", "connect", "greeting", "mail", "rcpt",
-	"data_init", "data_block", "data_end", NULL
+	"data_init", "data_block", "data_end", "data_hold", NULL
 };
 static const char *const cfg_smtp_client_names[] = {
 	"helo_name", "connections_per_worker", "cache_size", "cache_idle_timeout",
-	"cache_max_messages", "retry_after", NULL
+	"cache_max_messages", "retry_after", "destination_concurrency",
+	"destination_wait", NULL
 };
 static const char *const cfg_route_names[] = {
 	"domains", "next_hops", "tls_level", "tls_names", NULL
@@ -90,6 +91,7 @@ static const struct cfg_int_rule cfg_smtp_timeout_ints[] = {
 	{ "data_block", offsetof(struct cfg_smtp_timeouts, data_block),
 	  1, 3600, false },
 	{ "data_end", offsetof(struct cfg_smtp_timeouts, data_end), 1, 3600, false },
+	{ "data_hold", offsetof(struct cfg_smtp_timeouts, data_hold), 1, 3600, false },
 };
 
 /* smtp.client but helo_name. */
@@ -102,6 +104,10 @@ static const struct cfg_int_rule cfg_smtp_client_ints[] = {
 	{ "cache_max_messages", offsetof(struct cfg_smtp_client, cache_max_messages),
 	  1, 100000, false },
 	{ "retry_after", offsetof(struct cfg_smtp_client, retry_after), 0, 3600, false },
+	{ "destination_concurrency",
+	  offsetof(struct cfg_smtp_client, destination_concurrency), 1, 65536, false },
+	{ "destination_wait", offsetof(struct cfg_smtp_client, destination_wait),
+	  0, 3600, false },
 };
 
 /* ---- domain names ------------------------------------------------------------ */
@@ -339,14 +345,14 @@ void cfg_smtp_defaults(struct gw_config *cfg)
 	m->limits.messages_per_session = 100;
 	m->limits.errors_per_session = 10;
 	m->limits.sessions_per_worker = 1024;
-	m->limits.sessions_per_client = 50;
+	m->limits.sessions_per_client = 20;
 	m->limits.connection_rate_per_client = 0;
 	m->limits.junk_commands = 100;
 	m->limits.min_data_rate = 500;
 	m->timeouts = (struct cfg_smtp_timeouts){
 		.command = 300, .data = 300, .message = 3600, .connect = 30, .greeting = 300,
 		.mail = 300, .rcpt = 300, .data_init = 120, .data_block = 180,
-		.data_end = 600,
+		.data_end = 600, .data_hold = 60,
 	};
 	memcpy(m->client.helo_name, m->hostname, CFG_HOSTNAME_LEN);
 	m->client.connections_per_worker = 1088;
@@ -354,6 +360,8 @@ void cfg_smtp_defaults(struct gw_config *cfg)
 	m->client.cache_idle_timeout = 10;
 	m->client.cache_max_messages = 100;
 	m->client.retry_after = 30;
+	m->client.destination_concurrency = 20;
+	m->client.destination_wait = 10;
 }
 
 /* smtp.NAME (hostname or client.helo_name): a domain name, case kept. */

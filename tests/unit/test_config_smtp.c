@@ -488,7 +488,7 @@ static void test_smtp_defaults(void **state)
 	assert_int_equal(d.smtp.limits.messages_per_session, 100);
 	assert_int_equal(d.smtp.limits.errors_per_session, 10);
 	assert_int_equal(d.smtp.limits.sessions_per_worker, 1024);
-	assert_int_equal(d.smtp.limits.sessions_per_client, 50);
+	assert_int_equal(d.smtp.limits.sessions_per_client, 20);
 	assert_int_equal(d.smtp.limits.connection_rate_per_client, 0);
 	assert_int_equal(d.smtp.limits.min_data_rate, 500);
 	assert_int_equal(d.smtp.limits.junk_commands, 100);
