@@ -13,8 +13,6 @@
 #include "app/net/tcp_conn.h"
 #include "app/net/tcp_seq.h"
 
-#define TCP_COALESCE_MAX 512    /* small segments are copied into the tail mbuf */
-
 void
 tcp_bufq_free(struct tcp_bufq *q)
 {
@@ -29,6 +27,14 @@ tcp_bufq_free(struct tcp_bufq *q)
 	*q = (struct tcp_bufq){ 0 };
 }
 
+bool
+tcp_bufq_fits_tail(const struct tcp_bufq *q, uint32_t len)
+{
+	const struct rte_mbuf *t = q->tail;
+
+	return t != NULL && len <= TCP_COALESCE_MAX && rte_pktmbuf_tailroom(t) >= len;
+}
+
 void
 tcp_bufq_append_mbuf(struct tcp_bufq *q, struct rte_mbuf *m)
 {
@@ -36,7 +42,7 @@ tcp_bufq_append_mbuf(struct tcp_bufq *q, struct rte_mbuf *m)
 
 	m->next = NULL;
 	q->bytes += m->data_len;
-	if (t != NULL && m->data_len <= TCP_COALESCE_MAX && rte_pktmbuf_tailroom(t) >= m->data_len) {
+	if (tcp_bufq_fits_tail(q, m->data_len)) {
 		memcpy(rte_pktmbuf_mtod_offset(t, uint8_t *, t->data_len),
 		       rte_pktmbuf_mtod(m, uint8_t *), m->data_len);
 		t->data_len += m->data_len;
@@ -50,6 +56,57 @@ tcp_bufq_append_mbuf(struct tcp_bufq *q, struct rte_mbuf *m)
 		q->head = m;
 	q->tail = m;
 	q->n_mbufs++;
+}
+
+/* Unlink and free b, the buffer after a in q (its bytes are gone). */
+static void
+tcp_bufq_unlink_next(struct tcp_bufq *q, struct rte_mbuf *a, struct rte_mbuf *b)
+{
+	a->next = b->next;
+	if (q->tail == b)
+		q->tail = a;
+	q->n_mbufs--;
+	b->next = NULL;
+	rte_pktmbuf_free_seg(b);
+}
+
+uint32_t
+tcp_bufq_collapse(struct tcp_bufq *q, bool ooo)
+{
+	uint32_t freed = 0;
+	struct rte_mbuf *a = q->head;
+
+	while (a != NULL && a->next != NULL) {
+		struct rte_mbuf *b = a->next;
+		if ((ooo && a->hash.usr + a->data_len != b->hash.usr) || !RTE_MBUF_DIRECT(a) ||
+		    rte_mbuf_refcnt_read(a) != 1) {
+			a = b;
+			continue;
+		}
+		if (rte_pktmbuf_tailroom(a) < b->data_len && rte_pktmbuf_headroom(a) != 0) {
+			memmove(a->buf_addr, rte_pktmbuf_mtod(a, void *), a->data_len);
+			a->data_off = 0;        /* the headers went long ago: all the room is data room */
+		}
+		uint16_t n = (uint16_t)RTE_MIN((uint32_t)rte_pktmbuf_tailroom(a), (uint32_t)b->data_len);
+		if (n == 0) {
+			a = b;
+			continue;
+		}
+		memcpy(rte_pktmbuf_mtod_offset(a, uint8_t *, a->data_len), rte_pktmbuf_mtod(b, uint8_t *), n);
+		a->data_len += n;
+		a->pkt_len = a->data_len;
+		rte_pktmbuf_adj(b, n);
+		if (ooo)
+			b->hash.usr += n;
+		if (b->data_len != 0) {
+			a = b;
+			continue;
+		}
+		tcp_bufq_unlink_next(q, a, b);
+		freed++;
+	}
+	q->cur = NULL;                  /* the copy cursor's buffer may be gone */
+	return freed;
 }
 
 uint32_t
