@@ -116,6 +116,8 @@ struct tcp_conn {
 	struct tcp_bufq rcv;            /* in order, not yet read */
 	struct tcp_bufq ooo;            /* out of order, sorted; seq in m->hash.usr */
 	uint32_t last_ooo_seq;
+	bool rcv_packed;                /* both queues packed since a buffer was last added (tcp_pool.c) */
+	bool pool_capped;               /* it was held to its share of the pool (logged once) */
 
 	/* congestion control and timing */
 	struct tcp_cc cc;

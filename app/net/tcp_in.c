@@ -617,6 +617,10 @@ tcp_ooo_insert(struct tcp_conn *c, struct rte_mbuf *m, uint32_t seq)
 
 	if ((uint64_t)(q->n_mbufs + 1) * m->buf_len > c->w->cfg->tcp.reass_limit)
 		return false;
+	if (q->tail != NULL && tcp_seq_leq(q->tail->hash.usr + q->tail->data_len, seq)) {
+		prev = q->tail;                     /* beyond everything queued: no walk */
+		link = &prev->next;
+	}
 	while (*link != NULL && tcp_seq_leq((*link)->hash.usr + (*link)->data_len, seq)) {
 		prev = *link;
 		link = &prev->next;
@@ -710,6 +714,7 @@ tcp_data(struct tcp_conn *c, struct rte_mbuf *m, struct tcp_seg *s)
 		c->ack_now = true;                  /* the peer learns our window (and SACK) */
 		return false;
 	}
+	c->rcv_packed = false;
 	if (seq != c->rcv_nxt) {
 		uint32_t len = m->data_len;
 		c->ack_now = true;                  /* duplicate ACK with SACK */

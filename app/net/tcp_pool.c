@@ -89,6 +89,8 @@ tcp_ooo_prune(struct tcp_conn *c, uint32_t above, uint32_t n)
 	struct rte_mbuf **link = &q->head, *prev = NULL, *m;
 	uint32_t keep = 0;
 
+	if (q->tail == NULL || !tcp_seq_gt(q->tail->hash.usr, above))
+		return 0;                       /* nothing above: the flood's case, in O(1) */
 	for (m = q->head; m != NULL && !tcp_seq_gt(m->hash.usr, above); m = m->next)
 		keep++;                         /* the queue is sorted: the eligible ones are a suffix */
 	uint32_t k = RTE_MIN(n, q->n_mbufs - keep);
@@ -113,14 +115,36 @@ tcp_ooo_prune(struct tcp_conn *c, uint32_t above, uint32_t n)
 	return k;
 }
 
-/* Pack both receive queues of c into fewer buffers (counted). Returns the buffers freed. */
+/* Pack both receive queues of c into fewer buffers (counted), unless they are already. Returns the buffers freed. */
 uint32_t
 tcp_rcv_collapse(struct tcp_conn *c)
 {
+	if (c->rcv_packed)
+		return 0;
 	uint32_t freed = tcp_bufq_collapse(&c->rcv, false) + tcp_bufq_collapse(&c->ooo, true);
 
+	c->rcv_packed = true;
 	c->w->ctr[c->port][STATS_TCP_RX_COLLAPSED] += freed;
 	return freed;
+}
+
+/* The segment is dropped for want of room: counted, and logged once per connection. */
+static void
+tcp_rcv_refused(struct tcp_conn *c, uint32_t cap)
+{
+	struct worker *w = c->w;
+	bool pressure = cap < tcp_rcv_cap_normal(c);
+
+	w->ctr[c->port][pressure ? STATS_TCP_RX_POOL_DROPPED : STATS_TCP_RX_QUEUE_CAPPED]++;
+	if (c->pool_capped)
+		return;
+	c->pool_capped = true;
+	uint32_t a = c->key.raddr;
+	WORKER_LOG(w, CFG_LOG_WARNING, "tcp: %u.%u.%u.%u:%u -> port %u holds %u receive buffers (%u bytes, "
+		   "%u out of order), its %s of %u: dropping its segments until it has room",
+		   a >> 24, (a >> 16) & 255, (a >> 8) & 255, a & 255, c->key.rport, c->key.lport,
+		   tcp_rcv_held(c), c->rcv.bytes + c->ooo.bytes, c->ooo.n_mbufs,
+		   pressure ? "limit under pool pressure" : "share of the pool", cap);
 }
 
 bool
@@ -141,14 +165,13 @@ tcp_rcv_admit(struct tcp_conn *c, const struct rte_mbuf *m, uint32_t seq)
 		tcp_ooo_prune(c, in_order ? c->rcv_nxt : seq, tcp_rcv_held(c) - cap + 1);
 	if (tcp_rcv_held(c) < cap)
 		return true;
-	c->w->ctr[c->port][cap < tcp_rcv_cap_normal(c) ? STATS_TCP_RX_POOL_DROPPED
-							: STATS_TCP_RX_QUEUE_CAPPED]++;
+	tcp_rcv_refused(c, cap);
 	return false;
 }
 
-/* Under pressure: every out-of-order queue goes, every receive queue is packed. */
+/* Under pressure: every out-of-order queue goes, every receive queue is packed (logged when log). */
 static void
-tcp_pool_relieve(struct worker *w, enum tcp_pool_state st)
+tcp_pool_relieve(struct worker *w, enum tcp_pool_state st, bool log)
 {
 	struct tcp_ctx *t = w->tcp;
 	uint64_t pruned = 0, collapsed = 0;
@@ -164,6 +187,8 @@ tcp_pool_relieve(struct worker *w, enum tcp_pool_state st)
 	}
 	t->relieve_at = w->now + (uint64_t)TCP_POOL_RELIEVE_MS * t->ms_hz;
 	t->relieved_state = (uint8_t)st;
+	if (!log)
+		return;
 	WORKER_LOG(w, CFG_LOG_WARNING, "tcp: packet pool %s: %u of %u buffers free (watermark %u, reserve %u); "
 		   "pruned %" PRIu64 " out-of-order segments, packed %" PRIu64 " buffers, now %u free; "
 		   "new connections are refused until %u are free", st == TCP_POOL_RESERVE ? "exhausted" : "low",
@@ -191,9 +216,11 @@ tcp_pool_check(struct worker *w)
 	if (!t->pressure) {
 		t->pressure = true;
 		w->ctr[0][STATS_TCP_POOL_PRESSURE]++;
-		tcp_pool_relieve(w, st);
-	} else if (w->now >= t->relieve_at || st > t->relieved_state) {
-		tcp_pool_relieve(w, st);
+		tcp_pool_relieve(w, st, true);
+	} else if (st > t->relieved_state) {
+		tcp_pool_relieve(w, st, true);  /* worse: down to the reserve */
+	} else if (w->now >= t->relieve_at) {
+		tcp_pool_relieve(w, st, false);
 	}
 }
 
