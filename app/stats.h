@@ -98,7 +98,7 @@ enum stats_kind {
 	X(TCP_RX_QUEUE_CAPPED,  "tcp.rx_queue_capped",   STATS_EVENT,   "segments dropped: the connection holds its share of the packet pool (tcp.conn_pool_share)") \
 	X(TCP_RX_POOL_DROPPED,  "tcp.rx_pool_dropped",   STATS_EVENT,   "segments dropped: packet pool under pressure (tcp.pool_low_watermark, tcp.pool_reserve)") \
 	X(TCP_POOL_PRESSURE,    "tcp.pool_pressure",     STATS_EVENT,   "times the free packet buffers fell below tcp.pool_low_watermark") \
-	X(TCP_POOL_PRESSURE_REFUSED, "tcp.pool_pressure_refused", STATS_EVENT, "SYNs refused with RST while the packet pool was under pressure") \
+	X(TCP_POOL_PRESSURE_REFUSED, "tcp.pool_pressure_refused", STATS_EVENT, "SYNs refused with RST while the packet pool was at its reserve (tcp.pool_reserve)") \
 	X(TCP_TX_RESETS,        "tcp.tx_resets",         STATS_EVENT,   "resets sent") \
 	X(TCP_RX_RESETS,        "tcp.rx_resets",         STATS_EVENT,   "resets accepted") \
 	X(TCP_CHALLENGE_ACKS,   "tcp.challenge_acks",    STATS_EVENT,   "challenge ACKs sent (RFC 5961)") \

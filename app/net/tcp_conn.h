@@ -246,7 +246,7 @@ uint32_t tcp_ooo_prune(struct tcp_conn *c, uint32_t above, uint32_t n);
 uint32_t tcp_rcv_collapse(struct tcp_conn *c);
 /* Note pressure changes: on entering it (and every 100 ms in it), prune and pack every connection. */
 void tcp_pool_check(struct worker *w);
-/* A SYN for key k under pool pressure is refused with RST (counted): true when it was. */
+/* A SYN for key k while the pool is at its reserve is refused with RST (counted): true when it was. */
 bool tcp_pool_refuse_syn(struct worker *w, unsigned p, const struct tcp_key *k, uint32_t seq);
 
 /* Buffers held by c's receive queues. */

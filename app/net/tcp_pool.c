@@ -5,10 +5,12 @@
  * segment counts by the buffer it holds, not its payload (Linux truesize):
  * one connection's in-order and out-of-order queues together may hold
  * tcp.conn_pool_share of the pool. While the free buffers are below
- * tcp.pool_low_watermark (pool pressure) a connection keeps only a few and
- * the worker prunes every out-of-order queue, packs the receive queues and
- * refuses new connections (RST); below tcp.pool_reserve no data is queued at
- * all, so ACKs, SYN-ACKs, RSTs and ARP always find a buffer. A connection
+ * tcp.pool_low_watermark (pool pressure) the worker prunes every
+ * out-of-order queue and packs the receive queues first, and each connection
+ * may hold only a few buffers (new ones too: an SMTP session needs little,
+ * so legitimate clients still get through while hoarders are held); below
+ * tcp.pool_reserve no data is queued at all and new connections are refused
+ * (RST), so ACKs, SYN-ACKs, RSTs and ARP always find a buffer. A connection
  * over its cap first packs its queues into fewer buffers (Linux
  * tcp_collapse), then drops out-of-order data from the highest sequence
  * number down (tcp_prune_ofo_queue), then the new segment.
@@ -190,11 +192,12 @@ tcp_pool_relieve(struct worker *w, enum tcp_pool_state st, bool log)
 	if (!log)
 		return;
 	WORKER_LOG(w, CFG_LOG_WARNING, "tcp: packet pool %s: %u of %u buffers free (watermark %u, reserve %u); "
-		   "pruned %" PRIu64 " out-of-order segments, packed %" PRIu64 " buffers, now %u free; "
-		   "new connections are refused until %u are free", st == TCP_POOL_RESERVE ? "exhausted" : "low",
-		   before, w->pool->size, tcp_pool_level(w, w->cfg->tcp.pool_low_watermark),
-		   tcp_pool_level(w, w->cfg->tcp.pool_reserve), pruned, collapsed, tcp_pool_free(w),
-		   tcp_pool_level(w, w->cfg->tcp.pool_low_watermark));
+		   "pruned %" PRIu64 " out-of-order segments, packed %" PRIu64 " buffers, now %u free; %s",
+		   st == TCP_POOL_RESERVE ? "at its reserve" : "low", before, w->pool->size,
+		   tcp_pool_level(w, w->cfg->tcp.pool_low_watermark), tcp_pool_level(w, w->cfg->tcp.pool_reserve),
+		   pruned, collapsed, tcp_pool_free(w),
+		   st == TCP_POOL_RESERVE ? "no data is queued and new connections are refused"
+					  : "each connection holds at most " RTE_STR(TCP_RCV_MIN_BUFS) " buffers");
 }
 
 void
@@ -228,7 +231,7 @@ bool
 tcp_pool_refuse_syn(struct worker *w, unsigned p, const struct tcp_key *k, uint32_t seq)
 {
 	tcp_pool_check(w);
-	if (tcp_pool_state(w) == TCP_POOL_OK)
+	if (tcp_pool_state(w) != TCP_POOL_RESERVE)
 		return false;
 	w->ctr[p][STATS_TCP_POOL_PRESSURE_REFUSED]++;
 	w->tcp->refused++;
