@@ -97,6 +97,7 @@ enum stats_kind {
 	X(TCP_RX_COLLAPSED,     "tcp.rx_collapsed",      STATS_EVENT,   "receive buffers freed by packing queued bytes into fewer buffers") \
 	X(TCP_RX_QUEUE_CAPPED,  "tcp.rx_queue_capped",   STATS_EVENT,   "segments dropped: the connection holds its share of the packet pool (tcp.conn_pool_share)") \
 	X(TCP_RX_POOL_DROPPED,  "tcp.rx_pool_dropped",   STATS_EVENT,   "segments dropped: packet pool under pressure (tcp.pool_low_watermark, tcp.pool_reserve)") \
+	X(TCP_TX_POOL_LIMITED,  "tcp.tx_pool_limited",   STATS_EVENT,   "writes cut short or that filled the send queue to what pool pressure allows it") \
 	X(TCP_POOL_PRESSURE,    "tcp.pool_pressure",     STATS_EVENT,   "times the free packet buffers fell below tcp.pool_low_watermark") \
 	X(TCP_POOL_PRESSURE_REFUSED, "tcp.pool_pressure_refused", STATS_EVENT, "SYNs refused with RST while the packet pool was at its reserve (tcp.pool_reserve)") \
 	X(TCP_TX_RESETS,        "tcp.tx_resets",         STATS_EVENT,   "resets sent") \

@@ -229,12 +229,14 @@ enum tcp_pool_state {
 	TCP_POOL_RESERVE,               /* free < tcp.pool_reserve: control segments only */
 };
 
-/* Free buffers in the worker's pool (its ring and this core's cache; O(1)). */
+/* Free buffers in the worker's pool (O(1) unless near tcp.pool_low_watermark). */
 uint32_t tcp_pool_free(const struct worker *w);
 /* Where the pool stands against the watermark and the reserve. */
 enum tcp_pool_state tcp_pool_state(const struct worker *w);
 /* Buffers c's receive queues (in order + out of order) may hold now. */
 uint32_t tcp_rcv_cap(const struct tcp_conn *c);
+/* Buffers c's send queue may hold now: no bound but tcp.snd_buffer unless the pool is under pressure. */
+uint32_t tcp_snd_cap(const struct tcp_conn *c);
 /*
  * Make room for m (payload at seq) in c's receive queues: pack them, then
  * prune out-of-order data above seq. False (counted): m must be dropped.

@@ -10,7 +10,8 @@
  * may hold only a few buffers (new ones too: an SMTP session needs little,
  * so legitimate clients still get through while hoarders are held); below
  * tcp.pool_reserve no data is queued at all and new connections are refused
- * (RST), so ACKs, SYN-ACKs, RSTs and ARP always find a buffer. A connection
+ * (RST), so ACKs, SYN-ACKs, RSTs and ARP always find a buffer. Send queues
+ * (a next hop that does not read) are held the same way under pressure. A connection
  * over its cap first packs its queues into fewer buffers (Linux
  * tcp_collapse), then drops out-of-order data from the highest sequence
  * number down (tcp_prune_ofo_queue), then the new segment.
@@ -25,21 +26,28 @@
 
 #define TCP_POOL_RELIEVE_MS  100        /* pruning walks under pressure: at most this often */
 
-uint32_t
-tcp_pool_free(const struct worker *w)
-{
-	struct rte_mempool *mp = w->pool;
-	struct rte_mempool_cache *cache = rte_mempool_default_cache(mp, rte_lcore_id());
-
-	/* The pool's own count plus this core's cache: O(1) (no other core allocates from it). */
-	return rte_mempool_get_ops(mp->ops_index)->get_count(mp) + (cache != NULL ? cache->len : 0);
-}
-
 /* pct percent of the pool, in buffers. */
 static uint32_t
 tcp_pool_level(const struct worker *w, unsigned pct)
 {
 	return (uint32_t)((uint64_t)w->pool->size * pct / 100);
+}
+
+uint32_t
+tcp_pool_free(const struct worker *w)
+{
+	struct rte_mempool *mp = w->pool;
+	struct rte_mempool_cache *cache = rte_mempool_default_cache(mp, rte_lcore_id());
+	uint32_t low = tcp_pool_level(w, w->cfg->tcp.pool_low_watermark);
+
+	/*
+	 * The pool's own count plus this core's cache is O(1) and at most what
+	 * is free: another worker that frees a buffer of ours (a segment it
+	 * handed over) keeps it in its cache for a while. Near the watermark
+	 * the exact count (every core's cache) decides.
+	 */
+	uint32_t n = rte_mempool_get_ops(mp->ops_index)->get_count(mp) + (cache != NULL ? cache->len : 0);
+	return n >= low + low / 4 ? n : rte_mempool_avail_count(mp);
 }
 
 enum tcp_pool_state
@@ -76,6 +84,19 @@ tcp_rcv_cap(const struct tcp_conn *c)
 		return RTE_MIN(tcp_rcv_cap_normal(c), (uint32_t)TCP_RCV_MIN_BUFS);
 	default:
 		return tcp_rcv_cap_normal(c);
+	}
+}
+
+uint32_t
+tcp_snd_cap(const struct tcp_conn *c)
+{
+	switch (tcp_pool_state(c->w)) {
+	case TCP_POOL_RESERVE:
+		return 1;                       /* never stuck with an empty queue: ACKs wake the writer */
+	case TCP_POOL_LOW:
+		return TCP_RCV_MIN_BUFS;
+	default:
+		return UINT32_MAX;              /* tcp.snd_buffer alone */
 	}
 }
 

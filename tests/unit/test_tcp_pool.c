@@ -8,8 +8,9 @@
  *     holds no more than its cap, the drops and prunes are counted, the
  *     stream still arrives intact when the holes are filled, and a second
  *     connection still gets its SYN-ACK and ACKs during the flood;
- *   - receive-queue hoarding: connections whose application never reads,
- *     each filling its in-order queue. Each holds at most its share, under
+ *   - receive- and send-queue hoarding: connections whose application
+ *     never reads, and peers that never read what echo sends back, each
+ *     filling its queues. Each holds at most its share, under
  *     pool pressure only a few buffers, and a reading connection still
  *     works then; the pool stays above its reserve, new connections are
  *     refused (RST) only there, ACKs keep flowing, and everything comes back
@@ -76,23 +77,6 @@ hold_accept(struct worker *wk, struct stream *s, void *arg)
 	held[n_held++] = s;
 }
 
-/* Abort every stream of the never-reading application (their buffers go back). */
-static void
-hold_release(void)
-{
-	for (unsigned i = 0; i < n_held; i++) {
-		if (held[i] != NULL)
-			stream_abort(held[i]);
-		if (i % 32 == 31) {
-			tp_pass();
-			tp_drain();
-		}
-	}
-	n_held = 0;
-	tp_pass();
-	tp_drain();
-}
-
 /* The scripted application aborts its connection; the RST is sent and thrown away. */
 static void
 app_abort(struct tp_app *a)
@@ -138,13 +122,17 @@ last_to(const struct tp_conn *pc, struct tp_seg *out)
 	return found;
 }
 
-/* A SYN from a new peer port: true with the connection established, false when refused (RST). */
+/*
+ * A SYN from a new peer port, offering window wnd (raw field): true with the
+ * connection established, false when refused (RST).
+ */
 static bool
-try_open(struct tp_conn *pc, uint16_t gport, uint32_t iss)
+try_open_wnd(struct tp_conn *pc, uint16_t gport, uint32_t iss, uint16_t wnd)
 {
 	struct tp_seg s;
 
 	tp_conn_init(pc, gport, iss);
+	pc->wnd = wnd;
 	tp_send_syn(pc);
 	unsigned got = tp_recv(segs, TP_MAX_SEGS);
 	if (got != 1)
@@ -164,6 +152,25 @@ try_open(struct tp_conn *pc, uint16_t gport, uint32_t iss)
 	tp_ack(pc);
 	tp_drain();
 	return true;
+}
+
+static bool
+try_open(struct tp_conn *pc, uint16_t gport, uint32_t iss)
+{
+	return try_open_wnd(pc, gport, iss, 65535);
+}
+
+/* Reset every connection on the gateway's port lport, a batch at a time (the RSTs are thrown away). */
+static void
+reset_port(uint16_t lport)
+{
+	while (tcp_clear(w, lport, 32, true) != 0) {
+		tp_pass();
+		tp_drain();
+	}
+	tp_pass();
+	tp_drain();
+	n_held = 0;
 }
 
 /* The every-other-byte flood on pc: FLOOD_SEGS 1-byte segments at odd offsets; each is answered. */
@@ -301,7 +308,7 @@ hoard(struct tp_conn *pc, unsigned max)
 
 	for (; n < max; n++) {
 		tp_send(pc, TP_ACK, pc->snd_nxt, pc->rcv_nxt, buf, sizeof(buf));
-		check_pool("receive-queue hoarding", n);
+		check_pool("hoarding", n);
 		if (!last_to(pc, &a))
 			fail_msg("no ACK to hoarding segment %u (%u buffers free)", n, pool_free());
 		if (a.ack != pc->snd_nxt + sizeof(buf))
@@ -323,28 +330,25 @@ reader_works(uint32_t len)
 }
 
 /*
- * Connections that never read, each filling its receive queue. Each holds
- * at most its share (2 % = 163 buffers) until the pool is under pressure
- * (below 25 % free), then at most 8; a reading connection still works
- * then. Only when the pool is down to its reserve (5 %) are new
- * connections refused (RST). The pool never goes below the reserve, ACKs
- * keep coming, and it all comes back when the connections go.
+ * Connections to port that hoard buffers (the peer offers window wnd): each
+ * takes at most most_segs segments until the pool is under pressure (below 25 %
+ * free), then at most 8 more; a reading connection still works then. Only
+ * when the pool is down to its reserve (5 %) are new connections refused
+ * (RST). The pool never goes below the reserve, ACKs keep coming, and it all
+ * comes back when the connections go.
  */
 static void
-test_rcv_queue_hoarding(void **state)
+hoarding(const char *label, uint16_t port, uint16_t wnd, unsigned most_segs)
 {
-	(void)state;
 	static struct tp_conn pcs[HOARD_MAX];
 	struct tp_conn probe;
 	unsigned before = pool_free(), low = pool_free(), n = 0, refused_at = 0, most = 0, at_pressure = 0;
 	unsigned watermark = w->pool->size * 25 / 100, reserve = w->pool->size * 5 / 100;
 	uint64_t refused = ctr("tcp.pool_pressure_refused"), pressure = ctr("tcp.pool_pressure");
 
-	if (tcp_listen(w, POOL_APP_PORT, hold_accept, NULL) != 0)
-		fail_msg("cannot listen on %u", POOL_APP_PORT);
 	for (; n < HOARD_MAX; n++) {
 		unsigned free_now = pool_free();
-		if (!try_open(&pcs[n], POOL_APP_PORT, 8000000 + n * 100000)) {
+		if (!try_open_wnd(&pcs[n], port, 8000000 + n * 100000, wnd)) {
 			refused_at = free_now;
 			break;
 		}
@@ -356,16 +360,15 @@ test_rcv_queue_hoarding(void **state)
 			reader_works(20000);            /* with a small window */
 		}
 	}
-	print_message("receive-queue hoarding: %u buffers free before, lowest %u; under pressure after %u "
-		      "connections, the first refusal after %u (at %u free; watermark %u, reserve %u); "
-		      "at most %u segments taken by one\n", before, low, at_pressure, n, refused_at,
-		      watermark, reserve, most);
+	print_message("%s: %u buffers free before, lowest %u; under pressure after %u connections, the first "
+		      "refusal after %u (at %u free; watermark %u, reserve %u); at most %u segments taken by one\n",
+		      label, before, low, at_pressure, n, refused_at, watermark, reserve, most);
 	if (n == HOARD_MAX)
-		fail_msg("%u never-reading connections and no refusal: %u of %u buffers free", n,
-			 pool_free(), w->pool->size);
+		fail_msg("%s: %u connections and no refusal: %u of %u buffers free", label, n, pool_free(),
+			 w->pool->size);
 	assert_true(at_pressure != 0 && at_pressure < n);
 	assert_true(ctr("tcp.pool_pressure") > pressure);
-	assert_true(most <= w->pool->size * 2 / 100);
+	assert_true(most <= most_segs);
 	assert_true(refused_at < reserve + 8);               /* refused only at the reserve */
 	assert_int_equal(ctr("tcp.pool_pressure_refused"), refused + 1);
 	assert_true(low + 16 >= reserve);
@@ -374,14 +377,41 @@ test_rcv_queue_hoarding(void **state)
 		hoard(&pcs[i], 2);
 	assert_true(pool_free() + 16 >= reserve);
 	/* The connections go: the pool is back, and so are new connections. */
-	hold_release();
+	reset_port(port);
 	unsigned after = pool_free();
-	print_message("receive-queue hoarding: %u buffers free after the connections closed\n", after);
+	print_message("%s: %u buffers free after the connections closed\n", label, after);
 	assert_true(after + 32 >= before);
 	tp_accept_app = NULL;
-	assert_true(try_open(&probe, POOL_APP_PORT, 99000000));
-	hold_release();
+	assert_true(try_open(&probe, port, 99000000));
+	reset_port(port);
 	reader_works(20000);
+}
+
+/* Connections whose application never reads: their receive queues fill (2 % = 163 buffers each). */
+static void
+test_rcv_queue_hoarding(void **state)
+{
+	(void)state;
+	if (tcp_listen(w, POOL_APP_PORT, hold_accept, NULL) != 0)
+		fail_msg("cannot listen on %u", POOL_APP_PORT);
+	hoarding("receive-queue hoarding", POOL_APP_PORT, 65535, w->pool->size * 2 / 100);
+}
+
+/*
+ * A peer that never reads (window 0) from the echo service: echo moves what
+ * arrives to its send queue (up to tcp.snd_buffer, 128 buffers), then stops
+ * reading, and the receive queue fills too; under pressure the send queue
+ * is held as well (tcp.tx_pool_limited).
+ */
+static void
+test_snd_queue_hoarding(void **state)
+{
+	(void)state;
+	uint64_t limited = ctr("tcp.tx_pool_limited");
+
+	hoarding("send-queue hoarding (echo, window 0)", 7, 0,
+		 w->pool->size * 2 / 100 + tp_cfg.tcp.snd_buffer / 1448 + 8);
+	assert_true(ctr("tcp.tx_pool_limited") > limited);
 }
 
 int
@@ -391,6 +421,7 @@ main(void)
 		TP_TEST(test_ooo_flood_default),
 		TP_TEST(test_ooo_flood_cap),
 		TP_TEST(test_rcv_queue_hoarding),
+		TP_TEST(test_snd_queue_hoarding),
 	};
 	return cmocka_run_group_tests(tests, tp_setup, NULL);
 }
