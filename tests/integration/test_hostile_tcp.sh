@@ -8,11 +8,13 @@
 #      every other sequence number inside the advertised window. Before the
 #      fix this left 0 of 8,191 buffers free and the legitimate client got 0
 #      of 5 messages through;
-#   2. receive-queue hoarding: 70 SMTP sessions from two more addresses pipeline
-#      EHLO, MAIL, RCPT to a domain whose next hop never greets, DATA and
-#      400 KB of body each, and never read: the gateway cannot pass the data
-#      on, so it sits in its receive queues (16 such connections emptied the
-#      pool before).
+#   2. queue hoarding: 70 SMTP sessions from two more addresses pipeline
+#      EHLO, MAIL, RCPT, DATA and 400 KB of body each, and never read: 35 to a
+#      domain whose next hop never greets (the data sits in the gateway's
+#      receive queues; 16 such connections emptied the pool before), 35 to
+#      one whose next hop stops reading after its 354 (tcpflood.py
+#      stall-hop: the data piles up in the gateway's send queues, then in its
+#      receive queues).
 # Each on a fresh gateway (defaults but for keepalives in the second: see
 # there). During each, swaks from 203.0.113.20 sends 20 messages to user@example.com
 # through to tests/lib/nexthop.py on 10.20.0.10:25 (it records each one): at
@@ -44,15 +46,19 @@ nexthop_start "$INT_NS" "$INT_HOST_IP" 25 --record "$REC" --hostname int.test ||
 	t_fail "next hop on $INT_HOST_IP:25 starts"
 nexthop_start "$INT_NS" "$STALL_IP" 2526 --hang-at greeting --hostname stall.test ||
 	t_fail "silent next hop on $STALL_IP:2526 starts"
+ip netns exec "$INT_NS" /usr/bin/python3 "$FLOOD" stall-hop "$STALL_IP" 2527 >"$T_TMP/stallhop.out" 2>&1 &
+t_cleanup "kill $! 2>/dev/null"
+smtp_wait_port "$INT_NS" "$STALL_IP" 2527 30 220 || t_fail "non-reading next hop on $STALL_IP:2527 starts"
 
 # start_gw LABEL TCP_SETTINGS: a fresh gateway; the pool's size, reserve and
 # free buffers at rest in SIZE, RESERVE, BASE.
 start_gw() {
 	GW_EXTRA_GROUPS="tcp = { $2 };
-smtp = { hostname = \"mx.gw.test\"; accepted_domains = [ \"example.com\", \"stall.example\" ]; };
+smtp = { hostname = \"mx.gw.test\"; accepted_domains = [ \"example.com\", \"stall.example\", \"slow.example\" ]; };
 routes = (
   { domains = [ \"example.com\" ]; next_hops = [ \"10.20.0.10:25\" ]; },
-  { domains = [ \"stall.example\" ]; next_hops = [ \"10.20.0.11:2526\" ]; }
+  { domains = [ \"stall.example\" ]; next_hops = [ \"10.20.0.11:2526\" ]; },
+  { domains = [ \"slow.example\" ]; next_hops = [ \"10.20.0.11:2527\" ]; }
 );" gw_config >"$T_TMP/gw-$1.conf"
 	gw_start "$T_TMP/gw-$1.conf" || { t_fail "$1: mailgw starts"; exit 1; }
 	t_ok "$1: mailgw starts"
@@ -68,7 +74,7 @@ routes = (
 stop_gw() {
 	gwctl show stats --all tcp >"$T_TMP/stats-$1.txt"
 	for n in tcp.rx_ooo_pruned tcp.rx_collapsed tcp.rx_queue_capped tcp.rx_pool_dropped tcp.pool_pressure \
-		tcp.pool_pressure_refused; do
+		tcp.pool_pressure_refused tcp.tx_pool_limited; do
 		t_check "$1: show stats tcp lists $n" grep -q "^$n " "$T_TMP/stats-$1.txt"
 	done
 	t_check "$1: mailgw still runs" kill -0 "$GW_PID"
@@ -170,9 +176,10 @@ start_gw hoarding "keepalive_idle = 20; keepalive_interval = 2; keepalive_probes
 
 p0=$(gstat tcp.pool_pressure); q0=$(gstat tcp.rx_pool_dropped); c0=$(gstat tcp.rx_queue_capped)
 HOARD_PIDS=()
+HOARD_RCPT=(h@stall.example h@slow.example)
 for i in 0 1; do
 	ip netns exec "$EXT_NS" timeout 300 /usr/bin/python3 "$FLOOD" hoard "$EXT_GW_IP" --src-ip "${HOARD_IPS[$i]}" \
-		--conns 35 --bytes 400000 --rcpt "h@stall.example" --hold-file "$T_TMP/hoard.release" \
+		--conns 35 --bytes 400000 --rcpt "${HOARD_RCPT[$i]}" --hold-file "$T_TMP/hoard.release" \
 		>"$T_TMP/hoard$i.json" 2>"$T_TMP/hoard$i.err" &
 	HOARD_PIDS+=($!)
 	t_cleanup "kill ${HOARD_PIDS[$i]} 2>/dev/null"
@@ -195,10 +202,12 @@ t_check "hoarding: at least 19 of 20 legitimate messages relayed during the hoar
 t_check "hoarding: at a normal pace (20 messages in $secs s, at most 30)" test "$secs" -le 30
 t_check "hoarding: the pool stayed above its reserve ($(free_bufs) free)" test "$(free_bufs)" -ge "$RESERVE"
 capped=$(($(gstat tcp.rx_queue_capped) - c0 + $(gstat tcp.rx_pool_dropped) - q0))
-t_note "hoarding: tcp.pool_pressure +$(($(gstat tcp.pool_pressure) - p0)), tcp.rx_pool_dropped +$(($(gstat tcp.rx_pool_dropped) - q0)), tcp.rx_queue_capped +$(($(gstat tcp.rx_queue_capped) - c0)), tcp.rx_collapsed $(gstat tcp.rx_collapsed)"
+t_note "hoarding: tcp.pool_pressure +$(($(gstat tcp.pool_pressure) - p0)), tcp.rx_pool_dropped +$(($(gstat tcp.rx_pool_dropped) - q0)), tcp.rx_queue_capped +$(($(gstat tcp.rx_queue_capped) - c0)), tcp.rx_collapsed $(gstat tcp.rx_collapsed), tcp.tx_pool_limited $(gstat tcp.tx_pool_limited)"
 t_check "hoarding: the pool pressure is counted (tcp.pool_pressure)" test "$(gstat tcp.pool_pressure)" -gt "$p0"
 t_check "hoarding: the refused segments are counted (tcp.rx_queue_capped + tcp.rx_pool_dropped: $capped)" \
 	test "$capped" -gt 0
+t_check "hoarding: the send queues towards the non-reading next hop are held (tcp.tx_pool_limited)" \
+	test "$(gstat tcp.tx_pool_limited)" -gt 0
 touch "$T_TMP/hoard.release"
 for pid in "${HOARD_PIDS[@]}"; do wait "$pid"; done
 after=$(wait_free $((BASE - 64)) 60)

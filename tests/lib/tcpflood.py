@@ -26,6 +26,11 @@ Usage:
       {"phase": "hoarding", "opened", "queued"} once every connection has
       stalled (or after 20 s), waits for F, closes every connection with a
       reset and prints {"phase": "done", ...}.
+  tcpflood.py stall-hop ADDR PORT
+      An SMTP next hop that takes a message up to its 354 and then never
+      reads again (a 4 KB receive buffer): what the gateway relays to it
+      piles up in the gateway's send queue, then in its receive queues.
+      Prints "ready" once listening; runs until killed.
 Every wait is bounded (--timeout, default 60 s).
 """
 import argparse
@@ -287,6 +292,39 @@ def run_hoard(a):
     return 0
 
 
+def stall_conn(c):
+    f = c.makefile("rb")
+    c.sendall(b"220 stall.test ESMTP\r\n")
+    while True:
+        line = f.readline()
+        if not line:
+            return
+        verb = line[:4].upper()
+        if verb in (b"EHLO", b"HELO"):
+            c.sendall(b"250-stall.test\r\n250-PIPELINING\r\n250 8BITMIME\r\n")
+        elif verb == b"DATA":
+            c.sendall(b"354 go ahead\r\n")
+            while True:             # never read again
+                time.sleep(3600)
+        elif verb == b"QUIT":
+            c.sendall(b"221 bye\r\n")
+            return
+        else:
+            c.sendall(b"250 ok\r\n")
+
+
+def run_stall_hop(a):
+    ls = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    ls.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)   # inherited: a small window
+    ls.bind((a.addr, a.port))
+    ls.listen(512)
+    print("ready", flush=True)
+    while True:
+        c, _ = ls.accept()
+        threading.Thread(target=stall_conn, args=(c,), daemon=True).start()
+
+
 def main():
     p = argparse.ArgumentParser(description="hostile TCP peers against mailgw's packet pool")
     sub = p.add_subparsers(dest="mode", required=True)
@@ -310,7 +348,12 @@ def main():
         x.add_argument("--port", type=int, default=25)
         x.add_argument("--hold-file", required=True)
         x.add_argument("--timeout", type=float, default=60)
+    st = sub.add_parser("stall-hop")
+    st.add_argument("addr")
+    st.add_argument("port", type=int)
     a = p.parse_args()
+    if a.mode == "stall-hop":
+        return run_stall_hop(a)
     return run_ooo(a) if a.mode == "ooo" else run_hoard(a)
 
 
