@@ -318,6 +318,40 @@ hoard(struct tp_conn *pc, unsigned max)
 	return n;
 }
 
+/* The gateway answers an ARP request for its address (with the pool at its reserve). */
+static bool
+arp_answered(void)
+{
+	struct rte_mbuf *m = rte_pktmbuf_alloc(w->pool), *rx[32];
+	bool replied = false;
+
+	assert_non_null(m);
+	struct rte_ether_hdr *eh = (struct rte_ether_hdr *)rte_pktmbuf_append(m, sizeof(*eh) + sizeof(struct rte_arp_hdr));
+	struct rte_arp_hdr *a = (struct rte_arp_hdr *)(eh + 1);
+	memset(&eh->dst_addr, 0xff, sizeof(eh->dst_addr));
+	eh->src_addr = tp_peer_mac;
+	eh->ether_type = rte_cpu_to_be_16(RTE_ETHER_TYPE_ARP);
+	a->arp_hardware = rte_cpu_to_be_16(RTE_ARP_HRD_ETHER);
+	a->arp_protocol = rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4);
+	a->arp_hlen = 6;
+	a->arp_plen = 4;
+	a->arp_opcode = rte_cpu_to_be_16(RTE_ARP_OP_REQUEST);
+	a->arp_data.arp_sha = tp_peer_mac;
+	a->arp_data.arp_sip = rte_cpu_to_be_32(TP_PEER_IP);
+	memset(&a->arp_data.arp_tha, 0, 6);
+	a->arp_data.arp_tip = rte_cpu_to_be_32(TP_GW_IP);
+	tp_input_frame(m);
+	unsigned n = rte_eth_rx_burst(tp_gw.ports[0].port_id, 0, rx, 32);
+	for (unsigned i = 0; i < n; i++) {
+		struct rte_ether_hdr *e = rte_pktmbuf_mtod(rx[i], struct rte_ether_hdr *);
+		const struct rte_arp_hdr *r = (const struct rte_arp_hdr *)(e + 1);
+		replied |= e->ether_type == rte_cpu_to_be_16(RTE_ETHER_TYPE_ARP) &&
+			   r->arp_opcode == rte_cpu_to_be_16(RTE_ARP_OP_REPLY);
+		rte_pktmbuf_free(rx[i]);
+	}
+	return replied;
+}
+
 /* A reading connection still moves len bytes (the window may be small). */
 static void
 reader_works(uint32_t len)
@@ -372,9 +406,10 @@ hoarding(const char *label, uint16_t port, uint16_t wnd, unsigned most_segs)
 	assert_true(refused_at < reserve + 8);               /* refused only at the reserve */
 	assert_int_equal(ctr("tcp.pool_pressure_refused"), refused + 1);
 	assert_true(low + 16 >= reserve);
-	/* Down at the reserve every connection still gets its ACKs. */
+	/* Down at the reserve every connection still gets its ACKs, and ARP is answered. */
 	for (unsigned i = 0; i < n; i += 7)
 		hoard(&pcs[i], 2);
+	assert_true(arp_answered());
 	assert_true(pool_free() + 16 >= reserve);
 	/* The connections go: the pool is back, and so are new connections. */
 	reset_port(port);
