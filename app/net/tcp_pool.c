@@ -11,8 +11,8 @@
  * so legitimate clients still get through while hoarders are held); below
  * tcp.pool_reserve no data is queued at all and new connections are refused
  * (RST), so ACKs, SYN-ACKs, RSTs and ARP always find a buffer. Send queues
- * (a next hop that does not read) are held the same way under pressure. A connection
- * over its cap first packs its queues into fewer buffers (Linux
+ * (a next hop that does not read) are held the same way under pressure. A
+ * connection over its cap first packs its queues into fewer buffers (Linux
  * tcp_collapse), then drops out-of-order data from the highest sequence
  * number down (tcp_prune_ofo_queue), then the new segment.
  */
@@ -138,7 +138,7 @@ tcp_ooo_prune(struct tcp_conn *c, uint32_t above, uint32_t n)
 	return k;
 }
 
-/* Pack both receive queues of c into fewer buffers (counted), unless they are already. Returns the buffers freed. */
+/* Pack c's receive queues into fewer buffers (counted) unless they are; returns the buffers freed. */
 uint32_t
 tcp_rcv_collapse(struct tcp_conn *c)
 {

@@ -326,7 +326,8 @@ arp_answered(void)
 	bool replied = false;
 
 	assert_non_null(m);
-	struct rte_ether_hdr *eh = (struct rte_ether_hdr *)rte_pktmbuf_append(m, sizeof(*eh) + sizeof(struct rte_arp_hdr));
+	struct rte_ether_hdr *eh = (struct rte_ether_hdr *)rte_pktmbuf_append(m, sizeof(*eh) +
+										sizeof(struct rte_arp_hdr));
 	struct rte_arp_hdr *a = (struct rte_arp_hdr *)(eh + 1);
 	memset(&eh->dst_addr, 0xff, sizeof(eh->dst_addr));
 	eh->src_addr = tp_peer_mac;
