@@ -92,7 +92,14 @@ enum stats_kind {
 	X(TCP_RX_DUP_ACKS,      "tcp.rx_dup_acks",       STATS_EVENT,   "duplicate ACKs received") \
 	X(TCP_RX_OOO_SEGMENTS,  "tcp.rx_ooo_segments",   STATS_EVENT,   "segments received out of order") \
 	X(TCP_RX_OOO_BYTES,     "tcp.rx_ooo_bytes",      STATS_EVENT,   "bytes received out of order") \
-	X(TCP_RX_OOO_DROPPED,   "tcp.rx_ooo_dropped",    STATS_EVENT,   "out-of-order segments dropped: duplicate or over tcp.reass_limit") \
+	X(TCP_RX_OOO_DROPPED,   "tcp.rx_ooo_dropped",    STATS_EVENT,   "out-of-order segments dropped: duplicate or over tcp.reass_limit (buffer bytes)") \
+	X(TCP_RX_OOO_PRUNED,    "tcp.rx_ooo_pruned",     STATS_EVENT,   "queued out-of-order segments dropped to make room, newest first") \
+	X(TCP_RX_COLLAPSED,     "tcp.rx_collapsed",      STATS_EVENT,   "receive buffers freed by packing queued bytes into fewer buffers") \
+	X(TCP_RX_QUEUE_CAPPED,  "tcp.rx_queue_capped",   STATS_EVENT,   "segments dropped: the connection holds its share of the packet pool (tcp.conn_pool_share)") \
+	X(TCP_RX_POOL_DROPPED,  "tcp.rx_pool_dropped",   STATS_EVENT,   "segments dropped: packet pool under pressure (tcp.pool_low_watermark, tcp.pool_reserve)") \
+	X(TCP_TX_POOL_LIMITED,  "tcp.tx_pool_limited",   STATS_EVENT,   "writes cut short or that filled the send queue to what pool pressure allows it") \
+	X(TCP_POOL_PRESSURE,    "tcp.pool_pressure",     STATS_EVENT,   "times the free packet buffers fell below tcp.pool_low_watermark") \
+	X(TCP_POOL_PRESSURE_REFUSED, "tcp.pool_pressure_refused", STATS_EVENT, "SYNs refused with RST while the packet pool was at its reserve (tcp.pool_reserve)") \
 	X(TCP_TX_RESETS,        "tcp.tx_resets",         STATS_EVENT,   "resets sent") \
 	X(TCP_RX_RESETS,        "tcp.rx_resets",         STATS_EVENT,   "resets accepted") \
 	X(TCP_CHALLENGE_ACKS,   "tcp.challenge_acks",    STATS_EVENT,   "challenge ACKs sent (RFC 5961)") \

@@ -51,7 +51,8 @@ static const char *const cfg_tcp_names[] = {
 	"reass_limit", "time_wait", "time_wait_max", "rto_min_ms", "rto_max_ms",
 	"rto_initial_ms", "max_retransmits", "syn_retries", "delayed_ack_ms",
 	"keepalive_idle", "keepalive_interval", "keepalive_probes",
-	"idle_timeout", "syncookies", "ephemeral_ports", NULL
+	"idle_timeout", "syncookies", "ephemeral_ports",
+	"conn_pool_share", "pool_low_watermark", "pool_reserve", NULL
 };
 static const char *const cfg_services_names[] = {
 	"echo", "discard", "source", NULL
@@ -124,6 +125,9 @@ static const struct cfg_int_rule cfg_tcp_ints[] = {
 	{ "keepalive_probes", offsetof(struct cfg_tcp, keepalive_probes),
 	  1, 100, false },
 	{ "idle_timeout", offsetof(struct cfg_tcp, idle_timeout), 0, 86400, false },
+	{ "conn_pool_share", offsetof(struct cfg_tcp, conn_pool_share), 1, 100, false },
+	{ "pool_low_watermark", offsetof(struct cfg_tcp, pool_low_watermark), 1, 90, false },
+	{ "pool_reserve", offsetof(struct cfg_tcp, pool_reserve), 1, 50, false },
 };
 
 /*
@@ -145,6 +149,9 @@ static const struct cfg_tcp_order {
 	{ "time_wait_max", "max_connections",
 	  offsetof(struct cfg_tcp, time_wait_max),
 	  offsetof(struct cfg_tcp, max_connections), true },
+	{ "pool_reserve", "pool_low_watermark",
+	  offsetof(struct cfg_tcp, pool_reserve),
+	  offsetof(struct cfg_tcp, pool_low_watermark), true },
 };
 
 #define CFG_EPHEMERAL_MIN     1024
@@ -1640,6 +1647,7 @@ void config_defaults(struct gw_config *cfg)
 		.keepalive_probes = 9, .idle_timeout = 0,
 		.syncookies = CFG_SYNCOOKIES_AUTO,
 		.ephemeral_first = 32768, .ephemeral_last = 60999,
+		.conn_pool_share = 2, .pool_low_watermark = 25, .pool_reserve = 5,
 	};
 	cfg->services.echo.port = 7;
 	cfg->services.discard.port = 9;

@@ -52,7 +52,10 @@ struct cfg_tcp {
 	unsigned syn_backlog;           /* half-open connections per listener per worker */
 	unsigned rcv_buffer;            /* bytes buffered per connection, receive side */
 	unsigned snd_buffer;            /* bytes buffered per connection, send side */
-	unsigned reass_limit;           /* out-of-order bytes held per connection */
+	unsigned reass_limit;           /* out-of-order buffer bytes held per connection (truesize) */
+	unsigned conn_pool_share;       /* % of the worker's packet pool one connection's receive queues may hold */
+	unsigned pool_low_watermark;    /* % of the pool free below which the worker is under pool pressure */
+	unsigned pool_reserve;          /* % of the pool kept for control segments: no data queued below it */
 	unsigned time_wait;             /* seconds in TIME_WAIT (2 MSL) */
 	unsigned time_wait_max;         /* TIME_WAIT connections per worker; oldest recycled */
 	unsigned rto_min_ms;

@@ -254,6 +254,12 @@ static const struct test_config_case test_config_broken[] = {
 	  "3: tcp.keepalive_probes: 101 is out of range (1..100)" },
 	{ TCP("idle_timeout = 100000;"),
 	  "3: tcp.idle_timeout: 100000 is out of range (0..86400)" },
+	{ TCP("conn_pool_share = 0;"),
+	  "3: tcp.conn_pool_share: 0 is out of range (1..100)" },
+	{ TCP("pool_low_watermark = 91;"),
+	  "3: tcp.pool_low_watermark: 91 is out of range (1..90)" },
+	{ TCP("pool_reserve = 51;"),
+	  "3: tcp.pool_reserve: 51 is out of range (1..50)" },
 	{ TCP("time_wait = 60.0;"), "3: tcp.time_wait: expected an integer, got a float" },
 	{ TCP("syncookies = \"sometimes\";"),
 	  "3: tcp.syncookies: \"sometimes\" is unknown "
@@ -283,6 +289,10 @@ static const struct test_config_case test_config_broken[] = {
 	  "4: tcp.rto_initial_ms: 70000 is above tcp.rto_max_ms (65000)" },
 	{ TCP("rto_min_ms = 500;\n  rto_max_ms = 400;"),
 	  "4: tcp.rto_max_ms: 400 is below tcp.rto_min_ms (500)" },
+	{ TCP("pool_reserve = 30;"),
+	  "3: tcp.pool_reserve: 30 is above tcp.pool_low_watermark (25, the default)" },
+	{ TCP("pool_low_watermark = 4;"),
+	  "3: tcp.pool_low_watermark: 4 is below tcp.pool_reserve (5, the default)" },
 	/* tcp.ephemeral_ports */
 	{ TCP("ephemeral_ports = [32768];"),
 	  "3: tcp.ephemeral_ports: has 1 entries, expected 2" },
@@ -463,6 +473,9 @@ static void test_defaults(void **state)
 	assert_int_equal(d.tcp.syncookies, CFG_SYNCOOKIES_AUTO);
 	assert_int_equal(d.tcp.ephemeral_first, 32768);
 	assert_int_equal(d.tcp.ephemeral_last, 60999);
+	assert_int_equal(d.tcp.conn_pool_share, 2);
+	assert_int_equal(d.tcp.pool_low_watermark, 25);
+	assert_int_equal(d.tcp.pool_reserve, 5);
 	assert_false(d.services.echo.enabled);
 	assert_int_equal(d.services.echo.port, 7);
 	assert_false(d.services.discard.enabled);
