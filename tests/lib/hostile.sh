@@ -46,7 +46,9 @@
 #       HOSTILE_LEGIT_RATE msg/s (default 10, Poisson arrivals), up to
 #       HOSTILE_LEGIT_SESSIONS (4) sessions of HOSTILE_LEGIT_PER_CONN (10)
 #       messages, HOSTILE_LEGIT_SIZE (2k) each, to user%d@example.com.
-#       NAME (default "legit") names its report files $T_TMP/NAME.{json,err}.
+#       HOSTILE_LEGIT_TLS=1: with STARTTLS (the gateway's certificate
+#       verified against the test CA). NAME (default "legit") names its
+#       report files $T_TMP/NAME.{json,err}.
 #   hostile_legit_stop_and_check [NAME]
 #       Stops the client (SIGTERM: no new messages; those in flight finish),
 #       then the sink, and checks, as t_ok/t_fail:
@@ -208,10 +210,12 @@ hostile_legit_start() {
 		t_fail "hostile: next-hop sink starts"; return 1
 	fi
 	HOSTILE_LEGIT_T0=$SECONDS
+	local tls=()
+	[[ -n ${HOSTILE_LEGIT_TLS:-} ]] && tls=(--starttls --ca "$HOSTILE_PKI/ca/ca.crt" --servername mx.gw.test)
 	ip netns exec "$LEGIT_NS" timeout -s KILL 900 "$HOSTILE_SG" client -S "$EXT_GW_IP:25" --json --allow-fail \
 		--rate "$HOSTILE_LEGIT_RATE" --duration 600 -m 0 -s "$HOSTILE_LEGIT_SESSIONS" \
 		-d "$HOSTILE_LEGIT_PER_CONN" -l "$HOSTILE_LEGIT_SIZE" --idle 2 --timeout 30 \
-		--from "legit@partner.test" --to "user%d@example.com" --helo legit.partner.test \
+		--from "legit@partner.test" --to "user%d@example.com" --helo legit.partner.test "${tls[@]}" \
 		>"$T_TMP/$name.json" 2>"$T_TMP/$name.err" &
 	HOSTILE_LEGIT_JOB=$!
 	return 0
@@ -248,6 +252,10 @@ hostile_legit_stop_and_check() {
 		"$pct" "$HOSTILE_LEGIT_MIN_PCT"
 	assert_ge "$name: the sink verified every accepted message by its SHA-256 ($ver >= $ok)" "$ver" "$ok"
 	assert_eq "$name: no body mismatch at the sink" 0 "$mis"
+	if [[ -n ${HOSTILE_LEGIT_TLS:-} ]]; then
+		assert_ge "$name: the legitimate client used STARTTLS" \
+			"$(( $(_hostile_jget "$T_TMP/$name.json" tls.full) + $(_hostile_jget "$T_TMP/$name.json" tls.resumed) ))" 1
+	fi
 	if python3 -c 'import sys; sys.exit(0 if float(sys.argv[1]) < float(sys.argv[2]) else 1)' "$p99" \
 		"$HOSTILE_LEGIT_P99_MS" 2>/dev/null; then
 		t_ok "$name: p99 latency $p99 ms < $HOSTILE_LEGIT_P99_MS ms"
