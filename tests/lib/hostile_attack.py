@@ -15,7 +15,8 @@ what the gateway answered, for the test to assert on.
       line; HOLD 1 keeps them open till the end, 0 closes each at once.
   noread ADDR PORT N SECS
       N clients that send EHLO and NOOPs without ever reading (receive
-      buffer 4 KB): the gateway's replies pile up. Records how each
+      buffer 4 KB), 20 connections a second: the gateway's replies pile up
+      (its send queue) and so do our commands (its receive queue). Records how each
       connection ended (reset / closed) and when, SECS at most.
   pipeline ADDR PORT N KIND
       EHLO, N commands and QUIT in one write (KIND good: NOOP, RSET, HELP,
@@ -187,6 +188,7 @@ def noread(addr, port, n, secs):
         s.setblocking(False)
         conns.append({"s": s, "sent": 0, "end": None, "how": None,
                       "data": b"EHLO noread.test\r\n" + b"NOOP\r\n" * 4096})
+        time.sleep(0.05)        # 20 a second: under the suite's connection rate limit
     pend = list(range(n))
     chunk = b"NOOP\r\n" * 4096
     while pend and time.time() - t0 < secs:
