@@ -34,7 +34,9 @@
 #       whole smtp.timeouts body), HOSTILE_SMTP_EXTRA (more settings inside
 #       smtp), HOSTILE_ROUTES_EXTRA (more entries of the routes list, with a
 #       leading comma), HOSTILE_TCP (the tcp group's body), HOSTILE_GROUPS_EXTRA
-#       (more top-level groups), and gw_config's GW_* variables.
+#       (more top-level groups), HOSTILE_EXT_PREFIX (the ext port's prefix
+#       length, default 24: 20 puts 4,094 addresses on the attacker's link),
+#       and gw_config's GW_* variables.
 #   hostile_baseline
 #       Records, with no legit client running: per-worker free buffers
 #       (`show workers` FREE), SMTP sessions (`show sessions`), TCP
@@ -80,6 +82,8 @@
 #       The current values: free buffers of all workers together (`show
 #       workers`), active sessions (`show sessions`), TCP connections other
 #       than TIME_WAIT (`show workers`).
+#   HOSTILE_KEEP=DIR (environment): a copy of $T_TMP (the gateway's log, every
+#   report) is left in DIR at exit, for a post-mortem.
 #   hostile_in NS CMD...
 #       CMD in namespace NS under `timeout HOSTILE_CMD_TIMEOUT` (120 s):
 #       an attack that hangs cannot hang the suite.
@@ -98,6 +102,7 @@
 : "${HOSTILE_ROUTES_EXTRA:=}"
 : "${HOSTILE_TCP:=time_wait = 2;}"
 : "${HOSTILE_GROUPS_EXTRA:=}"
+: "${HOSTILE_EXT_PREFIX:=24}"
 
 LEGIT_NS=mgw-lgt-$NS_TAG
 LEGIT_IF=pl$NS_TAG
@@ -136,10 +141,12 @@ tls = { certificates = ( { cert = \"$HOSTILE_PKI/gw/ecdsa.crt\"; key = \"$HOSTIL
                          { cert = \"$HOSTILE_PKI/gw/rsa.crt\"; key = \"$HOSTILE_PKI/gw/rsa.key\"; } );
   client = { level = \"may\"; }; };
 routes = ( { domains = [ \"example.com\" ]; next_hops = [ \"$INT_HOST_IP:25\" ]; } $HOSTILE_ROUTES_EXTRA );
-$HOSTILE_GROUPS_EXTRA ${GW_EXTRA_GROUPS:-}" gw_config
+$HOSTILE_GROUPS_EXTRA ${GW_EXTRA_GROUPS:-}" gw_config | sed "s|\"$EXT_GW_IP/24\"|\"$EXT_GW_IP/$HOSTILE_EXT_PREFIX\"|"
 }
 
 hostile_start() {
+	# HOSTILE_KEEP=DIR: keep a copy of $T_TMP (logs, reports) there at exit.
+	[[ -n ${HOSTILE_KEEP:-} ]] && t_cleanup 'rm -rf "$HOSTILE_KEEP"; cp -r "$T_TMP" "$HOSTILE_KEEP"'
 	_hostile_topo
 	if ! "$T_ROOT/tools/mkcerts" -q -o "$HOSTILE_PKI"; then
 		t_fail "hostile: test PKI (tools/mkcerts)"; return 1

@@ -5,16 +5,19 @@ Run inside the attacker's namespace; each attack is bounded (a count or a
 number of seconds) and prints one JSON object on stdout: what it sent and
 what the gateway answered, for the test to assert on.
 
-  synflood IFACE DST_MAC DST_IP NET COUNT RATE PORT
-      COUNT SYNs at RATE per second from spoofed sources NET.100-NET.249
-      (the attacker's own /24) with random ports and sequence numbers, by a
-      raw AF_PACKET socket: nobody answers the SYN-ACKs, every SYN leaves a
-      half-open connection or a cookie.
+  synflood IFACE DST_MAC DST_IP NET SOURCES COUNT RATE PORT
+      COUNT SYNs at RATE per second from SOURCES spoofed addresses of NET
+      (a.b.c.d/len: the attacker's own subnet, none of .1-.99 of its last
+      /24, where the gateway, the attacker and the legitimate clients are)
+      with random ports and sequence numbers, by a raw AF_PACKET socket:
+      nobody answers the SYN-ACKs (nor the gateway's ARP requests for the
+      sources), every SYN leaves a half-open connection or a cookie.
   connflood ADDR PORT N INTERVAL HOLD
       N connections, one every INTERVAL s, each reading the first reply
       line; HOLD 1 keeps them open till the end, 0 closes each at once.
-  noread ADDR PORT N SECS
-      N clients that send EHLO and NOOPs without ever reading (receive
+  noread ADDR PORT N SECS [N_TLS]
+      N clients (the first N_TLS inside STARTTLS) that send EHLO and NOOPs
+      without ever reading (receive
       buffer 4 KB), 20 connections a second: the gateway's replies pile up
       (its send queue) and so do our commands (its receive queue). Records how each
       connection ended (reset / closed) and when, SECS at most.
@@ -121,14 +124,23 @@ def syn_frame(dmac, smac, src, dst, sport, dport, seq):
     return dmac + smac + b"\x08\x00" + ip + tcp
 
 
-def synflood(iface, dmac, dst, net, count, rate, port):
+def spoofed(net, n, rnd):
+    """n distinct host addresses of net ("a.b.c.d/len"), none in x.y.z.0-99 of the last /24."""
+    base, plen = net.split("/")
+    lo = struct.unpack("!I", socket.inet_aton(base))[0] & ~((1 << (32 - int(plen))) - 1) & 0xFFFFFFFF
+    hi = lo + (1 << (32 - int(plen))) - 1
+    top = hi & ~0xFF
+    cand = [a for a in range(lo + 1, hi) if not (top <= a < top + 100) and (a & 0xFF) not in (0, 255)]
+    return [struct.pack("!I", a) for a in rnd.sample(cand, min(n, len(cand)))]
+
+
+def synflood(iface, dmac, dst, net, sources, count, rate, port):
     count, rate, port = int(count), float(rate), int(port)
     dmac = bytes.fromhex(dmac.replace(":", ""))
     smac = bytes.fromhex(open("/sys/class/net/%s/address" % iface).read().strip().replace(":", ""))
     dst = socket.inet_aton(dst)
-    base = net.rsplit(".", 1)[0]
-    srcs = [socket.inet_aton("%s.%d" % (base, i)) for i in range(100, 250)]
     rnd = random.Random(12)
+    srcs = spoofed(net, int(sources), rnd)
     sk = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)
     sk.bind((iface, 0))
     t0 = time.time()
@@ -179,44 +191,55 @@ def connflood(addr, port, n, interval, hold):
 
 # ---- clients that never read ----
 
-def noread(addr, port, n, secs):
-    n, secs = int(n), float(secs)
+def noread_open(addr, port, tls):
+    """A connection for noread: plaintext after EHLO is sent, or inside TLS."""
+    if not tls:
+        s = connect(addr, port, rcvbuf=4096)
+        s.setblocking(False)
+        return s, b"EHLO noread.test\r\n"
+    s = starttls(addr, port)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    t = tls_ctx().wrap_socket(s, server_hostname="mx.gw.test")
+    t.setblocking(False)
+    return t, b"EHLO noread.test\r\n"
+
+
+def noread(addr, port, n, secs, n_tls=0):
+    n, secs, n_tls = int(n), float(secs), int(n_tls)
     conns = []
     t0 = time.time()
     for i in range(n):
-        s = connect(addr, port, rcvbuf=4096)
-        s.setblocking(False)
-        conns.append({"s": s, "sent": 0, "end": None, "how": None,
-                      "data": b"EHLO noread.test\r\n" + b"NOOP\r\n" * 4096})
+        s, first = noread_open(addr, port, i < n_tls)
+        conns.append({"s": s, "sent": 0, "end": None, "how": None, "tls": i < n_tls, "data": first})
         time.sleep(0.05)        # 20 a second: under the suite's connection rate limit
     pend = list(range(n))
-    chunk = b"NOOP\r\n" * 4096
+    chunk = b"NOOP\r\n" * 2000
     while pend and time.time() - t0 < secs:
         p = select.poll()
         for i in pend:
             p.register(conns[i]["s"], select.POLLOUT | select.POLLERR | select.POLLHUP)
-        ev = dict(p.poll(500))
+        ev = dict(p.poll(200))
         for i in list(pend):
             c = conns[i]
             e = ev.get(c["s"].fileno(), 0)
             if e & (select.POLLERR | select.POLLHUP):
                 err = c["s"].getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
                 c["how"] = "reset" if err == 104 else ("closed" if not err else os.strerror(err))
-            elif e & select.POLLOUT:
+            elif e & select.POLLOUT or c["tls"]:
                 try:
                     c["sent"] += c["s"].send(c["data"])
                     c["data"] = chunk
                     continue
-                except BlockingIOError:
+                except (BlockingIOError, ssl.SSLWantWriteError, ssl.SSLWantReadError):
                     continue
                 except OSError as x:
-                    c["how"] = "reset" if x.errno == 104 else os.strerror(x.errno)
+                    c["how"] = "reset" if x.errno == 104 else type(x).__name__
             else:
                 continue
             c["end"] = round(time.time() - t0, 2)
             pend.remove(i)
             c["s"].close()
-    res = [{"sent": c["sent"], "end": c["end"], "how": c["how"]} for c in conns]
+    res = [{"sent": c["sent"], "end": c["end"], "how": c["how"], "tls": c["tls"]} for c in conns]
     for c in conns:
         if c["end"] is None:
             c["s"].close()
