@@ -152,30 +152,40 @@ arp_delete(struct arp_table *t, struct arp_entry *e)
 	t->used--;
 }
 
+/* Drop entry e to make room: its waiting packets are counted unresolved. */
+static void
+arp_evict(struct worker *w, struct arp_table *t, struct arp_entry *e)
+{
+	struct rte_mbuf **q = &t->q[(size_t)(e - t->e) * t->qlen];
+
+	w->ctr[e->port][STATS_ARP_TX_UNRESOLVED] += e->qn;
+	for (unsigned k = 0; k < e->qn; k++)
+		rte_pktmbuf_free(q[k]);
+	t->held -= e->qn;
+	w->ctr[e->port][STATS_ARP_EVICTED]++;
+	arp_delete(t, e);
+}
+
 /*
- * The table is full: free one entry for a new neighbour. Unresolved entries
- * (their packets are dropped) and entries nothing was sent through since
- * they were learned go first, looked for round-robin from where the last
- * search stopped, so that neighbours that never answer (spoofed sources of
- * a SYN flood) or that only asked for us cannot lock others out of the
- * table. Entries in use are kept. false when every entry is in use.
+ * The table is full: free one entry for a new neighbour. An unresolved entry
+ * goes first (its packets are dropped), looked for round-robin from where
+ * the last search stopped, so that neighbours that never answer (spoofed
+ * sources of a SYN flood) cannot lock others out of the table; failing
+ * that, an entry nothing was sent through since it was learned (a host that
+ * only asked for us). Entries in use are kept. false when all are in use.
  */
 static bool
 arp_reclaim(struct worker *w, struct arp_table *t)
 {
-	for (unsigned n = 0; n < t->size; n++) {
-		struct arp_entry *e = &t->e[t->hand];
-		t->hand = t->hand + 1 < t->size ? t->hand + 1 : 0;
-		if (e->state != ARP_INCOMPLETE && (e->state != ARP_REACHABLE || e->used))
-			continue;
-		struct rte_mbuf **q = &t->q[(size_t)(e - t->e) * t->qlen];
-		w->ctr[e->port][STATS_ARP_TX_UNRESOLVED] += e->qn;
-		for (unsigned k = 0; k < e->qn; k++)
-			rte_pktmbuf_free(q[k]);
-		t->held -= e->qn;
-		w->ctr[e->port][STATS_ARP_EVICTED]++;
-		arp_delete(t, e);
-		return true;
+	for (int pass = 0; pass < 2; pass++) {
+		for (unsigned n = 0; n < t->size; n++) {
+			struct arp_entry *e = &t->e[t->hand];
+			t->hand = t->hand + 1 < t->size ? t->hand + 1 : 0;
+			if (e->state == ARP_INCOMPLETE || (pass == 1 && e->state == ARP_REACHABLE && !e->used)) {
+				arp_evict(w, t, e);
+				return true;
+			}
+		}
 	}
 	return false;
 }
