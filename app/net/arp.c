@@ -39,7 +39,7 @@ struct arp_table {
 	unsigned qlen;                  /* packets held per entry */
 	unsigned held;                  /* packets held by all entries */
 	unsigned held_max;              /* ... at most (arp_table_create) */
-	unsigned hand;                  /* where arp_reclaim() looks next */
+	unsigned hand;                  /* where arp_pick() looks next */
 	unsigned n_buckets;             /* power of two */
 	uint32_t free_head;             /* index + 1 */
 	unsigned used;
@@ -167,49 +167,75 @@ arp_evict(struct worker *w, struct arp_table *t, struct arp_entry *e)
 }
 
 /*
- * The table is full: free one entry for a new neighbour. An unresolved entry
- * goes first (its packets are dropped), looked for round-robin from where
- * the last search stopped, so that neighbours that never answer (spoofed
- * sources of a SYN flood) cannot lock others out of the table; failing
- * that, an entry nothing was sent through since it was learned (a host that
- * only asked for us). Entries in use are kept. false when all are in use.
+ * What the table may give up under pressure, best first: an entry that has
+ * not answered an ARP request for a second (ARP_RETRY_MS) or more, then any
+ * unresolved one, then (victims only, ARP_PICK_UNUSED) one that nothing was
+ * sent through since it was learned. A neighbour just asked for keeps its
+ * entry and its packet for a moment, however fast unanswered ones arrive.
+ */
+enum arp_pick { ARP_PICK_OLD, ARP_PICK_UNRESOLVED, ARP_PICK_UNUSED };
+
+static bool
+arp_pickable(const struct arp_entry *e, enum arp_pick k)
+{
+	if (e->state == ARP_INCOMPLETE)
+		return k != ARP_PICK_OLD || e->retries >= 2;
+	return k == ARP_PICK_UNUSED && e->state == ARP_REACHABLE && !e->used;
+}
+
+/*
+ * The first entry, round-robin from where the last search stopped, that is
+ * pickable at the best level up to `worst` and not `skip`; with packets
+ * waiting if `queued`. NULL when there is none.
+ */
+static struct arp_entry *
+arp_pick(struct arp_table *t, enum arp_pick worst, const struct arp_entry *skip, bool queued)
+{
+	for (enum arp_pick k = ARP_PICK_OLD; k <= worst; k++) {
+		for (unsigned n = 0; n < t->size; n++) {
+			struct arp_entry *e = &t->e[t->hand];
+			t->hand = t->hand + 1 < t->size ? t->hand + 1 : 0;
+			if (e != skip && (!queued || e->qn != 0) && arp_pickable(e, k))
+				return e;
+		}
+	}
+	return NULL;
+}
+
+/*
+ * The table is full: free one entry for a new neighbour (arp_pick's order),
+ * so that neighbours that never answer (spoofed sources of a SYN flood) or
+ * that only asked for us cannot lock others out. Entries in use are kept.
+ * false when every entry is in use.
  */
 static bool
 arp_reclaim(struct worker *w, struct arp_table *t)
 {
-	for (int pass = 0; pass < 2; pass++) {
-		for (unsigned n = 0; n < t->size; n++) {
-			struct arp_entry *e = &t->e[t->hand];
-			t->hand = t->hand + 1 < t->size ? t->hand + 1 : 0;
-			if (e->state == ARP_INCOMPLETE || (pass == 1 && e->state == ARP_REACHABLE && !e->used)) {
-				arp_evict(w, t, e);
-				return true;
-			}
-		}
-	}
-	return false;
+	struct arp_entry *e = arp_pick(t, ARP_PICK_UNUSED, NULL, false);
+
+	if (e == NULL)
+		return false;
+	arp_evict(w, t, e);
+	return true;
 }
 
 /*
  * The packets waiting on neighbours hold their share of the pool: make room
  * for the first packet of entry e by dropping the newest packet of another
- * unresolved entry (round-robin, as arp_reclaim), so that a new neighbour
- * is not starved by the ones that never answer. false when none holds one.
+ * unresolved entry (arp_pick's order), so that a new neighbour is not
+ * starved by the ones that never answer. false when none holds one.
  */
 static bool
 arp_steal(struct worker *w, struct arp_table *t, const struct arp_entry *e)
 {
-	for (unsigned n = 0; n < t->size; n++) {
-		struct arp_entry *o = &t->e[t->hand];
-		t->hand = t->hand + 1 < t->size ? t->hand + 1 : 0;
-		if (o == e || o->state != ARP_INCOMPLETE || o->qn == 0)
-			continue;
-		rte_pktmbuf_free(t->q[(size_t)(o - t->e) * t->qlen + --o->qn]);
-		t->held--;
-		w->ctr[o->port][STATS_ARP_TX_HELD_FULL]++;
-		return true;
-	}
-	return false;
+	struct arp_entry *o = arp_pick(t, ARP_PICK_UNRESOLVED, e, true);
+
+	if (o == NULL)
+		return false;
+	rte_pktmbuf_free(t->q[(size_t)(o - t->e) * t->qlen + --o->qn]);
+	t->held--;
+	w->ctr[o->port][STATS_ARP_TX_HELD_FULL]++;
+	return true;
 }
 
 /* A new entry for ip on port, reclaiming one when the table is full. NULL when none can be. */

@@ -7,6 +7,8 @@
 #   1. SYN flood from spoofed sources of the attacker's /20: SYN cookies
 #      engage; the SYN-ACKs waiting on ARP do not hold the packet pool, and
 #      the unanswered neighbours do not lock a new client out of the table.
+#   1b. ARP requests from 1,500 spoofed addresses: a new client still gets
+#      a neighbour entry.
 #   2. Connection flood from one address past smtp.limits.sessions_per_client
 #      and connection_rate_per_client: 421s with their text, counted.
 #   3. Clients that send commands and never read the replies: bounded
@@ -99,6 +101,31 @@ s.connect(("203.0.113.1", 25)); l = s.recv(200).split(b" ")[0].decode(); print(l
 	assert_match "a new client during the flood is greeted at once (no SYN retransmission: < 1 s)" "^220 0\.[0-9]+$" "$newc"
 	finish synflood 20
 	assert_eq "SYN flood: no cookie accepted from the flood (tcp.syncookies_rejected)" 0 "$(hostile_delta tcp.syncookies_rejected)"
+}
+
+# ---- 1b. ARP flood ----
+# 1,500 ARP requests for our address from spoofed addresses of the /20, each
+# with its own MAC: on e628c55 the gateway learns each one (reachable for
+# arp_timeout, 300 s), the neighbour table fills, and a client it has not
+# seen yet is refused an entry: its SYN-ACKs are dropped (arp.tx_cache_full)
+# for as long as the table stays full.
+s_arpflood() {
+	begin "ARP flood: 1500 requests from spoofed addresses and MACs" arpflood
+	attack arpflood arpflood "$EXT_PEER_IF" "$EXT_GW_IP" 203.0.112.0/20 1500 1000
+	ip -n "$LEGIT_NS" addr add 203.0.113.22/24 dev "$LEGIT_IF"
+	local newc
+	newc=$(hostile_in "$LEGIT_NS" python3 -c 'import socket, time
+t = time.time(); s = socket.socket(); s.bind(("203.0.113.22", 0)); s.settimeout(15)
+try:
+    s.connect(("203.0.113.1", 25)); print(s.recv(200).split(b" ")[0].decode(), round(time.time() - t, 2))
+except OSError as e:
+    print(type(e).__name__, round(time.time() - t, 2))' 2>&1)
+	t_note "new client after the ARP flood: $newc"
+	assert_ge "the flood filled the neighbour table (arp.learned)" "$(hostile_delta arp.learned)" 1000
+	assert_match "a new client after the flood is greeted at once (< 1 s)" "^220 0\.[0-9]+$" "$newc"
+	assert_eq "no packet refused a neighbour entry (arp.tx_cache_full)" 0 "$(hostile_delta arp.tx_cache_full)"
+	assert_ge "learned neighbours nothing was sent to were recycled (arp.evicted)" "$(hostile_delta arp.evicted)" 1
+	finish arpflood
 }
 
 # ---- 2. connection flood from one address ----
@@ -241,7 +268,7 @@ s_garbage() {
 }
 
 # HOSTILE_ONLY="synflood noread ...": run only those scenarios.
-for s in s_synflood s_connflood s_noread s_pipeline s_tlsstall s_tlsloop s_garbage; do
+for s in s_synflood s_arpflood s_connflood s_noread s_pipeline s_tlsstall s_tlsloop s_garbage; do
 	[[ -z ${HOSTILE_ONLY:-} || " $HOSTILE_ONLY " == *" ${s#s_} "* ]] && "$s"
 done
 

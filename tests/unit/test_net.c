@@ -368,6 +368,27 @@ test_arp_table_full(void **state)
 	arp_reset();
 }
 
+/* Neighbours that have already failed to answer for a second go before one just asked for. */
+static void
+test_arp_table_full_oldest_first(void **state)
+{
+	(void)state;
+	uint32_t fresh = RTE_IPV4(203, 0, 113, 160);
+
+	arp_reset();
+	for (unsigned i = 0; i + 1 < cfg.limits.arp_cache_size; i++)
+		send_to(RTE_IPV4(203, 0, 113, 100 + i));
+	w->now += w->hz + w->hz / 10;           /* their second request is out */
+	arp_tick(w);
+	send_to(fresh);                         /* the last free entry */
+	for (unsigned i = 0; i + 1 < cfg.limits.arp_cache_size; i++) {
+		send_to(RTE_IPV4(203, 0, 113, 170 + i));
+		assert_true(arp_has(fresh));
+	}
+	worker_tx_flush(w);
+	arp_reset();
+}
+
 /* A table full of neighbours in use: those are kept, the new one is refused. */
 static void
 test_arp_table_full_in_use(void **state)
@@ -518,6 +539,7 @@ main(void)
 		cmocka_unit_test(test_arp_resolve_fails),
 		cmocka_unit_test(test_arp_expiry),
 		cmocka_unit_test(test_arp_table_full),
+		cmocka_unit_test(test_arp_table_full_oldest_first),
 		cmocka_unit_test(test_arp_table_full_in_use),
 		cmocka_unit_test(test_arp_held_limit),
 		cmocka_unit_test(test_malformed),
