@@ -16,7 +16,8 @@
 #   4. Thousands of pipelined commands in one write: valid ones, MAIL/RSET
 #      past messages_per_session, 2000 RCPTs past the recipient limit, and
 #      invalid ones past errors_per_session.
-#   5. A ClientHello then silence; garbage instead of a ClientHello.
+#   5. A ClientHello then silence; garbage instead of a ClientHello; a
+#      forged record inside an established TLS session.
 #   6. STARTTLS handshakes in a loop, some cut after the server's flight;
 #      STARTTLS inside TLS.
 #   7. Random bytes at the SMTP port.
@@ -230,6 +231,9 @@ s_tlsstall() {
 	assert_eq "a record header announcing 16 KB, then silence: closed at the timeout" "yes" \
 		"$(jq_atk tlsrecord '"yes" if d["how"] != "open" and 4 < d["end"] < 20 else d')"
 	assert_ge "tls.failed_not_tls counts the plaintext and the random bytes" "$(hostile_delta tls.failed_not_tls)" 1
+	attack tlsforged tls-garbage "$EXT_GW_IP" 25 record-after
+	assert_eq "a forged record inside an established TLS session: the gateway closes at once" "yes" \
+		"$(jq_atk tlsforged '"yes" if d["how"] != "open" and d["end"] < 3 else d')"
 	assert_eq "every failed handshake counted by a reason" 13 \
 		"$(( $(hostile_delta tls.failed_not_tls) + $(hostile_delta tls.failed_timeout) + $(hostile_delta tls.failed_other) + $(hostile_delta tls.failed_closed) + $(hostile_delta tls.refused_ssl) ))"
 	finish tlsstall

@@ -36,7 +36,8 @@ what the gateway answered, for the test to assert on.
   tls-garbage ADDR PORT MODE
       STARTTLS, then instead of a ClientHello: "plain" (an EHLO line),
       "random" (4 KB of random bytes), "record" (a handshake record header
-      announcing 16 KB, then silence).
+      announcing 16 KB, then silence); or "record-after": a handshake and
+      EHLO, then an application-data record that does not decrypt.
   tls-loop ADDR PORT SECS ABORT_PCT RATE
       STARTTLS handshakes, RATE a second, for SECS s; ABORT_PCT % of them are
       cut with a reset right after the server's first flight (the costly
@@ -365,10 +366,39 @@ def tls_silence(addr, port, n, secs):
     out({"conns": res})
 
 
+def tls_established(s):
+    """A TLS session over s by hand (memory BIOs), so raw bytes can follow it."""
+    inc, outg = ssl.MemoryBIO(), ssl.MemoryBIO()
+    o = tls_ctx().wrap_bio(inc, outg, server_hostname="mx.gw.test")
+    while True:
+        try:
+            o.do_handshake()
+            break
+        except ssl.SSLWantReadError:
+            s.sendall(outg.read())
+            d = s.recv(65536)
+            if not d:
+                raise EOFError(b"closed in the handshake")
+            inc.write(d)
+    s.sendall(outg.read())
+    o.write(b"EHLO tls.test\r\n")
+    s.sendall(outg.read())
+    while True:
+        try:
+            if b"\r\n250 " in b"\r\n" + o.read(65536):
+                return
+        except ssl.SSLWantReadError:
+            inc.write(s.recv(65536))
+
+
 def tls_garbage(addr, port, mode):
     s = starttls(addr, port)
     t0 = time.time()
-    if mode == "plain":
+    if mode == "record-after":
+        tls_established(s)
+        t0 = time.time()
+        s.sendall(b"\x17\x03\x03\x00\x40" + bytes(random.Random(9).randrange(256) for _ in range(64)))
+    elif mode == "plain":
         s.sendall(b"EHLO plain.test\r\n")
     elif mode == "random":
         s.sendall(bytes(random.Random(7).randrange(256) for _ in range(4096)))
