@@ -6,12 +6,17 @@
 # gateway up, its packet buffers, sessions and connections at the baseline.
 #
 #   source tests/lib/harness.sh; source tests/lib/gw.sh; source tests/lib/hostile.sh
-#   hostile_start                   # topology, PKI, gateway, next-hop sink
+#   hostile_start                   # topology, PKI, gateway
 #   hostile_baseline                # record the idle state (before the legit client)
-#   hostile_legit_start             # the legitimate client starts sending
+#   hostile_legit_start             # the next-hop sink and the legitimate client start
 #   ...attack from $EXT_NS...
 #   hostile_legit_stop_and_check    # >= 95 % delivered and sink-verified, p99 bound
 #   hostile_check_baseline          # alive; buffers, sessions, connections back
+#
+# The attacks of test_hostile.sh are in tests/lib/hostile_attack.py (SYN
+# and ARP floods by raw socket, connection floods, non-reading clients,
+# pipelined bursts, TLS stalls and garbage, handshake loops, random bytes),
+# each bounded, each printing JSON; other suites may use them too.
 #
 # Topology (on top of topo_two_ports):
 #   $EXT_NS    203.0.113.10  the attacker (EXT_HOST_IP), hping3/scapy/python there
@@ -73,7 +78,7 @@
 #   hostile_check_baseline [TIMEOUT]
 #       Checks that the gateway process is alive and, waiting up to TIMEOUT s
 #       (default 20: the suite's timeouts are 5 s, SMTP_CLOSE_WAIT_S is 10 s)
-#       for each, that free buffers per worker are back within
+#       for each, that free buffers (all workers together) are back within
 #       HOSTILE_MBUF_SLACK (default 64: the mempool's per-core cache) of the
 #       baseline, sessions and non-TIME_WAIT connections back to it.
 #   hostile_delta COUNTER
