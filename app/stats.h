@@ -55,7 +55,9 @@ enum stats_kind {
 	X(ARP_RESOLVE_FAILED,   "arp.resolve_failed",    STATS_EVENT,   "neighbours that never answered") \
 	X(ARP_TX_UNRESOLVED,    "arp.tx_unresolved",     STATS_TX_DROP, "packets dropped: neighbour did not answer") \
 	X(ARP_TX_QUEUE_FULL,    "arp.tx_queue_full",     STATS_TX_DROP, "packets dropped: too many waiting on one neighbour") \
-	X(ARP_TX_CACHE_FULL,    "arp.tx_cache_full",     STATS_TX_DROP, "packets dropped: neighbour table full") \
+	X(ARP_TX_CACHE_FULL,    "arp.tx_cache_full",     STATS_TX_DROP, "packets dropped: neighbour table full of entries in use") \
+	X(ARP_TX_HELD_FULL,     "arp.tx_held_full",      STATS_TX_DROP, "packets dropped: those waiting on neighbours already held 1/16 of the packet pool") \
+	X(ARP_EVICTED,          "arp.evicted",           STATS_EVENT,   "neighbour entries recycled (unresolved or unused) because the table was full") \
 	X(ARP_SHARED_DROPPED,   "arp.shared_dropped",    STATS_EVENT,   "neighbour updates not passed to another worker (ring full)") \
 	X(IPV4_RX_TRUNCATED,    "ipv4.rx_truncated",     STATS_RX_DROP, "IPv4 packets shorter than their header/length") \
 	X(IPV4_RX_BAD_VERSION,  "ipv4.rx_bad_version",   STATS_RX_DROP, "IPv4 EtherType with another IP version") \

@@ -75,7 +75,8 @@ worker_create(struct gw *gw, unsigned id, unsigned lcore_id, char *err, size_t e
 					socket, RING_F_SC_DEQ);
 	snprintf(name, sizeof(name), "log_w%u", id);
 	w->log_ring = log_ring_create(name, cfg->limits.log_ring_size, socket);
-	w->arp = arp_table_create(cfg->limits.arp_cache_size, cfg->limits.arp_queue_length, socket);
+	w->arp = arp_table_create(cfg->limits.arp_cache_size, cfg->limits.arp_queue_length,
+				  cfg->limits.mbufs_per_worker / ARP_HELD_SHARE, socket);
 	timer_wheel_init(&w->timers, rte_rdtsc(), w->hz / 1000);
 	int tcp_rc = tcp_worker_init(w);
 	if (tcp_rc != 0) {
