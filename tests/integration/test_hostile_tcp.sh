@@ -50,11 +50,16 @@ ip netns exec "$INT_NS" /usr/bin/python3 "$FLOOD" stall-hop "$STALL_IP" 2527 >"$
 t_cleanup "kill $! 2>/dev/null"
 smtp_wait_port "$INT_NS" "$STALL_IP" 2527 30 220 || t_fail "non-reading next hop on $STALL_IP:2527 starts"
 
+# The SMTP-level limits (smtp.limits.sessions_per_client, smtp.client.
+# destination_concurrency) would stop the hoarders before the TCP layer does:
+# they are set wide open so that the pool's own defence is what is tested.
 # start_gw LABEL TCP_SETTINGS: a fresh gateway; the pool's size, reserve and
 # free buffers at rest in SIZE, RESERVE, BASE.
 start_gw() {
 	GW_EXTRA_GROUPS="tcp = { $2 };
-smtp = { hostname = \"mx.gw.test\"; accepted_domains = [ \"example.com\", \"stall.example\", \"slow.example\" ]; };
+smtp = { hostname = \"mx.gw.test\"; accepted_domains = [ \"example.com\", \"stall.example\", \"slow.example\" ];
+  limits = { sessions_per_client = 50; };
+  client = { destination_concurrency = 1000; }; };
 routes = (
   { domains = [ \"example.com\" ]; next_hops = [ \"10.20.0.10:25\" ]; },
   { domains = [ \"stall.example\" ]; next_hops = [ \"10.20.0.11:2526\" ]; },
