@@ -3,8 +3,10 @@
  * (TCP) stream's events: readable/writable drive the handshake and then feed
  * the layer above; wolfSSL reads and writes the lower stream through the I/O
  * callbacks below, which never block (WANT_READ/WANT_WRITE). Writes from
- * above are cut to what the lower stream can take whole, so a record is
- * never left half-sent inside wolfSSL.
+ * above are cut to what the lower stream has room for; when it takes less
+ * anyway (its buffer pool ran dry) wolfSSL holds an encrypted record that
+ * must be retried with the same bytes: the filter keeps a copy of them
+ * (`pend`), reports them as taken, and retries before anything else.
  */
 #include <errno.h>
 #include <stddef.h>
@@ -34,6 +36,7 @@
 #define TLS_HELLO_MAX       2048    /* ClientHello record buffered to choose our certificate */
 #define TLS_CERT_NAMES      16      /* host names per certificate of ours considered for SNI */
 #define TLS_CLIENT_CACHE    256     /* next-hop sessions kept per worker */
+#define TLS_WRITE_CHUNK     4096    /* plaintext per wolfSSL_write: what a pending retry keeps */
 
 struct tls_gen {
 	WOLFSSL_CTX *server[CFG_MAX_CERTS];     /* one per certificate of ours */
@@ -67,6 +70,9 @@ struct tls_stream {
 	bool opened;                    /* the handshake completed */
 	bool ticket_refused;            /* a ticket of this handshake was refused (counted once) */
 	bool have_cached;               /* cached holds the certificate facts of the session resumed */
+	bool shut_pending;              /* shutdown asked while pend was not yet sent: after it */
+	bool wr_failed;                 /* wolfSSL_write failed for good: writes are -EPIPE */
+	uint16_t pend_len;              /* a wolfSSL_write that met WANT_WRITE: pend[0..pend_len) */
 
 	uint16_t hello_len, hello_off;  /* server: the buffered ClientHello, fed to wolfSSL first */
 	struct tls_client_opts copts;   /* client side: what to check after the handshake */
@@ -76,7 +82,10 @@ struct tls_stream {
 	struct tls_info cached;         /* client side: what the full handshake of the offered session found */
 	struct tls_info info;
 	struct tls_stream *next_free;
-	uint8_t hello[TLS_HELLO_MAX];   /* last: a new session clears everything before it */
+	union {                         /* last: a new session clears everything before it */
+		uint8_t hello[TLS_HELLO_MAX];   /* server, before the handshake */
+		uint8_t pend[TLS_WRITE_CHUNK];  /* once open: the bytes of the write to retry */
+	};
 };
 
 struct tls_pool {
@@ -90,6 +99,7 @@ struct tls_pool {
 
 static const struct stream_impl tls_stream_impl;
 static const struct stream_ops tls_lower_ops;
+static int tls_flush_pending(struct tls_stream *ts);
 
 static struct tls_pool *
 tls_pool_of(const struct worker *w)
@@ -1138,6 +1148,8 @@ tls_low_writable(struct stream *low)
 		if (!tls_handshake(ts))
 			return;
 	}
+	if (ts->state == TLS_ST_OPEN && tls_flush_pending(ts) == 0)
+		return;                         /* still short: the lower stream says when */
 	if (ts->state == TLS_ST_OPEN && ts->up.ops != NULL && ts->up.ops->writable != NULL)
 		ts->up.ops->writable(&ts->up);
 }
@@ -1188,32 +1200,88 @@ tls_write_space(const struct stream *s)
 {
 	const struct tls_stream *ts = (const struct tls_stream *)s;
 
-	if (ts->state != TLS_ST_OPEN || ts->low == NULL)
+	if (ts->state != TLS_ST_OPEN || ts->low == NULL || ts->pend_len != 0 || ts->shut_pending)
 		return 0;
 	size_t low = stream_write_space(ts->low);
-	size_t overhead = TLS_RECORD_OVERHEAD * (low / TLS_RECORD_MAX + 1);
+	size_t overhead = TLS_RECORD_OVERHEAD * (low / TLS_WRITE_CHUNK + 1);
 	return low > overhead ? low - overhead : 0;
+}
+
+/* close_notify and FIN (once nothing is pending). */
+static int
+tls_shutdown_now(struct tls_stream *ts)
+{
+	ts->shut_pending = false;
+	if (ts->state == TLS_ST_OPEN && !ts->wr_failed)
+		wolfSSL_shutdown(ts->ssl);      /* close_notify; we do not wait for the peer's */
+	return stream_shutdown(ts->low);
+}
+
+/*
+ * Retry the write that met WANT_WRITE, with the same buffer and length as
+ * wolfSSL requires. 1: nothing pending (any more), 0: still pending, -1:
+ * the write failed.
+ */
+static int
+tls_flush_pending(struct tls_stream *ts)
+{
+	if (ts->wr_failed)
+		return -1;
+	if (ts->pend_len == 0)
+		return 1;
+	int r = wolfSSL_write(ts->ssl, ts->pend, ts->pend_len);
+	if (r <= 0) {
+		if (wolfSSL_get_error(ts->ssl, r) == WOLFSSL_ERROR_WANT_WRITE)
+			return 0;
+		ts->wr_failed = true;
+		return -1;
+	}
+	ts->pend_len = 0;
+	if (ts->shut_pending && ts->low != NULL)
+		tls_shutdown_now(ts);
+	return 1;
+}
+
+/* One record's worth: the bytes taken (all n, a WANT_WRITE keeps a copy), or -EPIPE. */
+static ssize_t
+tls_write_chunk(struct tls_stream *ts, const uint8_t *buf, size_t n)
+{
+	int r = wolfSSL_write(ts->ssl, buf, (int)n);
+
+	if (r > 0)
+		return r;
+	if (wolfSSL_get_error(ts->ssl, r) != WOLFSSL_ERROR_WANT_WRITE) {
+		ts->wr_failed = true;
+		return -EPIPE;
+	}
+	/* wolfSSL holds the record: it will be retried with these very bytes */
+	ts->hello_len = ts->hello_off = 0;
+	memcpy(ts->pend, buf, n);
+	ts->pend_len = (uint16_t)n;
+	ts->w->ctr[0][STATS_TLS_WRITE_PENDING]++;
+	return (ssize_t)n;
 }
 
 static ssize_t
 tls_write(struct stream *s, const void *buf, size_t len)
 {
 	struct tls_stream *ts = tls_of(s);
+	size_t done = 0;
 
 	if (ts->state != TLS_ST_OPEN || ts->low == NULL)
 		return ts->state == TLS_ST_OPEN ? 0 : -EPIPE;
+	if (ts->shut_pending || tls_flush_pending(ts) < 0)
+		return -EPIPE;
 	size_t n = RTE_MIN(len, tls_write_space(s));
-	if (n == 0) {
-		stream_write(ts->low, "", 0);   /* ask the lower stream for a writable event */
-		return 0;
+	while (done < n && ts->pend_len == 0) {
+		ssize_t r = tls_write_chunk(ts, (const uint8_t *)buf + done, RTE_MIN(n - done, (size_t)TLS_WRITE_CHUNK));
+		if (r < 0)
+			return done != 0 ? (ssize_t)done : r;
+		done += (size_t)r;
 	}
-	int r = wolfSSL_write(ts->ssl, buf, (int)n);
-	if (r > 0)
-		return r;
-	int err = wolfSSL_get_error(ts->ssl, r);
-	if (err == WOLFSSL_ERROR_WANT_WRITE)
-		return 0;
-	return -EPIPE;
+	if (done < len)
+		stream_write(ts->low, "", 0);   /* ask the lower stream for a writable event */
+	return (ssize_t)done;
 }
 
 static size_t
@@ -1242,9 +1310,11 @@ tls_shutdown(struct stream *s)
 
 	if (ts->low == NULL)
 		return -ENOTCONN;
-	if (ts->state == TLS_ST_OPEN)
-		wolfSSL_shutdown(ts->ssl);      /* close_notify; we do not wait for the peer's */
-	return stream_shutdown(ts->low);
+	if (ts->pend_len != 0 && !ts->wr_failed) {
+		ts->shut_pending = true;        /* the pending record first, then close_notify and FIN */
+		return 0;
+	}
+	return tls_shutdown_now(ts);
 }
 
 static void
@@ -1271,6 +1341,14 @@ static const struct stream_impl tls_stream_impl = {
 };
 
 /* ---- starting ---- */
+
+bool
+tls_server_available(const struct worker *w, const struct tls_gen *g)
+{
+	const struct tls_pool *p = w->tls;
+
+	return p != NULL && p->free != NULL && tls_gen_server_ready(g);
+}
 
 struct stream *
 tls_server_start(struct worker *w, const struct tls_gen *g, struct stream *lower,

@@ -171,6 +171,8 @@ tcp_stream_write(struct stream *s, const void *buf, size_t len)
 	uint32_t want = (uint32_t)RTE_MIN(len, (size_t)room);
 	uint32_t n = tcp_bufq_append_bytes(c->w, c->port, &c->snd, buf, want);
 	c->want_writable = n < len || c->snd.bytes >= limit || len == 0;   /* len 0: "tell me when" */
+	if (n < want || (len == 0 && c->snd.bytes == 0))
+		tcp_write_retry_arm(c);         /* the pool cut it short, or nothing in flight to ACK */
 	tcp_output(c);
 	return n;
 }

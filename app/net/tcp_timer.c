@@ -270,12 +270,34 @@ tcp_keep_fire(struct timer *t, void *arg)
 	c->keep_probes = probes;
 }
 
+static void
+tcp_write_retry_fire(struct timer *t, void *arg)
+{
+	struct tcp_conn *c = arg;
+	(void)t;
+
+	if (c->want_writable && c->app_attached) {
+		c->want_writable = false;
+		tcp_event(c, TCP_EV_WRITABLE);
+	}
+}
+
+void
+tcp_write_retry_arm(struct tcp_conn *c)
+{
+	struct worker *w = c->w;
+
+	if (!timer_pending(&c->wr_timer))
+		timer_arm(&w->timers, &c->wr_timer, w->now + w->tcp->ms_hz);
+}
+
 void
 tcp_timers_init(struct tcp_conn *c)
 {
 	timer_init(&c->rtx_timer, tcp_rtx_fire, c);
 	timer_init(&c->delack_timer, tcp_delack_fire, c);
 	timer_init(&c->keep_timer, tcp_keep_fire, c);
+	timer_init(&c->wr_timer, tcp_write_retry_fire, c);
 }
 
 void
@@ -286,6 +308,7 @@ tcp_timers_stop(struct tcp_conn *c)
 	timer_cancel(&w->timers, &c->rtx_timer);
 	timer_cancel(&w->timers, &c->delack_timer);
 	timer_cancel(&w->timers, &c->keep_timer);
+	timer_cancel(&w->timers, &c->wr_timer);
 	c->persist = false;
 }
 
