@@ -1279,7 +1279,7 @@ tls_write(struct stream *s, const void *buf, size_t len)
 			return done != 0 ? (ssize_t)done : r;
 		done += (size_t)r;
 	}
-	if (done < len)
+	if (done < len || len == 0)
 		stream_write(ts->low, "", 0);   /* ask the lower stream for a writable event */
 	return (ssize_t)done;
 }

@@ -276,6 +276,7 @@ tcp_write_retry_fire(struct timer *t, void *arg)
 	struct tcp_conn *c = arg;
 	(void)t;
 
+	tcp_output(c);                  /* what the pool refused to send */
 	if (c->want_writable && c->app_attached) {
 		c->want_writable = false;
 		tcp_event(c, TCP_EV_WRITABLE);
