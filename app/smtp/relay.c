@@ -153,6 +153,9 @@ relay_same_names(const struct cfg_route *a, const struct cfg_route *b)
  * along only the same route, or "secure" with the very same names. One
  * outbound connector applies one policy (level, tls_domain, pins, minimum
  * version) to all its recipients, whichever route found their next hop.
+ * A weaker recipient riding along never fails for the stricter route's
+ * checks: RCPTs are relayed one at a time, so the open transaction's
+ * connection has passed them (its first RCPT got 250) before r is asked.
  */
 static bool
 relay_same_policy(const struct smtp_session *ss, const struct cfg_route *r, const struct cfg_connector_out *co)
