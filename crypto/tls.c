@@ -72,6 +72,7 @@ struct tls_stream {
 	bool have_cached;               /* cached holds the certificate facts of the session resumed */
 	bool shut_pending;              /* shutdown asked while pend was not yet sent: after it */
 	bool wr_failed;                 /* wolfSSL_write failed for good: writes are -EPIPE */
+	bool io_want_write;             /* tls_io_send said WANT_WRITE since the last handshake step */
 	uint16_t pend_len;              /* a wolfSSL_write that met WANT_WRITE: pend[0..pend_len) */
 
 	uint16_t hello_len, hello_off;  /* server: the buffered ClientHello, fed to wolfSSL first */
@@ -732,8 +733,10 @@ tls_io_send(WOLFSSL *ssl, char *buf, int sz, void *ctx)
 	ssize_t n = stream_write(ts->low, buf, (size_t)sz);
 	if (n < 0)
 		return WOLFSSL_CBIO_ERR_CONN_CLOSE;
-	if (n == 0)
+	if (n == 0) {
+		ts->io_want_write = true;
 		return WOLFSSL_CBIO_ERR_WANT_WRITE;
+	}
 	return (int)n;
 }
 
@@ -900,6 +903,7 @@ tls_handshake_failed(struct tls_stream *ts, enum tls_fail why)
 static bool
 tls_handshake(struct tls_stream *ts)
 {
+	ts->io_want_write = false;
 	int ret = ts->server ? wolfSSL_accept(ts->ssl) : wolfSSL_connect(ts->ssl);
 
 	if (ret == WOLFSSL_SUCCESS) {
@@ -912,6 +916,14 @@ tls_handshake(struct tls_stream *ts)
 	}
 	int err = wolfSSL_get_error(ts->ssl, ret);
 	if (err == WOLFSSL_ERROR_WANT_READ || err == WOLFSSL_ERROR_WANT_WRITE)
+		return false;
+	/*
+	 * wolfSSL 5.5.4, TLS 1.3 accept and connect: when the flight buffered by
+	 * an earlier WANT_WRITE meets WANT_WRITE again, it returns a fatal error
+	 * with ssl->error 0 (`ssl->error = ret`, ret still 0). The output is
+	 * still buffered and the next call sends it: wait for writable.
+	 */
+	if (err == WOLFSSL_ERROR_NONE && ts->io_want_write)
 		return false;
 	ts->info.lib_err = err;
 	tls_handshake_failed(ts, tls_classify(ts, err));
