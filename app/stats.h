@@ -142,7 +142,8 @@ enum stats_kind {
 	X(SMTP_CONNECTOR_WOULD_REFUSE, "smtp.connector_would_refuse", STATS_EVENT, "MAIL a report_only connector would have refused (allowed, logged)") \
 	X(TLS_STARTTLS,         "tls.starttls",          STATS_EVENT,   "STARTTLS commands answered 220") \
 	X(TLS_HANDSHAKES,       "tls.handshakes",        STATS_EVENT,   "inbound TLS handshakes completed (full and resumed)") \
-	X(TLS_WRITE_PENDING,    "tls.write_pending",     STATS_EVENT,   "TLS records the lower stream took only in part (buffer pool dry), kept and retried with the same bytes") \
+	X(TLS_WRITE_HELD,       "tls.write_held",        STATS_EVENT,   "TLS records the lower stream took only in part (buffer pool dry): the rest held and sent first") \
+	X(TLS_WRITE_OVERFLOW,   "tls.write_overflow",    STATS_EVENT,   "TLS connections closed: more output than one record to hold while the lower stream took nothing") \
 	X(TLS_RESUMED,          "tls.resumed",           STATS_EVENT,   "inbound TLS handshakes that resumed a session") \
 	X(TLS_V1_2,             "tls.version_1_2",       STATS_EVENT,   "inbound TLS sessions with TLS 1.2") \
 	X(TLS_V1_3,             "tls.version_1_3",       STATS_EVENT,   "inbound TLS sessions with TLS 1.3") \

@@ -3,10 +3,13 @@
  * (TCP) stream's events: readable/writable drive the handshake and then feed
  * the layer above; wolfSSL reads and writes the lower stream through the I/O
  * callbacks below, which never block (WANT_READ/WANT_WRITE). Writes from
- * above are cut to what the lower stream has room for; when it takes less
- * anyway (its buffer pool ran dry) wolfSSL holds an encrypted record that
- * must be retried with the same bytes: the filter keeps a copy of them
- * (`pend`), reports them as taken, and retries before anything else.
+ * above are cut to what the lower stream has room for, in records of at most
+ * TLS_WRITE_CHUNK. Once the handshake is done, wolfSSL never sees WANT_WRITE:
+ * when the lower stream takes less than a record (its buffer pool ran dry),
+ * the filter keeps the rest of the ciphertext (`held`) and sends it before
+ * any other byte. (A wolfSSL_write that met WANT_WRITE would have to be
+ * retried with the same buffer, and 5.5.4 keeps its offsets after that and
+ * skips bytes of a later write if its output buffer holds anything else.)
  */
 #include <errno.h>
 #include <stddef.h>
@@ -36,7 +39,8 @@
 #define TLS_HELLO_MAX       2048    /* ClientHello record buffered to choose our certificate */
 #define TLS_CERT_NAMES      16      /* host names per certificate of ours considered for SNI */
 #define TLS_CLIENT_CACHE    256     /* next-hop sessions kept per worker */
-#define TLS_WRITE_CHUNK     4096    /* plaintext per wolfSSL_write: what a pending retry keeps */
+#define TLS_WRITE_CHUNK     4096    /* plaintext per wolfSSL_write */
+#define TLS_HELD_MAX        (TLS_WRITE_CHUNK + 512)     /* a record, and alerts or KeyUpdates behind it */
 
 struct tls_gen {
 	WOLFSSL_CTX *server[CFG_MAX_CERTS];     /* one per certificate of ours */
@@ -70,10 +74,11 @@ struct tls_stream {
 	bool opened;                    /* the handshake completed */
 	bool ticket_refused;            /* a ticket of this handshake was refused (counted once) */
 	bool have_cached;               /* cached holds the certificate facts of the session resumed */
-	bool shut_pending;              /* shutdown asked while pend was not yet sent: after it */
-	bool wr_failed;                 /* wolfSSL_write failed for good: writes are -EPIPE */
+	bool shut_pending;              /* shutdown asked while ciphertext was held: after it */
+	bool wr_failed;                 /* the lower stream failed (or held would overflow): -EPIPE */
 	bool io_want_write;             /* tls_io_send said WANT_WRITE since the last handshake step */
-	uint16_t pend_len;              /* a wolfSSL_write that met WANT_WRITE: pend[0..pend_len) */
+	bool notify_sent;               /* close_notify went to wolfSSL (it may still be held) */
+	uint16_t held_len;              /* once open: ciphertext the lower stream did not take yet */
 
 	uint16_t hello_len, hello_off;  /* server: the buffered ClientHello, fed to wolfSSL first */
 	struct tls_client_opts copts;   /* client side: what to check after the handshake */
@@ -85,7 +90,7 @@ struct tls_stream {
 	struct tls_stream *next_free;
 	union {                         /* last: a new session clears everything before it */
 		uint8_t hello[TLS_HELLO_MAX];   /* server, before the handshake */
-		uint8_t pend[TLS_WRITE_CHUNK];  /* once open: the bytes of the write to retry */
+		uint8_t held[TLS_HELD_MAX];     /* once open: held_len bytes of ciphertext, sent first */
 	};
 };
 
@@ -722,14 +727,47 @@ tls_io_recv(WOLFSSL *ssl, char *buf, int sz, void *ctx)
 	return WOLFSSL_CBIO_ERR_WANT_READ;
 }
 
+/*
+ * Once open: all of buf is taken, straight to the lower stream or behind
+ * what is held. More than TLS_HELD_MAX to hold (a peer that keeps asking for
+ * KeyUpdates while we cannot send) closes the connection: never WANT_WRITE.
+ */
+static int
+tls_io_send_open(struct tls_stream *ts, const uint8_t *buf, size_t sz)
+{
+	size_t n = 0;
+
+	if (ts->held_len == 0) {
+		ssize_t r = stream_write(ts->low, buf, sz);
+		if (r < 0) {
+			ts->wr_failed = true;
+			return WOLFSSL_CBIO_ERR_CONN_CLOSE;
+		}
+		if ((size_t)r == sz)
+			return (int)sz;
+		n = (size_t)r;
+	}
+	if (ts->held_len + (sz - n) > sizeof(ts->held)) {
+		ts->wr_failed = true;
+		ts->w->ctr[0][STATS_TLS_WRITE_OVERFLOW]++;
+		return WOLFSSL_CBIO_ERR_CONN_CLOSE;
+	}
+	memcpy(ts->held + ts->held_len, buf + n, sz - n);
+	ts->held_len = (uint16_t)(ts->held_len + (sz - n));
+	ts->w->ctr[0][STATS_TLS_WRITE_HELD]++;
+	return (int)sz;
+}
+
 static int
 tls_io_send(WOLFSSL *ssl, char *buf, int sz, void *ctx)
 {
 	struct tls_stream *ts = ctx;
 	(void)ssl;
 
-	if (ts->low == NULL)
+	if (ts->low == NULL || ts->wr_failed)
 		return WOLFSSL_CBIO_ERR_CONN_CLOSE;
+	if (ts->state == TLS_ST_OPEN)
+		return tls_io_send_open(ts, (const uint8_t *)buf, (size_t)sz);
 	ssize_t n = stream_write(ts->low, buf, (size_t)sz);
 	if (n < 0)
 		return WOLFSSL_CBIO_ERR_CONN_CLOSE;
@@ -1212,66 +1250,45 @@ tls_write_space(const struct stream *s)
 {
 	const struct tls_stream *ts = (const struct tls_stream *)s;
 
-	if (ts->state != TLS_ST_OPEN || ts->low == NULL || ts->pend_len != 0 || ts->shut_pending)
+	if (ts->state != TLS_ST_OPEN || ts->low == NULL || ts->held_len != 0 || ts->shut_pending)
 		return 0;
 	size_t low = stream_write_space(ts->low);
 	size_t overhead = TLS_RECORD_OVERHEAD * (low / TLS_WRITE_CHUNK + 1);
 	return low > overhead ? low - overhead : 0;
 }
 
-/* close_notify and FIN (once nothing is pending). */
+/* close_notify, then FIN once no ciphertext is held (else on a later flush). */
 static int
 tls_shutdown_now(struct tls_stream *ts)
 {
-	ts->shut_pending = false;
-	if (ts->state == TLS_ST_OPEN && !ts->wr_failed)
+	if (!ts->notify_sent && ts->state == TLS_ST_OPEN && !ts->wr_failed) {
+		ts->notify_sent = true;
 		wolfSSL_shutdown(ts->ssl);      /* close_notify; we do not wait for the peer's */
-	return stream_shutdown(ts->low);
+	}
+	ts->shut_pending = ts->held_len != 0 && !ts->wr_failed;
+	return ts->shut_pending ? 0 : stream_shutdown(ts->low);
 }
 
-/*
- * Retry the write that met WANT_WRITE, with the same buffer and length as
- * wolfSSL requires. 1: nothing pending (any more), 0: still pending, -1:
- * the write failed.
- */
+/* Send the held ciphertext. 1: nothing held (any more), 0: still some, -1: the stream failed. */
 static int
 tls_flush_pending(struct tls_stream *ts)
 {
 	if (ts->wr_failed)
 		return -1;
-	if (ts->pend_len == 0)
+	if (ts->held_len == 0)
 		return 1;
-	int r = wolfSSL_write(ts->ssl, ts->pend, ts->pend_len);
-	if (r <= 0) {
-		if (wolfSSL_get_error(ts->ssl, r) == WOLFSSL_ERROR_WANT_WRITE)
-			return 0;
+	ssize_t n = stream_write(ts->low, ts->held, ts->held_len);
+	if (n < 0) {
 		ts->wr_failed = true;
 		return -1;
 	}
-	ts->pend_len = 0;
+	memmove(ts->held, ts->held + n, ts->held_len - (size_t)n);
+	ts->held_len = (uint16_t)(ts->held_len - (size_t)n);
+	if (ts->held_len != 0)
+		return 0;
 	if (ts->shut_pending && ts->low != NULL)
 		tls_shutdown_now(ts);
 	return 1;
-}
-
-/* One record's worth: the bytes taken (all n, a WANT_WRITE keeps a copy), or -EPIPE. */
-static ssize_t
-tls_write_chunk(struct tls_stream *ts, const uint8_t *buf, size_t n)
-{
-	int r = wolfSSL_write(ts->ssl, buf, (int)n);
-
-	if (r > 0)
-		return r;
-	if (wolfSSL_get_error(ts->ssl, r) != WOLFSSL_ERROR_WANT_WRITE) {
-		ts->wr_failed = true;
-		return -EPIPE;
-	}
-	/* wolfSSL holds the record: it will be retried with these very bytes */
-	ts->hello_len = ts->hello_off = 0;
-	memcpy(ts->pend, buf, n);
-	ts->pend_len = (uint16_t)n;
-	ts->w->ctr[0][STATS_TLS_WRITE_PENDING]++;
-	return (ssize_t)n;
 }
 
 static ssize_t
@@ -1285,10 +1302,14 @@ tls_write(struct stream *s, const void *buf, size_t len)
 	if (ts->shut_pending || tls_flush_pending(ts) < 0)
 		return -EPIPE;
 	size_t n = RTE_MIN(len, tls_write_space(s));
-	while (done < n && ts->pend_len == 0) {
-		ssize_t r = tls_write_chunk(ts, (const uint8_t *)buf + done, RTE_MIN(n - done, (size_t)TLS_WRITE_CHUNK));
-		if (r < 0)
-			return done != 0 ? (ssize_t)done : r;
+	ts->hello_len = ts->hello_off = 0;      /* held shares its bytes */
+	while (done < n && ts->held_len == 0) { /* a record is all taken, or the stream failed */
+		int chunk = (int)RTE_MIN(n - done, (size_t)TLS_WRITE_CHUNK);
+		int r = wolfSSL_write(ts->ssl, (const uint8_t *)buf + done, chunk);
+		if (r != chunk) {
+			ts->wr_failed = true;
+			return done != 0 ? (ssize_t)done : -EPIPE;
+		}
 		done += (size_t)r;
 	}
 	if (done < len || len == 0)
@@ -1322,8 +1343,8 @@ tls_shutdown(struct stream *s)
 
 	if (ts->low == NULL)
 		return -ENOTCONN;
-	if (ts->pend_len != 0 && !ts->wr_failed) {
-		ts->shut_pending = true;        /* the pending record first, then close_notify and FIN */
+	if (ts->held_len != 0 && !ts->wr_failed) {
+		ts->shut_pending = true;        /* the held ciphertext first, then close_notify and FIN */
 		return 0;
 	}
 	return tls_shutdown_now(ts);
