@@ -15,6 +15,10 @@
  *   read / write copy bytes; write accepts what fits (back-pressure: a
  *   partial or zero write means "wait for writable"); shutdown sends FIN
  *   after queued data; abort sends RST and releases the stream at once.
+ * A write may take less than write_space promised (the packet pool ran
+ * dry): the caller resumes at exactly the bytes taken, and a writable event
+ * follows every short write and every zero-length write, even with nothing
+ * in flight. Bytes taken are sent, in order, or the stream closes.
  */
 #ifndef MAILGW_APP_NET_STREAM_H
 #define MAILGW_APP_NET_STREAM_H
