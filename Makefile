@@ -24,7 +24,7 @@ CORE_OBJS := $(CORE_SRCS:%.c=$(BUILD)/obj/%.o)
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 
-.PHONY: all deps test unit integration run clean bench-crypto fuzz
+.PHONY: all deps test unit unit-asan integration run clean bench-crypto fuzz
 
 all: $(BUILD)/mailgw $(BUILD)/mailgwctl
 
@@ -57,7 +57,7 @@ $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libmailgw.a
 unit: $(UNIT_BINS)
 
 test: deps
-	@$(MAKE) --no-print-directory all unit bench-crypto bench-route fuzz smtpgen
+	@$(MAKE) --no-print-directory all unit unit-asan bench-crypto bench-route fuzz smtpgen
 	@bash tests/run
 
 run: deps
@@ -70,6 +70,7 @@ include tools/bench/connectors.mk
 include tools/bench/tls.mk
 include tools/bench/suite.mk
 include tests/fuzz/fuzz.mk
+include tests/unit/asan.mk
 include tools/smtpgen/smtpgen.mk
 
 clean:

@@ -358,6 +358,49 @@ ctl_session_line(struct console_out *o, const struct smtp_session_view *v, unsig
 			       v->relayed, v->failed, v->next_hop);
 }
 
+/* show sessions: next-hop connections per destination, all workers (in use / limit / waiting). */
+static void
+ctl_show_destinations(struct gw *gw, struct console_out *o, bool json)
+{
+	struct smtp_client_dest_view sum[64], v[64];
+	unsigned n = 0;
+
+	for (unsigned wi = 0; wi < gw->n_workers; wi++) {
+		unsigned k = smtp_client_destinations(gw->workers[wi], v, RTE_DIM(v));
+		for (unsigned i = 0; i < k; i++) {
+			unsigned j = 0;
+			while (j < n && (sum[j].addr != v[i].addr || sum[j].port != v[i].port))
+				j++;
+			if (j == n && n == RTE_DIM(sum))
+				continue;
+			if (j == n)
+				sum[n++] = (struct smtp_client_dest_view){ .addr = v[i].addr, .port = v[i].port };
+			sum[j].in_use += v[i].in_use;
+			sum[j].waiting += v[i].waiting;
+		}
+	}
+	unsigned lim = gw->cfg->smtp.client.destination_concurrency;
+	unsigned eff = smtp_client_dest_limit(lim, gw->n_workers) * RTE_MAX(1u, gw->n_workers);
+	if (json)
+		console_printf(o, "\"destination_concurrency\":%u,\"destinations\":[", lim);
+	else if (n != 0)
+		console_printf(o, "%-21s %6s %6s %7s\n", "NEXT-HOP", "IN-USE", "LIMIT", "WAITING");
+	for (unsigned j = 0; j < n; j++) {
+		uint32_t a = sum[j].addr;
+		char hop[24];
+		snprintf(hop, sizeof(hop), "%u.%u.%u.%u:%u", a >> 24, (a >> 16) & 255, (a >> 8) & 255, a & 255,
+			 sum[j].port);
+		/* each worker has its share: their sum is the limit in force */
+		if (json)
+			console_printf(o, "%s{\"next_hop\":\"%s\",\"in_use\":%u,\"limit\":%u,\"waiting\":%u}",
+				       j ? "," : "", hop, sum[j].in_use, eff, sum[j].waiting);
+		else
+			console_printf(o, "%-21s %6u %6u %7u\n", hop, sum[j].in_use, eff, sum[j].waiting);
+	}
+	if (json)
+		console_printf(o, "]}\n");
+}
+
 static int
 ctl_show_sessions(struct gw *gw, struct console_out *o, bool json)
 {
@@ -382,10 +425,11 @@ ctl_show_sessions(struct gw *gw, struct console_out *o, bool json)
 		idle += d;
 	}
 	if (json)
-		console_printf(o, "],\"next_hop_connections\":%u,\"cached\":%u}\n", in_use, idle);
+		console_printf(o, "],\"next_hop_connections\":%u,\"cached\":%u,", in_use, idle);
 	else
 		console_printf(o, "%u session(s); %u next-hop connection(s), %u idle in the cache\n",
 			       total, in_use, idle);
+	ctl_show_destinations(gw, o, json);
 	free(v);
 	return 0;
 }
@@ -1226,11 +1270,11 @@ ctl_show_connector(struct gw *gw, struct console_out *o, int argc, char **argv, 
 	return 0;
 }
 
-/* A certificate file's facts for the simulator (the strings live as long as x). */
+/* A certificate file's facts for the simulator: its identities as the workers take them (tls_names.h). */
 struct ctl_sim_cert {
 	WOLFSSL_X509 *x;
-	const char *sans[64];
-	char cn[256];
+	struct tls_names names;
+	const char *sans[TLS_NAMES_MAX];
 	char why[CFG_PATH_LEN + 128];
 };
 
@@ -1324,12 +1368,8 @@ ctl_sim_cert_load(const struct gw_config *cfg, struct connector_sim *q, struct c
 		return -1;
 	}
 	q->f.cert = true;
-	q->f.sans = c->sans;
-	for (char *n; q->f.n_sans < RTE_DIM(c->sans) && (n = wolfSSL_X509_get_next_altname(c->x)) != NULL;)
-		c->sans[q->f.n_sans++] = n;
-	if (wolfSSL_X509_NAME_get_text_by_NID(wolfSSL_X509_get_subject_name(c->x), NID_commonName, c->cn,
-					      (int)sizeof(c->cn)) > 0)
-		q->f.cn = c->cn;
+	tls_names_of_x509(c->x, &c->names);     /* what a worker takes from it (tls_peer_facts) */
+	connector_facts_names(&q->f, &c->names, c->sans, RTE_DIM(c->sans));
 	if (wolfSSL_X509_get_pubkey_buffer(c->x, spki, &spki_len) == WOLFSSL_SUCCESS && spki_len > 0)
 		q->f.have_spki = wc_Sha256Hash(spki, (word32)spki_len, q->f.spki_sha256) == 0;
 	if (cfg->tls.ca_file[0] == '\0')
@@ -1346,10 +1386,15 @@ static void
 ctl_sim_cert_print(struct console_out *o, const struct gw_config *cfg, const struct connector_sim *q,
 		   const struct ctl_sim_cert *c)
 {
-	console_printf(o, "certificate %s: CN %s, SANs", q->cert_file, q->f.cn ? q->f.cn : "(none)");
-	for (unsigned i = 0; i < q->f.n_sans; i++)
-		console_printf(o, "%s %s", i ? "," : "", q->f.sans[i]);
-	console_printf(o, "%s, SPKI SHA-256 ", q->f.n_sans ? "" : " (none)");
+	char names[TLS_NAMES_BUF + 2 * TLS_NAMES_MAX];
+
+	tls_names_format(&c->names, names, sizeof(names));
+	console_printf(o, "certificate %s: names %s (%s)", q->cert_file, names[0] ? names : "none",
+		       c->names.from_cn ? "its CN: no dNSName SAN" : "dNSName SANs");
+	if (c->names.invalid || c->names.over)
+		console_printf(o, ", %u name(s) refused (not DNS names), %u over the limit", c->names.invalid,
+			       c->names.over);
+	console_printf(o, ", SPKI SHA-256 ");
 	for (unsigned i = 0; q->f.have_spki && i < CFG_SPKI_PIN_LEN; i++)
 		console_printf(o, "%02x", q->f.spki_sha256[i]);
 	if (q->f.cert_verified)

@@ -55,7 +55,9 @@ enum stats_kind {
 	X(ARP_RESOLVE_FAILED,   "arp.resolve_failed",    STATS_EVENT,   "neighbours that never answered") \
 	X(ARP_TX_UNRESOLVED,    "arp.tx_unresolved",     STATS_TX_DROP, "packets dropped: neighbour did not answer") \
 	X(ARP_TX_QUEUE_FULL,    "arp.tx_queue_full",     STATS_TX_DROP, "packets dropped: too many waiting on one neighbour") \
-	X(ARP_TX_CACHE_FULL,    "arp.tx_cache_full",     STATS_TX_DROP, "packets dropped: neighbour table full") \
+	X(ARP_TX_CACHE_FULL,    "arp.tx_cache_full",     STATS_TX_DROP, "packets dropped: neighbour table full of entries in use") \
+	X(ARP_TX_HELD_FULL,     "arp.tx_held_full",      STATS_TX_DROP, "packets dropped: those waiting on neighbours already held 1/16 of the packet pool") \
+	X(ARP_EVICTED,          "arp.evicted",           STATS_EVENT,   "neighbour entries recycled (unresolved or unused) because the table was full") \
 	X(ARP_SHARED_DROPPED,   "arp.shared_dropped",    STATS_EVENT,   "neighbour updates not passed to another worker (ring full)") \
 	X(IPV4_RX_TRUNCATED,    "ipv4.rx_truncated",     STATS_RX_DROP, "IPv4 packets shorter than their header/length") \
 	X(IPV4_RX_BAD_VERSION,  "ipv4.rx_bad_version",   STATS_RX_DROP, "IPv4 EtherType with another IP version") \
@@ -92,7 +94,14 @@ enum stats_kind {
 	X(TCP_RX_DUP_ACKS,      "tcp.rx_dup_acks",       STATS_EVENT,   "duplicate ACKs received") \
 	X(TCP_RX_OOO_SEGMENTS,  "tcp.rx_ooo_segments",   STATS_EVENT,   "segments received out of order") \
 	X(TCP_RX_OOO_BYTES,     "tcp.rx_ooo_bytes",      STATS_EVENT,   "bytes received out of order") \
-	X(TCP_RX_OOO_DROPPED,   "tcp.rx_ooo_dropped",    STATS_EVENT,   "out-of-order segments dropped: duplicate or over tcp.reass_limit") \
+	X(TCP_RX_OOO_DROPPED,   "tcp.rx_ooo_dropped",    STATS_EVENT,   "out-of-order segments dropped: duplicate or over tcp.reass_limit (buffer bytes)") \
+	X(TCP_RX_OOO_PRUNED,    "tcp.rx_ooo_pruned",     STATS_EVENT,   "queued out-of-order segments dropped to make room, newest first") \
+	X(TCP_RX_COLLAPSED,     "tcp.rx_collapsed",      STATS_EVENT,   "receive buffers freed by packing queued bytes into fewer buffers") \
+	X(TCP_RX_QUEUE_CAPPED,  "tcp.rx_queue_capped",   STATS_EVENT,   "segments dropped: the connection holds its share of the packet pool (tcp.conn_pool_share)") \
+	X(TCP_RX_POOL_DROPPED,  "tcp.rx_pool_dropped",   STATS_EVENT,   "segments dropped: packet pool under pressure (tcp.pool_low_watermark, tcp.pool_reserve)") \
+	X(TCP_TX_POOL_LIMITED,  "tcp.tx_pool_limited",   STATS_EVENT,   "writes cut short or that filled the send queue to what pool pressure allows it") \
+	X(TCP_POOL_PRESSURE,    "tcp.pool_pressure",     STATS_EVENT,   "times the free packet buffers fell below tcp.pool_low_watermark") \
+	X(TCP_POOL_PRESSURE_REFUSED, "tcp.pool_pressure_refused", STATS_EVENT, "SYNs refused with RST while the packet pool was at its reserve (tcp.pool_reserve)") \
 	X(TCP_TX_RESETS,        "tcp.tx_resets",         STATS_EVENT,   "resets sent") \
 	X(TCP_RX_RESETS,        "tcp.rx_resets",         STATS_EVENT,   "resets accepted") \
 	X(TCP_CHALLENGE_ACKS,   "tcp.challenge_acks",    STATS_EVENT,   "challenge ACKs sent (RFC 5961)") \
@@ -116,6 +125,7 @@ enum stats_kind {
 	X(SMTP_COMMANDS,        "smtp.commands",         STATS_EVENT,   "commands received") \
 	X(SMTP_CMD_ERRORS,      "smtp.command_errors",   STATS_EVENT,   "commands refused: syntax, sequence or unknown") \
 	X(SMTP_LINE_TOO_LONG,   "smtp.command_too_long", STATS_EVENT,   "command lines over smtp.limits.command_line") \
+	X(SMTP_LINE_FLOOD,      "smtp.command_flood",    STATS_EVENT,   "sessions closed: a command line past 16 x smtp.limits.command_line octets") \
 	X(SMTP_BARE_LF_COMMAND, "smtp.bare_lf_command",  STATS_EVENT,   "command lines with a bare LF (refused)") \
 	X(SMTP_BARE_CR_COMMAND, "smtp.bare_cr_command",  STATS_EVENT,   "command lines with a bare CR or NUL (refused)") \
 	X(SMTP_BARE_LF_DATA,    "smtp.bare_lf_data",     STATS_EVENT,   "messages refused: bare LF in message data (smuggling defence)") \
@@ -125,7 +135,11 @@ enum stats_kind {
 	X(SMTP_TOO_MANY_RCPTS,  "smtp.too_many_recipients", STATS_EVENT, "recipients refused: over smtp.limits.recipients") \
 	X(SMTP_TOO_MANY_MSGS,   "smtp.too_many_messages", STATS_EVENT,  "sessions closed: smtp.limits.messages_per_session reached") \
 	X(SMTP_TOO_MANY_ERRORS, "smtp.too_many_errors",  STATS_EVENT,   "sessions closed: smtp.limits.errors_per_session reached") \
+	X(SMTP_JUNK_COMMANDS,   "smtp.junk_commands",    STATS_EVENT,   "NOOP/RSET/VRFY/HELP/HELO/EHLO past smtp.limits.junk_commands, counted as errors") \
 	X(SMTP_TIMEOUTS,        "smtp.timeouts",         STATS_EVENT,   "sessions closed: client idle past smtp.timeouts.command/data") \
+	X(SMTP_COMMAND_DEADLINE, "smtp.command_deadline", STATS_EVENT,  "sessions closed: a command line not complete smtp.timeouts.command after its first octet") \
+	X(SMTP_DATA_DEADLINE,   "smtp.data_deadline",    STATS_EVENT,   "sessions closed: a message not complete by its deadline (timeouts.message, limits.min_data_rate)") \
+	X(SMTP_DISCARD_DEADLINE, "smtp.discard_deadline", STATS_EVENT,  "sessions closed: a refused message's data not ended by its deadline") \
 	X(SMTP_RELAY_DENIED,    "smtp.relay_denied",     STATS_EVENT,   "recipients refused: relay access denied") \
 	X(SMTP_RELAY_HACK,      "smtp.relay_denied_routing_hack", STATS_EVENT, "recipients refused: %, !, quoted @, source route or address literal from outside relay_networks") \
 	X(SMTP_NO_ROUTE,        "smtp.no_route",         STATS_EVENT,   "recipients deferred: no route for the domain") \
@@ -172,6 +186,9 @@ enum stats_kind {
 	X(TLS_TICKETS_BAD,      "tls.tickets_bad",       STATS_EVENT,   "tickets that failed authentication: full handshake") \
 	X(TLS_CACHE_HITS,       "tls.session_cache_hits", STATS_EVENT,  "session IDs found in the worker's session cache") \
 	X(TLS_CACHE_MISSES,     "tls.session_cache_misses", STATS_EVENT, "session IDs offered but not in the worker's cache: full handshake") \
+	X(TLS_CACHE_STALE,      "tls.session_cache_stale", STATS_EVENT, "session IDs of a session made before `reload certs`: not resumed, full handshake (also a miss)") \
+	X(TLS_PEER_NAME_INVALID, "tls.peer_name_invalid", STATS_EVENT, "names in client certificates that are not DNS names (space, NUL, control character, bad syntax, too long): not identities") \
+	X(TLS_PEER_NAMES_OVER,  "tls.peer_names_over_limit", STATS_EVENT, "valid names in client certificates beyond the 16 (1 KB) kept: not identities") \
 	X(TLS_FAIL_CIPHER,      "tls.failed_no_shared_cipher", STATS_EVENT, "inbound handshakes failed: no forward-secret AEAD suite in common") \
 	X(TLS_FAIL_NOT_TLS,     "tls.failed_not_tls",    STATS_EVENT,   "inbound handshakes failed: plaintext instead of a ClientHello") \
 	X(TLS_FAIL_ALERT,       "tls.failed_peer_alert", STATS_EVENT,   "inbound handshakes failed: the client sent a fatal alert (e.g. it did not trust our certificate)") \
@@ -194,7 +211,16 @@ enum stats_kind {
 	X(SMTPC_TLS_RESUMED,    "smtp_client.tls_resumed", STATS_EVENT, "next-hop TLS handshakes that resumed the session of an earlier one") \
 	X(SMTPC_TLS_VERIFY_FAILED, "smtp_client.tls_verify_failed", STATS_EVENT, "next-hop certificates not verified at level verify/secure") \
 	X(SMTPC_NO_SLOT,        "smtp_client.no_slot",   STATS_EVENT,   "transactions deferred: smtp.client.connections_per_worker reached") \
-	X(LOG_DROPPED,          "log.dropped",           STATS_EVENT,   "log lines lost: log ring full")
+	X(SMTPC_REPLY_OUT_OF_STAGE, "smtp_client.reply_out_of_stage", STATS_EVENT, "next-hop replies with a code the stage does not allow (354 to MAIL, 250 to DATA or as greeting): connection closed, 451 4.5.0") \
+	X(SMTPC_REPLY_EARLY,    "smtp_client.reply_early", STATS_EVENT, "next-hop reply data before any reply was due (extra replies, data while idle or streaming): connection closed, 451 4.5.0") \
+	X(SMTPC_DEST_WAITS,     "smtp_client.destination_waits", STATS_EVENT, "recipients that waited for a next hop's smtp.client.destination_concurrency") \
+	X(SMTPC_DEST_DEFERRED,  "smtp_client.destination_deferred", STATS_EVENT, "recipients deferred 451 4.4.5: no next-hop connection within smtp.client.destination_wait") \
+	X(SMTPC_DATA_HOLD,      "smtp_client.data_hold_expired", STATS_EVENT, "messages whose client sent no data for smtp.timeouts.data_hold: next-hop connection released, 451 4.4.5") \
+	X(SMTPC_QUIT,           "smtp_client.quit",      STATS_EVENT,   "next-hop connections closed with QUIT (idle timeout, message limit, cache full)") \
+	X(SMTPC_QUIT_TIMEOUTS,  "smtp_client.quit_timeouts", STATS_EVENT, "of those, reset after the next hop did not close within 5 s of QUIT") \
+	X(SMTPC_RESETS,         "smtp_client.resets",    STATS_EVENT,   "next-hop connections reset (broken, protocol error, transaction abandoned, slot needed now)") \
+	X(LOG_DROPPED,          "log.dropped",           STATS_EVENT,   "log lines lost: log ring full") \
+	X(LOG_SUPPRESSED,       "log.suppressed",        STATS_EVENT,   "repeated per-connection log lines suppressed: log.rate_limit")
 
 enum stats_id {
 #define STATS_ENUM(id, name, kind, help) STATS_##id,

@@ -76,7 +76,8 @@ worker_create(struct gw *gw, unsigned id, unsigned lcore_id, char *err, size_t e
 					socket, RING_F_SC_DEQ);
 	snprintf(name, sizeof(name), "log_w%u", id);
 	w->log_ring = log_ring_create(name, cfg->limits.log_ring_size, socket);
-	w->arp = arp_table_create(cfg->limits.arp_cache_size, cfg->limits.arp_queue_length, socket);
+	w->arp = arp_table_create(cfg->limits.arp_cache_size, cfg->limits.arp_queue_length,
+				  cfg->limits.mbufs_per_worker / ARP_HELD_SHARE, socket);
 	timer_wheel_init(&w->timers, rte_rdtsc(), w->hz / 1000);
 	int tcp_rc = tcp_worker_init(w);
 	if (tcp_rc != 0) {
@@ -246,6 +247,38 @@ worker_poll(struct worker *w)
 	return total;
 }
 
+static const char *const worker_rl_names[WORKER_RL_COUNT] = {
+#define WORKER_RL_NAME(k, name) [WORKER_RL_##k] = name,
+	WORKER_RL_KEYS(WORKER_RL_NAME)
+#undef WORKER_RL_NAME
+};
+
+bool
+worker_log_rl(struct worker *w, enum worker_rl key, enum cfg_log_level level)
+{
+	uint32_t n;
+
+	if (level > w->cfg->log_level)
+		return false;
+	if (!log_rl_allow(&w->log_rl[key], w->now, w->hz, w->cfg->log_rate_limit, &n)) {
+		w->ctr[0][STATS_LOG_SUPPRESSED]++;
+		return false;
+	}
+	if (n != 0)
+		WORKER_LOG(w, level, "log: %u similar lines suppressed (%s)", n, worker_rl_names[key]);
+	return true;
+}
+
+void
+worker_log_rl_tick(struct worker *w)
+{
+	for (unsigned k = 0; k < WORKER_RL_COUNT; k++) {
+		uint32_t n = log_rl_pending(&w->log_rl[k], w->now, w->hz);
+		if (n != 0)
+			WORKER_LOG(w, CFG_LOG_WARNING, "log: %u similar lines suppressed (%s)", n, worker_rl_names[k]);
+	}
+}
+
 int
 worker_main(void *arg)
 {
@@ -285,6 +318,7 @@ worker_main(void *arg)
 		if (w->now >= w->next_tick) {
 			w->next_tick = w->now + tick;
 			arp_tick(w);
+			worker_log_rl_tick(w);
 		}
 		tcp_events(w);
 		worker_tx_flush(w);

@@ -56,6 +56,37 @@ struct gw {
 	uint64_t hz;
 };
 
+/*
+ * Kinds of per-connection log lines, each rate-limited on its own per worker
+ * (WORKER_LOG_RL, log.rate_limit lines a second): what an attacker or a
+ * burst repeats. The one-line-per-message log line is never among them.
+ */
+#define WORKER_RL_KEYS(X) \
+	X(SMTP_CONNECT,         "smtp: session connect") \
+	X(SMTP_DISCONNECT,      "smtp: session disconnect") \
+	X(SMTP_REFUSED,         "smtp: connection refused") \
+	X(SMTP_TIMEOUT,         "smtp: session timeout") \
+	X(SMTP_DEADLINE,        "smtp: deadline exceeded") \
+	X(SMTP_TLS_UP,          "smtp: TLS established") \
+	X(SMTP_TLS_CERT,        "smtp: client certificate") \
+	X(SMTP_TLS_FAILED,      "smtp: TLS handshake failed") \
+	X(SMTP_BAD_LINE,        "smtp: bad command line") \
+	X(SMTP_INJECTION,       "smtp: STARTTLS injection") \
+	X(SMTP_CONNECTOR,       "smtp: connector decision") \
+	X(CLIENT_STARTTLS,      "smtp client: STARTTLS not offered or refused") \
+	X(CLIENT_TLS_UP,        "smtp client: TLS established") \
+	X(CLIENT_TLS_FAILED,    "smtp client: TLS handshake failed") \
+	X(CLIENT_CLOSED,        "smtp client: next hop closed") \
+	X(CLIENT_TIMEOUT,       "smtp client: next hop timeout") \
+	X(CLIENT_REFUSED,       "smtp client: next hop refused or malformed")
+
+enum worker_rl {
+#define WORKER_RL_ENUM(k, name) WORKER_RL_##k,
+	WORKER_RL_KEYS(WORKER_RL_ENUM)
+#undef WORKER_RL_ENUM
+	WORKER_RL_COUNT
+};
+
 struct worker_txq {
 	uint16_t n;
 	struct rte_mbuf *pkts[2 * WORKER_BURST];   /* room for linkem's held frames */
@@ -117,6 +148,8 @@ struct worker {
 	struct worker_txq txq[CFG_MAX_PORTS];
 	uint64_t ctr[CFG_MAX_PORTS][STATS_MAX];
 
+	struct log_rl log_rl[WORKER_RL_COUNT];  /* WORKER_LOG_RL's buckets */
+
 	/* fault injection (tests and fuzzers only; 0 = off): every Nth packet-buffer allocation fails */
 	uint32_t fault_alloc_every;
 	uint32_t fault_alloc_n;
@@ -157,6 +190,27 @@ worker_pkt_alloc(struct worker *w)
 #define WORKER_LOG(w, level, ...) do { \
 	if (log_ring_printf((w)->log_ring, (w)->cfg->log_level, (level), (w)->id, __VA_ARGS__) != 0) \
 		(w)->ctr[0][STATS_LOG_DROPPED]++; \
+} while (0)
+
+/*
+ * Whether a line of this kind at this level goes out now (WORKER_LOG_RL):
+ * false when it is above log.level, or beyond log.rate_limit a second (then
+ * counted in log.suppressed). A line let through after suppressed ones is
+ * preceded by "log: N similar lines suppressed (KIND)".
+ */
+bool worker_log_rl(struct worker *w, enum worker_rl key, enum cfg_log_level level);
+
+/* Housekeeping: the summary of each kind whose suppressed lines are a second old and not yet reported. */
+void worker_log_rl_tick(struct worker *w);
+
+/*
+ * WORKER_LOG for per-connection lines that repeat at connection rates
+ * (open/close, handshakes, STARTTLS notes, refusals): at most
+ * log.rate_limit a second per kind and worker, then a summary.
+ */
+#define WORKER_LOG_RL(w, key, level, ...) do { \
+	if (worker_log_rl((w), (key), (level))) \
+		WORKER_LOG(w, level, __VA_ARGS__); \
 } while (0)
 
 /* Count one event on port index p. */

@@ -37,7 +37,6 @@
 #define TLS_RECORD_OVERHEAD 64      /* header + nonce + tag, with room to spare */
 #define TLS_MAX_NAMES       80      /* expected certificate names kept per client session */
 #define TLS_HELLO_MAX       2048    /* ClientHello record buffered to choose our certificate */
-#define TLS_CERT_NAMES      16      /* host names per certificate of ours considered for SNI */
 #define TLS_CLIENT_CACHE    256     /* next-hop sessions kept per worker */
 #define TLS_WRITE_CHUNK     4096    /* plaintext per wolfSSL_write */
 #define TLS_HELD_MAX        (TLS_WRITE_CHUNK + 512)     /* a record, and alerts or KeyUpdates behind it */
@@ -45,9 +44,9 @@
 struct tls_gen {
 	WOLFSSL_CTX *server[CFG_MAX_CERTS];     /* one per certificate of ours */
 	bool server_ecdsa[CFG_MAX_CERTS];       /* its key is ECDSA (else RSA) */
-	char names[CFG_MAX_CERTS][TLS_CERT_NAMES][256];  /* its DNS names (SANs, else CN), for SNI */
-	unsigned n_names[CFG_MAX_CERTS];
+	struct tls_names names[CFG_MAX_CERTS];  /* its identities (dNSName SANs, else CN), for SNI */
 	unsigned n_server;
+	uint64_t serial;                /* this generation's number: inbound cached sessions are keyed by it */
 	WOLFSSL_CTX *client;            /* outbound: trust anchors loaded when available */
 	bool server_ready;
 	struct tls_cert_view certs[CFG_MAX_CERTS];
@@ -79,6 +78,7 @@ struct tls_stream {
 	bool io_want_write;             /* tls_io_send said WANT_WRITE since the last handshake step */
 	bool notify_sent;               /* close_notify went to wolfSSL (it may still be held) */
 	uint16_t held_len;              /* once open: ciphertext the lower stream did not take yet */
+	uint64_t gen;                   /* the serial of the generation its context came from */
 
 	uint16_t hello_len, hello_off;  /* server: the buffered ClientHello, fed to wolfSSL first */
 	struct tls_client_opts copts;   /* client side: what to check after the handshake */
@@ -169,10 +169,19 @@ tls_x509_not_after(WOLFSSL_X509 *x, struct tm *tm)
 	return na != NULL && wolfSSL_ASN1_TIME_to_tm(na, tm) == WOLFSSL_SUCCESS;
 }
 
+/* A peer's text made safe for one log line: control characters (CR, LF, NUL ...) become '?'. */
+static void
+tls_printable(char *s)
+{
+	for (; *s != '\0'; s++)
+		if ((unsigned char)*s < 0x20 || *s == 0x7f)
+			*s = '?';
+}
+
 /*
- * The peer certificate's facts into i: whether there is one, its subject,
- * SANs and SPKI hash, and (from i->verify_err, which the verify callback
- * set) whether its chain verified.
+ * The peer certificate's facts into i: whether there is one, its subject
+ * (for logs: no control characters, may be cut), identities (tls_names.h) and SPKI hash, and (from
+ * i->verify_err, which the verify callback set) whether its chain verified.
  */
 static void
 tls_peer_facts(WOLFSSL *ssl, struct tls_info *i)
@@ -182,7 +191,8 @@ tls_peer_facts(WOLFSSL *ssl, struct tls_info *i)
 	int spki_len = (int)sizeof(spki);
 
 	i->peer_cert = peer != NULL;
-	i->peer_subject[0] = i->peer_sans[0] = '\0';
+	i->peer_subject[0] = '\0';
+	tls_names_of_x509(NULL, &i->peer_names);
 	i->peer_not_after = 0;
 	memset(i->peer_spki, 0, sizeof(i->peer_spki));
 	i->peer_verified = false;
@@ -191,7 +201,8 @@ tls_peer_facts(WOLFSSL *ssl, struct tls_info *i)
 	struct tm tm;
 
 	wolfSSL_X509_NAME_oneline(wolfSSL_X509_get_subject_name(peer), i->peer_subject, (int)sizeof(i->peer_subject));
-	tls_x509_sans(peer, i->peer_sans, sizeof(i->peer_sans));
+	tls_printable(i->peer_subject);        /* the peer chose it: no forged log lines */
+	tls_names_of_x509(peer, &i->peer_names);
 	if (wolfSSL_X509_get_pubkey_buffer(peer, spki, &spki_len) == WOLFSSL_SUCCESS && spki_len > 0)
 		wc_Sha256Hash(spki, (word32)spki_len, i->peer_spki);
 	i->peer_not_after = tls_x509_not_after(peer, &tm) ? (int64_t)timegm(&tm) : 0;
@@ -275,6 +286,21 @@ tls_ticket_cb(WOLFSSL *ssl, unsigned char name[WOLFSSL_TICKET_NAME_SZ], unsigned
 	}
 }
 
+/*
+ * Until when a session whose full handshake found info may be resumed:
+ * tls.session_timeout, but never past its peer certificate's notAfter (a
+ * resumed session shows no certificate: its "verified" must not outlive it).
+ */
+static uint64_t
+tls_cache_expiry(const struct tls_stream *ts, const struct tls_info *info)
+{
+	uint64_t until = tls_now() + ts->w->cfg->tls.session_timeout;
+
+	if (info->peer_cert && info->peer_not_after > 0 && (uint64_t)info->peer_not_after < until)
+		until = (uint64_t)info->peer_not_after;
+	return until;
+}
+
 /* wolfSSL made a session (inbound full handshake): keep a copy in this worker's cache, by ID. */
 static int
 tls_sess_new_cb(WOLFSSL *ssl, WOLFSSL_SESSION *sess)
@@ -288,13 +314,18 @@ tls_sess_new_cb(WOLFSSL *ssl, WOLFSSL_SESSION *sess)
 	WOLFSSL_SESSION *copy = wolfSSL_SESSION_dup(sess);
 	struct tls_info facts = ts->info;       /* the chain's verification result is known by now */
 	tls_peer_facts(ssl, &facts);
-	if (copy != NULL)
-		tls_cache_put(tls_pool_of(ts->w)->in_cache, id, len, copy, tls_now() + ts->w->cfg->tls.session_timeout,
+	if (copy != NULL)       /* under the generation whose trust anchors verified the certificate */
+		tls_cache_put(tls_pool_of(ts->w)->in_cache, id, len, ts->gen, copy, tls_cache_expiry(ts, &facts),
 			      &facts);
 	return 0;                               /* wolfSSL frees its own reference */
 }
 
-/* A client offers a session ID: look it up in this worker's cache (a miss is a full handshake). */
+/*
+ * A client offers a session ID: look it up in this worker's cache (a miss
+ * is a full handshake). A session made under an older certificate
+ * generation is not resumed: its "verified" was decided by trust anchors
+ * that `reload certs` may have removed (counted apart).
+ */
 static WOLFSSL_SESSION *
 tls_sess_get_cb(WOLFSSL *ssl, const unsigned char *id, int len, int *copy)
 {
@@ -303,8 +334,12 @@ tls_sess_get_cb(WOLFSSL *ssl, const unsigned char *id, int len, int *copy)
 	*copy = 1;                              /* wolfSSL copies it; the cache keeps its reference */
 	if (ts == NULL || tls_pool_of(ts->w)->in_cache == NULL || len <= 0)
 		return NULL;
-	WOLFSSL_SESSION *s = tls_cache_get(tls_pool_of(ts->w)->in_cache, id, (size_t)len, tls_now(), &ts->cached);
+	bool stale = false;
+	WOLFSSL_SESSION *s = tls_cache_get(tls_pool_of(ts->w)->in_cache, id, (size_t)len, ts->gen, tls_now(),
+					   &ts->cached, &stale);
 	ts->have_cached = s != NULL;
+	if (stale)
+		ts->w->ctr[0][STATS_TLS_CACHE_STALE]++;
 	ts->w->ctr[0][s != NULL ? STATS_TLS_CACHE_HITS : STATS_TLS_CACHE_MISSES]++;
 	return s;
 }
@@ -323,7 +358,7 @@ tls_ctx_resumption(WOLFSSL_CTX *ctx, const struct cfg_tls *t)
 	}
 }
 
-/* Outbound: offer the session the last full handshake with this next hop made, if any. */
+/* Outbound: offer the session the last full handshake with this next hop made under this generation, if any. */
 static void
 tls_client_offer(struct tls_stream *ts, WOLFSSL *ssl, const char *key)
 {
@@ -335,7 +370,7 @@ tls_client_offer(struct tls_stream *ts, WOLFSSL *ssl, const char *key)
 		return;
 	memcpy(ts->skey, key, len);
 	ts->skey_len = (uint8_t)len;
-	WOLFSSL_SESSION *s = tls_cache_get(c, key, len, tls_now(), &ts->cached);
+	WOLFSSL_SESSION *s = tls_cache_get(c, key, len, ts->gen, tls_now(), &ts->cached, NULL);
 	ts->have_cached = s != NULL;
 	if (s != NULL && wolfSSL_set_session(ssl, s) != WOLFSSL_SUCCESS)
 		tls_cache_remove(c, key, len);
@@ -354,8 +389,8 @@ tls_client_keep(struct tls_stream *ts)
 		return;
 	WOLFSSL_SESSION *s = wolfSSL_get1_session(ts->ssl);
 	if (s != NULL)
-		tls_cache_put(tls_pool_of(ts->w)->out_cache, ts->skey, ts->skey_len, s,
-			      tls_now() + ts->w->cfg->tls.session_timeout, &ts->info);
+		tls_cache_put(tls_pool_of(ts->w)->out_cache, ts->skey, ts->skey_len, ts->gen, s,
+			      tls_cache_expiry(ts, &ts->info), &ts->info);
 }
 
 /* ---- generations ---- */
@@ -514,9 +549,9 @@ tls_client_ctx(struct tls_gen *g, const struct cfg_tls *t, char *err, size_t err
 	return 0;
 }
 
-/* Describe the leaf of a PEM chain file for the console; false if it cannot be read. */
+/* Describe the leaf of a PEM chain file for the console, and its identities (for SNI); false if unreadable. */
 static bool
-tls_cert_describe(const char *path, struct tls_cert_view *v)
+tls_cert_describe(const char *path, struct tls_cert_view *v, struct tls_names *names)
 {
 	WOLFSSL_X509 *x = wolfSSL_X509_load_certificate_file(path, WOLFSSL_FILETYPE_PEM);
 	unsigned char md[32];
@@ -525,6 +560,7 @@ tls_cert_describe(const char *path, struct tls_cert_view *v)
 
 	memset(v, 0, sizeof(*v));
 	snprintf(v->path, sizeof(v->path), "%s", path);
+	tls_names_of_x509(x, names);
 	if (x == NULL)
 		return false;
 	wolfSSL_X509_NAME_oneline(wolfSSL_X509_get_subject_name(x), v->subject, (int)sizeof(v->subject));
@@ -546,18 +582,7 @@ tls_cert_describe(const char *path, struct tls_cert_view *v)
 	return true;
 }
 
-/* Certificate i's DNS names (from the SANs show certs lists), for choosing it by SNI. */
-static void
-tls_gen_names(struct tls_gen *g, unsigned i)
-{
-	char sans[sizeof(g->certs[i].sans)], *save = NULL;
-
-	snprintf(sans, sizeof(sans), "%s", g->certs[i].sans);
-	for (char *n = strtok_r(sans, ", ", &save); n != NULL && g->n_names[i] < TLS_CERT_NAMES;
-	     n = strtok_r(NULL, ", ", &save))
-		if (strchr(n, '.') != NULL || strcasecmp(n, "localhost") == 0)
-			snprintf(g->names[i][g->n_names[i]++], sizeof(g->names[i][0]), "%s", n);
-}
+static uint64_t tls_gen_serial;         /* generations made so far (control plane) */
 
 unsigned
 tls_gen_certs(const struct tls_gen *g, struct tls_cert_view *out, unsigned max)
@@ -579,6 +604,7 @@ tls_gen_create(const struct gw_config *cfg, char *err, size_t errlen)
 		snprintf(err, errlen, "tls: out of memory");
 		return NULL;
 	}
+	g->serial = __atomic_add_fetch(&tls_gen_serial, 1, __ATOMIC_RELAXED);
 	if (tls_client_ctx(g, t, err, errlen) != 0) {
 		tls_gen_free(g);
 		return NULL;
@@ -599,9 +625,8 @@ tls_gen_create(const struct gw_config *cfg, char *err, size_t errlen)
 			return NULL;
 		}
 		tls_ctx_resumption(ctx, t);
-		tls_cert_describe(t->certs[i].cert, &g->certs[i]);
+		tls_cert_describe(t->certs[i].cert, &g->certs[i], &g->names[i]);
 		g->server_ecdsa[i] = strncmp(g->certs[i].key, "ECDSA", 5) == 0;
-		tls_gen_names(g, i);
 	}
 	g->server_ready = true;
 	return g;
@@ -831,17 +856,15 @@ tls_wild_match(const char *pattern, const char *name)
  * Whether the peer certificate carries one of the expected names (RFC 6125):
  * a host name (the certificate's own wildcards honoured by wolfSSL), an IPv4
  * literal (an IP SAN), or a configured "*.suffix" (any one-label name under
- * it, matched here against the DNS SANs).
+ * it, matched here against the certificate's identities, tls_names.h: not
+ * an email SAN, nor a dNSName cut at a NUL).
  */
 static bool
 tls_names_match(WOLFSSL_X509 *peer, const char *const *names, unsigned n)
 {
-	const char *sans[64];
-	unsigned n_sans = 0;
-	char *a;
+	struct tls_names ids;
+	unsigned n_sans = tls_names_of_x509(peer, &ids);
 
-	while (n_sans < RTE_DIM(sans) && (a = wolfSSL_X509_get_next_altname(peer)) != NULL)
-		sans[n_sans++] = a;
 	for (unsigned k = 0; k < n; k++) {
 		uint32_t ip;
 		if (config_parse_ipv4(names[k], &ip) == 0) {
@@ -849,7 +872,7 @@ tls_names_match(WOLFSSL_X509 *peer, const char *const *names, unsigned n)
 				return true;
 		} else if (names[k][0] == '*' && names[k][1] == '.') {
 			for (unsigned j = 0; j < n_sans; j++)
-				if (tls_wild_match(names[k], sans[j]))
+				if (tls_wild_match(names[k], tls_names_get(&ids, j)))
 					return true;
 		} else if (wolfSSL_X509_check_host(peer, names[k], strlen(names[k]), 0, NULL) == WOLFSSL_SUCCESS) {
 			return true;
@@ -881,7 +904,7 @@ tls_info_restore(struct tls_info *i, const struct tls_info *full)
 	i->verify_text = full->verify_text;
 	i->name_ok = full->name_ok;
 	memcpy(i->peer_subject, full->peer_subject, sizeof(i->peer_subject));
-	memcpy(i->peer_sans, full->peer_sans, sizeof(i->peer_sans));
+	i->peer_names = full->peer_names;
 	memcpy(i->peer_spki, full->peer_spki, sizeof(i->peer_spki));
 	i->peer_not_after = full->peer_not_after;
 }
@@ -910,6 +933,10 @@ tls_fill_info(struct tls_stream *ts)
 		return;
 	}
 	tls_peer_facts(ts->ssl, i);
+	if (ts->server) {                       /* names refused as identities (tls_names.h) */
+		ts->w->ctr[0][STATS_TLS_PEER_NAME_INVALID] += i->peer_names.invalid;
+		ts->w->ctr[0][STATS_TLS_PEER_NAMES_OVER] += i->peer_names.over;
+	}
 	if (!ts->server && i->peer_cert) {
 		WOLFSSL_X509 *peer = wolfSSL_get_peer_certificate(ts->ssl);
 		i->name_ok = peer != NULL && tls_names_match(peer, ts->copts.names, ts->copts.n_names);
@@ -979,15 +1006,19 @@ tls_be16(const uint8_t *p)
 /*
  * The parts of a ClientHello record (rec[0..len)) we look at: the cipher
  * suites [*cs, *cs_end) and the extensions [*ext, *ext_end) (empty when it
- * has none). False for anything that is not a ClientHello we can parse.
+ * has none); *cut: rec holds less than the record's header says (an
+ * extension not found may be in the part missing). False for anything that
+ * is not a ClientHello we can parse.
  */
 static bool
-tls_hello_parts(const uint8_t *rec, size_t len, size_t *cs, size_t *cs_end, size_t *ext, size_t *ext_end)
+tls_hello_parts(const uint8_t *rec, size_t len, size_t *cs, size_t *cs_end, size_t *ext, size_t *ext_end,
+		bool *cut)
 {
 	size_t o = 5 + 4 + 2 + 32;              /* record hdr, handshake hdr, version, random */
 
 	if (len < o + 1 || rec[0] != 22 || rec[5] != 1)
 		return false;
+	*cut = len < 5u + tls_be16(rec + 3);
 	o += 1 + rec[o];                        /* session id */
 	if (o + 2 > len)
 		return false;
@@ -1033,10 +1064,10 @@ tls_hello_ext(const uint8_t *rec, size_t ext, size_t ext_end, uint16_t type, siz
 bool
 tls_hello_takes_ecdsa(const uint8_t *rec, size_t len)
 {
-	bool tls13 = false, ecdsa12 = false, ecdsa_sig = true;
+	bool tls13 = false, ecdsa12 = false, ecdsa_sig = true, cut;
 	size_t cs, cs_end, ext, ext_end, dlen;
 
-	if (!tls_hello_parts(rec, len, &cs, &cs_end, &ext, &ext_end))
+	if (!tls_hello_parts(rec, len, &cs, &cs_end, &ext, &ext_end, &cut))
 		return false;
 	for (size_t i = cs; i + 1 < cs_end; i += 2) {
 		uint16_t c = tls_be16(rec + i);
@@ -1044,6 +1075,8 @@ tls_hello_takes_ecdsa(const uint8_t *rec, size_t len)
 		ecdsa12 |= c == 0xC02B || c == 0xC02C || c == 0xCCA9;
 	}
 	const uint8_t *d = tls_hello_ext(rec, ext, ext_end, 13, &dlen);        /* signature_algorithms */
+	if (d == NULL && cut)
+		return false;           /* not seen, maybe in the part missing: not "none listed" */
 	if (d != NULL && dlen >= 2) {
 		ecdsa_sig = false;
 		for (size_t i = 2; i + 1 < dlen && i < 2u + tls_be16(d); i += 2)
@@ -1057,10 +1090,11 @@ tls_hello_sni(const uint8_t *rec, size_t len, char *out, size_t outlen)
 {
 	size_t cs, cs_end, ext, ext_end, dlen;
 	const uint8_t *d;
+	bool cut;
 
 	if (outlen > 0)
 		out[0] = '\0';
-	if (!tls_hello_parts(rec, len, &cs, &cs_end, &ext, &ext_end) ||
+	if (!tls_hello_parts(rec, len, &cs, &cs_end, &ext, &ext_end, &cut) ||
 	    (d = tls_hello_ext(rec, ext, ext_end, 0, &dlen)) == NULL || dlen < 5)     /* server_name */
 		return 0;
 	size_t list = RTE_MIN((size_t)tls_be16(d), dlen - 2);
@@ -1071,12 +1105,10 @@ tls_hello_sni(const uint8_t *rec, size_t len, char *out, size_t outlen)
 		if (d[o] == 0) {                        /* host_name */
 			if (nlen == 0 || nlen >= outlen)
 				return 0;
-			for (size_t i = 0; i < nlen; i++) {
-				uint8_t c = d[o + 3 + i];
-				if (c <= ' ' || c >= 0x7f)      /* a DNS name: nothing else is looked up */
-					return 0;
-				out[i] = (char)c;
-			}
+			for (size_t i = 0; i < nlen; i++)
+				if (d[o + 3 + i] <= ' ' || d[o + 3 + i] >= 0x7f)    /* a DNS name: nothing else */
+					return 0;               /* out stays "" */
+			memcpy(out, d + o + 3, nlen);
 			out[nlen] = '\0';
 			return nlen;
 		}
@@ -1091,8 +1123,8 @@ tls_cert_serves(const struct tls_gen *g, unsigned i, const char *sni)
 {
 	const char *dot = strchr(sni, '.');
 
-	for (unsigned k = 0; k < g->n_names[i]; k++) {
-		const char *n = g->names[i][k];
+	for (unsigned k = 0; k < g->names[i].n; k++) {
+		const char *n = tls_names_get(&g->names[i], k);
 		if (strcasecmp(n, sni) == 0 ||
 		    (n[0] == '*' && n[1] == '.' && dot != NULL && dot != sni && strcasecmp(dot, n + 1) == 0))
 			return true;
@@ -1106,9 +1138,8 @@ tls_cert_serves(const struct tls_gen *g, unsigned i, const char *sni)
  * ECDSA over RSA when it takes both, then the first configured.
  */
 static WOLFSSL_CTX *
-tls_choose_ctx(const struct tls_stream *ts)
+tls_choose_ctx(const struct tls_stream *ts, const struct tls_gen *g)
 {
-	const struct tls_gen *g = gw_tls(ts->w->gw);
 	bool ecdsa = tls_hello_takes_ecdsa(ts->hello, ts->hello_len);
 	char sni[256];
 	bool by_name = tls_hello_sni(ts->hello, ts->hello_len, sni, sizeof(sni)) > 0;
@@ -1145,12 +1176,14 @@ tls_gather_hello(struct tls_stream *ts)
 			tls_handshake_failed(ts, TLS_F_CLOSED);
 		return false;                   /* more to come */
 	}
-	if (!tls_gen_server_ready(gw_tls(ts->w->gw))) {
+	const struct tls_gen *g = gw_tls(ts->w->gw);
+	if (!tls_gen_server_ready(g)) {
 		tls_handshake_failed(ts, TLS_F_OTHER);
 		return false;
 	}
 	/* wolfSSL counts the context's references: a reload frees the old one after the last session. */
-	ts->ssl = wolfSSL_new(tls_choose_ctx(ts));
+	ts->gen = g->serial;
+	ts->ssl = wolfSSL_new(tls_choose_ctx(ts, g));
 	if (ts->ssl == NULL) {
 		tls_handshake_failed(ts, TLS_F_OTHER);
 		return false;
@@ -1428,6 +1461,7 @@ tls_client_start(struct worker *w, const struct tls_gen *g, struct stream *lower
 	p->free = ts->next_free;
 	memset(ts, 0, offsetof(struct tls_stream, hello));
 	ts->w = w;
+	ts->gen = g->serial;            /* a session of another generation's trust anchors is not offered */
 	tls_client_offer(ts, ssl, o->session_key);
 	ts->ssl = ssl;
 	ts->low = lower;

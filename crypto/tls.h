@@ -18,6 +18,7 @@
 #include <stdint.h>
 
 #include "app/net/stream.h"
+#include "crypto/tls_names.h"
 
 struct gw_config;
 struct worker;
@@ -48,8 +49,8 @@ struct tls_info {
 	int verify_err;         /* the first chain error (X509_V_ERR_*), 0 if none */
 	const char *verify_text;    /* its text ("certificate has expired") */
 	bool name_ok;           /* outbound: the certificate matches one of the expected names */
-	char peer_subject[256];
-	char peer_sans[512];    /* its subjectAltNames (DNS names, IP addresses), ", "-separated */
+	char peer_subject[256];     /* its subject, one line, for logs only (may be cut; never matched) */
+	struct tls_names peer_names;    /* its identities (dNSName SANs, else CN): what policy matches */
 	uint8_t peer_spki[32];  /* SHA-256 of its SubjectPublicKeyInfo (for pins) */
 	int64_t peer_not_after; /* its expiry, seconds since the epoch (0: unknown) */
 	uint16_t offered_version;   /* the ClientHello's client_version (0x0301 = 1.0; 0x0303 for 1.2 and 1.3) */
@@ -130,7 +131,8 @@ const char *tls_fail_text(enum tls_fail f);
 /*
  * Whether a ClientHello (the whole TLS record in rec[0..len)) can take an
  * ECDSA certificate: an ECDSA signature algorithm (or none listed) and a TLS
- * 1.3 or ECDHE-ECDSA suite. Pure; false for anything unparseable.
+ * 1.3 or ECDHE-ECDSA suite. Pure; false for anything unparseable, and for a
+ * record cut before its signature_algorithms (none seen is not none listed).
  */
 bool tls_hello_takes_ecdsa(const uint8_t *rec, size_t len);
 

@@ -15,6 +15,7 @@
 struct tls_cache_entry {
 	WOLFSSL_SESSION *s;             /* NULL: free slot */
 	uint64_t expires;
+	uint64_t gen;                   /* the caller's generation when stored */
 	uint8_t key[TLS_CACHE_KEY_MAX];
 	uint8_t key_len;
 	struct tls_info info;
@@ -109,8 +110,8 @@ tls_cache_find(struct tls_cache *c, const void *key, size_t len, struct tls_cach
 }
 
 void
-tls_cache_put(struct tls_cache *c, const void *key, size_t len, WOLFSSL_SESSION *s, uint64_t expires,
-	      const struct tls_info *info)
+tls_cache_put(struct tls_cache *c, const void *key, size_t len, uint64_t gen, WOLFSSL_SESSION *s,
+	      uint64_t expires, const struct tls_info *info)
 {
 	struct tls_cache_entry *set, *e;
 
@@ -136,6 +137,7 @@ tls_cache_put(struct tls_cache *c, const void *key, size_t len, WOLFSSL_SESSION 
 	tls_cache_drop(c, e);
 	e->s = s;
 	e->expires = expires;
+	e->gen = gen;
 	memcpy(e->key, key, len);
 	e->key_len = (uint8_t)len;
 	if (info != NULL)
@@ -147,7 +149,8 @@ tls_cache_put(struct tls_cache *c, const void *key, size_t len, WOLFSSL_SESSION 
 }
 
 WOLFSSL_SESSION *
-tls_cache_get(struct tls_cache *c, const void *key, size_t len, uint64_t now, struct tls_info *info)
+tls_cache_get(struct tls_cache *c, const void *key, size_t len, uint64_t gen, uint64_t now,
+	      struct tls_info *info, bool *stale)
 {
 	struct tls_cache_entry *set, *e;
 
@@ -157,6 +160,13 @@ tls_cache_get(struct tls_cache *c, const void *key, size_t len, uint64_t now, st
 	if (e != NULL && e->expires <= now) {
 		tls_cache_drop(c, e);
 		c->st.expired++;
+		e = NULL;
+	}
+	if (e != NULL && e->gen != gen) {
+		tls_cache_drop(c, e);
+		c->st.stale++;
+		if (stale != NULL)
+			*stale = true;
 		e = NULL;
 	}
 	if (e == NULL) {

@@ -51,7 +51,8 @@ static const char *const cfg_tcp_names[] = {
 	"reass_limit", "time_wait", "time_wait_max", "rto_min_ms", "rto_max_ms",
 	"rto_initial_ms", "max_retransmits", "syn_retries", "delayed_ack_ms",
 	"keepalive_idle", "keepalive_interval", "keepalive_probes",
-	"idle_timeout", "syncookies", "ephemeral_ports", NULL
+	"idle_timeout", "syncookies", "ephemeral_ports",
+	"conn_pool_share", "pool_low_watermark", "pool_reserve", NULL
 };
 static const char *const cfg_services_names[] = {
 	"echo", "discard", "source", NULL
@@ -65,7 +66,7 @@ static const char *const cfg_linkem_names[] = {
 	"delay_us", "jitter_us", "seed", NULL
 };
 static const char *const cfg_console_names[] = { "socket", NULL };
-static const char *const cfg_log_names[] = { "file", "level", NULL };
+static const char *const cfg_log_names[] = { "file", "level", "rate_limit", NULL };
 
 static const char *const cfg_poll_modes[] = { "busy", "adaptive", NULL };
 static const char *const cfg_log_levels[] = {
@@ -126,6 +127,9 @@ static const struct cfg_int_rule cfg_tcp_ints[] = {
 	{ "keepalive_probes", offsetof(struct cfg_tcp, keepalive_probes),
 	  1, 100, false },
 	{ "idle_timeout", offsetof(struct cfg_tcp, idle_timeout), 0, 86400, false },
+	{ "conn_pool_share", offsetof(struct cfg_tcp, conn_pool_share), 1, 100, false },
+	{ "pool_low_watermark", offsetof(struct cfg_tcp, pool_low_watermark), 1, 90, false },
+	{ "pool_reserve", offsetof(struct cfg_tcp, pool_reserve), 1, 50, false },
 };
 
 /*
@@ -147,6 +151,9 @@ static const struct cfg_tcp_order {
 	{ "time_wait_max", "max_connections",
 	  offsetof(struct cfg_tcp, time_wait_max),
 	  offsetof(struct cfg_tcp, max_connections), true },
+	{ "pool_reserve", "pool_low_watermark",
+	  offsetof(struct cfg_tcp, pool_reserve),
+	  offsetof(struct cfg_tcp, pool_low_watermark), true },
 };
 
 #define CFG_EPHEMERAL_MIN     1024
@@ -1505,6 +1512,13 @@ static int cfg_load_log(struct cfg_ctx *c, const config_setting_t *root,
 		if (rc == 0)
 			cfg->log_level = (enum cfg_log_level)level;
 	}
+	s = config_setting_get_member(log, "rate_limit");
+	if (rc == 0 && s) {
+		long long v;
+		rc = cfg_get_int(c, s, "log.rate_limit", 0, 1000000, &v);
+		if (rc == 0)
+			cfg->log_rate_limit = (unsigned)v;
+	}
 	return rc;
 }
 
@@ -1635,6 +1649,7 @@ void config_defaults(struct gw_config *cfg)
 		.keepalive_probes = 9, .idle_timeout = 0,
 		.syncookies = CFG_SYNCOOKIES_AUTO,
 		.ephemeral_first = 32768, .ephemeral_last = 60999,
+		.conn_pool_share = 2, .pool_low_watermark = 25, .pool_reserve = 5,
 	};
 	cfg->services.echo.port = 7;
 	cfg->services.discard.port = 9;
@@ -1645,6 +1660,7 @@ void config_defaults(struct gw_config *cfg)
 	strcpy(cfg->console_socket, "/run/mailgw/console.sock");
 	strcpy(cfg->log_file, "stderr");
 	cfg->log_level = CFG_LOG_INFO;
+	cfg->log_rate_limit = 100;
 }
 
 int config_load(const char *path, struct gw_config *out, char *err, size_t errlen)
@@ -1865,7 +1881,9 @@ int config_format(const struct gw_config *cfg, char *buf, size_t len)
 	cfg_put(&o, "};\nlog: {\n");
 	cfg_put_str_setting(&o, "  ", "file", cfg->log_file);
 	cfg_put_str_setting(&o, "  ", "level", config_log_level_name(cfg->log_level));
-	cfg_put(&o, "};\n");
+	cfg_put(&o, "  rate_limit = ");
+	cfg_put_u64(&o, cfg->log_rate_limit);
+	cfg_put(&o, ";\n};\n");
 	return (int)o.used;
 }
 

@@ -52,7 +52,10 @@ struct cfg_tcp {
 	unsigned syn_backlog;           /* half-open connections per listener per worker */
 	unsigned rcv_buffer;            /* bytes buffered per connection, receive side */
 	unsigned snd_buffer;            /* bytes buffered per connection, send side */
-	unsigned reass_limit;           /* out-of-order bytes held per connection */
+	unsigned reass_limit;           /* out-of-order buffer bytes held per connection (truesize) */
+	unsigned conn_pool_share;       /* % of the worker's packet pool one connection's receive queues may hold */
+	unsigned pool_low_watermark;    /* % of the pool free below which the worker is under pool pressure */
+	unsigned pool_reserve;          /* % of the pool kept for control segments: no data queued below it */
 	unsigned time_wait;             /* seconds in TIME_WAIT (2 MSL) */
 	unsigned time_wait_max;         /* TIME_WAIT connections per worker; oldest recycled */
 	unsigned rto_min_ms;
@@ -134,14 +137,21 @@ struct cfg_smtp_limits {
 	unsigned messages_per_session;  /* then 421 at the next MAIL; 100, 1..100000 */
 	unsigned errors_per_session;    /* bad commands before 421 and close; 10, 1..1000 */
 	unsigned sessions_per_worker;   /* concurrent inbound sessions per worker; 1024, 1..65536 */
-	unsigned sessions_per_client;   /* concurrent sessions per client address, all workers; 50, 1..65536 */
+	unsigned sessions_per_client;   /* concurrent sessions per client address, all workers; 20, 1..65536 */
 	unsigned connection_rate_per_client; /* new sessions per second per client address; 0 = off; 0, 0..100000 */
+	unsigned junk_commands;         /* NOOP/RSET/VRFY/HELP/HELO/EHLO per message relayed, then each
+	                                   counts as an error (Postfix's smtpd_junk_command_limit); 100, 1..100000 */
+	unsigned min_data_rate;         /* octets/s a message must keep up (deadline = timeouts.data +
+	                                   octets / this, from the 354); 500, 0 = none, 0..1000000000 */
 };
 
 /* smtp.timeouts, seconds (RFC 5321 §4.5.3.2), each 1..3600. */
 struct cfg_smtp_timeouts {
-	unsigned command;               /* server: waiting for the client's next command; 300 */
+	unsigned command;               /* server: waiting for the client's next command, and the
+	                                   deadline of a whole command line from its first octet; 300 */
 	unsigned data;                  /* server: waiting for more message data; 300 */
+	unsigned message;               /* server: deadline of a whole message from the 354 (relayed
+	                                   or refused); 3600, data..86400 */
 	unsigned connect;               /* client: TCP connect to a next hop; 30 */
 	unsigned greeting;              /* client: the next hop's 220 (and EHLO reply); 300 */
 	unsigned mail;                  /* client: reply to MAIL; 300 */
@@ -149,6 +159,7 @@ struct cfg_smtp_timeouts {
 	unsigned data_init;             /* client: reply to DATA; 120 */
 	unsigned data_block;            /* client: next hop taking no more data; 180 */
 	unsigned data_end;              /* client: reply after end of data; 600 */
+	unsigned data_hold;             /* relay: a client sending no data may hold a next-hop connection in DATA; 60 */
 };
 
 /* smtp.client: the outbound side. */
@@ -159,6 +170,8 @@ struct cfg_smtp_client {
 	unsigned cache_idle_timeout;       /* seconds an idle connection is kept; 10, 1..3600 */
 	unsigned cache_max_messages;       /* messages per connection, then QUIT; 100, 1..100000 */
 	unsigned retry_after;              /* seconds a next hop that failed is skipped; 30, 0..3600 */
+	unsigned destination_concurrency;  /* connections in use per next hop, all workers (split evenly); 20, 1..65536 */
+	unsigned destination_wait;         /* seconds a recipient waits for one of them, then 451 4.4.5; 10, 0..3600 */
 };
 
 /* A CIDR (host byte order; addr has no bits past prefix_len). */
@@ -367,6 +380,7 @@ struct gw_config {
 	/* log */
 	char log_file[CFG_PATH_LEN];    /* a path, "syslog" or "stderr" */
 	enum cfg_log_level log_level;
+	unsigned log_rate_limit;        /* per-connection lines of one kind, per worker and second; 100; 0 = no limit */
 };
 
 /*

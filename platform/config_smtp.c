@@ -35,15 +35,17 @@ static const char *const cfg_smtp_names[] = {
 static const char *const cfg_smtp_limit_names[] = {
 	"command_line", "text_line", "recipients", "message_size",
 	"messages_per_session", "errors_per_session", "sessions_per_worker",
-	"sessions_per_client", "connection_rate_per_client", NULL
+	"sessions_per_client", "connection_rate_per_client", "junk_commands",
+	"min_data_rate", NULL
 };
 static const char *const cfg_smtp_timeout_names[] = {
-	"command", "data", "connect", "greeting", "mail", "rcpt", "data_init",
-	"data_block", "data_end", NULL
+	"command", "data", "message", "connect", "greeting", "mail", "rcpt",
+	"data_init", "data_block", "data_end", "data_hold", NULL
 };
 static const char *const cfg_smtp_client_names[] = {
 	"helo_name", "connections_per_worker", "cache_size", "cache_idle_timeout",
-	"cache_max_messages", "retry_after", NULL
+	"cache_max_messages", "retry_after", "destination_concurrency",
+	"destination_wait", NULL
 };
 static const char *const cfg_route_names[] = {
 	"domains", "next_hops", "tls_level", "tls_names", NULL
@@ -71,11 +73,16 @@ static const struct cfg_int_rule cfg_smtp_limit_ints[] = {
 	{ "connection_rate_per_client",
 	  offsetof(struct cfg_smtp_limits, connection_rate_per_client),
 	  0, 100000, false },
+	{ "junk_commands", offsetof(struct cfg_smtp_limits, junk_commands),
+	  1, 100000, false },
+	{ "min_data_rate", offsetof(struct cfg_smtp_limits, min_data_rate),
+	  0, 1000000000, false },
 };
 
 static const struct cfg_int_rule cfg_smtp_timeout_ints[] = {
 	{ "command", offsetof(struct cfg_smtp_timeouts, command), 1, 3600, false },
 	{ "data", offsetof(struct cfg_smtp_timeouts, data), 1, 3600, false },
+	{ "message", offsetof(struct cfg_smtp_timeouts, message), 1, 86400, false },
 	{ "connect", offsetof(struct cfg_smtp_timeouts, connect), 1, 3600, false },
 	{ "greeting", offsetof(struct cfg_smtp_timeouts, greeting), 1, 3600, false },
 	{ "mail", offsetof(struct cfg_smtp_timeouts, mail), 1, 3600, false },
@@ -84,6 +91,7 @@ static const struct cfg_int_rule cfg_smtp_timeout_ints[] = {
 	{ "data_block", offsetof(struct cfg_smtp_timeouts, data_block),
 	  1, 3600, false },
 	{ "data_end", offsetof(struct cfg_smtp_timeouts, data_end), 1, 3600, false },
+	{ "data_hold", offsetof(struct cfg_smtp_timeouts, data_hold), 1, 3600, false },
 };
 
 /* smtp.client but helo_name. */
@@ -96,6 +104,10 @@ static const struct cfg_int_rule cfg_smtp_client_ints[] = {
 	{ "cache_max_messages", offsetof(struct cfg_smtp_client, cache_max_messages),
 	  1, 100000, false },
 	{ "retry_after", offsetof(struct cfg_smtp_client, retry_after), 0, 3600, false },
+	{ "destination_concurrency",
+	  offsetof(struct cfg_smtp_client, destination_concurrency), 1, 65536, false },
+	{ "destination_wait", offsetof(struct cfg_smtp_client, destination_wait),
+	  0, 3600, false },
 };
 
 /* ---- domain names ------------------------------------------------------------ */
@@ -333,12 +345,14 @@ void cfg_smtp_defaults(struct gw_config *cfg)
 	m->limits.messages_per_session = 100;
 	m->limits.errors_per_session = 10;
 	m->limits.sessions_per_worker = 1024;
-	m->limits.sessions_per_client = 50;
+	m->limits.sessions_per_client = 20;
 	m->limits.connection_rate_per_client = 0;
+	m->limits.junk_commands = 100;
+	m->limits.min_data_rate = 500;
 	m->timeouts = (struct cfg_smtp_timeouts){
-		.command = 300, .data = 300, .connect = 30, .greeting = 300,
+		.command = 300, .data = 300, .message = 3600, .connect = 30, .greeting = 300,
 		.mail = 300, .rcpt = 300, .data_init = 120, .data_block = 180,
-		.data_end = 600,
+		.data_end = 600, .data_hold = 60,
 	};
 	memcpy(m->client.helo_name, m->hostname, CFG_HOSTNAME_LEN);
 	m->client.connections_per_worker = 1088;
@@ -346,6 +360,8 @@ void cfg_smtp_defaults(struct gw_config *cfg)
 	m->client.cache_idle_timeout = 10;
 	m->client.cache_max_messages = 100;
 	m->client.retry_after = 30;
+	m->client.destination_concurrency = 20;
+	m->client.destination_wait = 10;
 }
 
 /* smtp.NAME (hostname or client.helo_name): a domain name, case kept. */
@@ -401,6 +417,9 @@ static int cfg_load_smtp_timeouts(struct cfg_ctx *c, const config_setting_t *smt
 	if (rc == 0)
 		rc = cfg_load_ints(c, g, path, cfg_smtp_timeout_ints,
 				   CFG_NELEM(cfg_smtp_timeout_ints), t);
+	if (rc == 0 && t->message < t->data)      /* the message deadline covers one data wait at least */
+		return cfg_fail(c, cfg_member_line(g, "message"), "smtp.timeouts.message",
+				"%u is less than smtp.timeouts.data (%u)", t->message, t->data);
 	return rc;
 }
 

@@ -1,7 +1,8 @@
 /*
  * log.c — log target (file, syslog, stderr) and the workers' log rings.
- * Control plane: log_open/log_msg/log_drain. Data path: log_ring_printf only,
- * which formats into a fixed record and enqueues it without blocking.
+ * Control plane: log_open/log_msg/log_drain. Data path: log_ring_printf,
+ * which formats into a fixed record and enqueues it without blocking, and
+ * the rate limiter of repeated lines (log_rl_*, pure: the caller's clock).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -136,6 +137,47 @@ log_drain(struct rte_ring *r)
 		log_write(rec.realtime_ns, (enum cfg_log_level)rec.level, rec.source, rec.msg);
 		n++;
 	}
+	return n;
+}
+
+bool
+log_rl_allow(struct log_rl *rl, uint64_t now, uint64_t hz, unsigned rate, uint32_t *report)
+{
+	uint64_t cap = (uint64_t)rate * hz;
+
+	*report = 0;
+	if (rate == 0 || hz == 0)
+		return true;
+	if (!rl->started) {
+		rl->started = true;
+		rl->tokens = cap;
+		rl->last = now;
+	} else if (now > rl->last) {
+		uint64_t dt = now - rl->last;
+		rl->tokens += (dt < hz ? dt : hz) * rate;      /* a second refills all: no overflow */
+		if (rl->tokens > cap)
+			rl->tokens = cap;
+		rl->last = now;
+	}
+	if (rl->tokens < hz) {
+		if (rl->suppressed++ == 0)
+			rl->since = now;
+		return false;
+	}
+	rl->tokens -= hz;
+	*report = rl->suppressed;
+	rl->suppressed = 0;
+	return true;
+}
+
+uint32_t
+log_rl_pending(struct log_rl *rl, uint64_t now, uint64_t hz)
+{
+	uint32_t n = rl->suppressed;
+
+	if (n == 0 || now < rl->since + hz)
+		return 0;
+	rl->suppressed = 0;
 	return n;
 }
 

@@ -37,6 +37,9 @@ struct arp_entry {
 struct arp_table {
 	unsigned size;                  /* entries */
 	unsigned qlen;                  /* packets held per entry */
+	unsigned held;                  /* packets held by all entries */
+	unsigned held_max;              /* ... at most (arp_table_create) */
+	unsigned hand;                  /* where arp_pick() looks next */
 	unsigned n_buckets;             /* power of two */
 	uint32_t free_head;             /* index + 1 */
 	unsigned used;
@@ -46,13 +49,14 @@ struct arp_table {
 };
 
 struct arp_table *
-arp_table_create(unsigned size, unsigned qlen, int socket)
+arp_table_create(unsigned size, unsigned qlen, unsigned held_max, int socket)
 {
 	struct arp_table *t = rte_zmalloc_socket("arp", sizeof(*t), RTE_CACHE_LINE_SIZE, socket);
 	if (t == NULL)
 		return NULL;
 	t->size = size;
 	t->qlen = qlen;
+	t->held_max = RTE_MAX(held_max, qlen);
 	t->n_buckets = rte_align32pow2(size);
 	t->buckets = rte_zmalloc_socket("arp_b", t->n_buckets * sizeof(uint32_t), 0, socket);
 	t->e = rte_zmalloc_socket("arp_e", size * sizeof(struct arp_entry), RTE_CACHE_LINE_SIZE, socket);
@@ -148,6 +152,103 @@ arp_delete(struct arp_table *t, struct arp_entry *e)
 	t->used--;
 }
 
+/* Drop entry e to make room: its waiting packets are counted unresolved. */
+static void
+arp_evict(struct worker *w, struct arp_table *t, struct arp_entry *e)
+{
+	struct rte_mbuf **q = &t->q[(size_t)(e - t->e) * t->qlen];
+
+	w->ctr[e->port][STATS_ARP_TX_UNRESOLVED] += e->qn;
+	for (unsigned k = 0; k < e->qn; k++)
+		rte_pktmbuf_free(q[k]);
+	t->held -= e->qn;
+	w->ctr[e->port][STATS_ARP_EVICTED]++;
+	arp_delete(t, e);
+}
+
+/*
+ * What the table may give up under pressure, best first: an entry that has
+ * not answered an ARP request for a second (ARP_RETRY_MS) or more, then any
+ * unresolved one, then (victims only, ARP_PICK_UNUSED) one that nothing was
+ * sent through since it was learned. A neighbour just asked for keeps its
+ * entry and its packet for a moment, however fast unanswered ones arrive.
+ */
+enum arp_pick { ARP_PICK_OLD, ARP_PICK_UNRESOLVED, ARP_PICK_UNUSED };
+
+static bool
+arp_pickable(const struct arp_entry *e, enum arp_pick k)
+{
+	if (e->state == ARP_INCOMPLETE)
+		return k != ARP_PICK_OLD || e->retries >= 2;
+	return k == ARP_PICK_UNUSED && e->state == ARP_REACHABLE && !e->used;
+}
+
+/*
+ * The first entry, round-robin from where the last search stopped, that is
+ * pickable at the best level up to `worst` and not `skip`; with packets
+ * waiting if `queued`. NULL when there is none.
+ */
+static struct arp_entry *
+arp_pick(struct arp_table *t, enum arp_pick worst, const struct arp_entry *skip, bool queued)
+{
+	for (enum arp_pick k = ARP_PICK_OLD; k <= worst; k++) {
+		for (unsigned n = 0; n < t->size; n++) {
+			struct arp_entry *e = &t->e[t->hand];
+			t->hand = t->hand + 1 < t->size ? t->hand + 1 : 0;
+			if (e != skip && (!queued || e->qn != 0) && arp_pickable(e, k))
+				return e;
+		}
+	}
+	return NULL;
+}
+
+/*
+ * The table is full: free one entry for a new neighbour (arp_pick's order),
+ * so that neighbours that never answer (spoofed sources of a SYN flood) or
+ * that only asked for us cannot lock others out. Entries in use are kept.
+ * false when every entry is in use.
+ */
+static bool
+arp_reclaim(struct worker *w, struct arp_table *t)
+{
+	struct arp_entry *e = arp_pick(t, ARP_PICK_UNUSED, NULL, false);
+
+	if (e == NULL)
+		return false;
+	arp_evict(w, t, e);
+	return true;
+}
+
+/*
+ * The packets waiting on neighbours hold their share of the pool: make room
+ * for the first packet of entry e by dropping the newest packet of another
+ * unresolved entry (arp_pick's order), so that a new neighbour is not
+ * starved by the ones that never answer. false when none holds one.
+ */
+static bool
+arp_steal(struct worker *w, struct arp_table *t, const struct arp_entry *e)
+{
+	struct arp_entry *o = arp_pick(t, ARP_PICK_UNRESOLVED, e, true);
+
+	if (o == NULL)
+		return false;
+	rte_pktmbuf_free(t->q[(size_t)(o - t->e) * t->qlen + --o->qn]);
+	t->held--;
+	w->ctr[o->port][STATS_ARP_TX_HELD_FULL]++;
+	return true;
+}
+
+/* A new entry for ip on port, reclaiming one when the table is full. NULL when none can be. */
+static struct arp_entry *
+arp_new(struct worker *w, unsigned port, uint32_t ip)
+{
+	struct arp_table *t = w->arp;
+
+	if (t->free_head == 0 && !arp_reclaim(w, t))
+		return NULL;
+	return arp_create(t, port, ip);
+}
+
 /* Build and send one ARP packet from port index p. */
 static void
 arp_send(struct worker *w, unsigned p, uint16_t op, const struct rte_ether_addr *tha,
@@ -201,6 +302,7 @@ arp_flush_queue(struct worker *w, struct arp_table *t, struct arp_entry *e)
 	unsigned n = e->qn;
 
 	e->qn = 0;
+	t->held -= n;
 	for (unsigned k = 0; k < n; k++)
 		eth_output(w, e->port, q[k], &e->mac, RTE_ETHER_TYPE_IPV4);
 }
@@ -213,7 +315,7 @@ arp_update(struct worker *w, unsigned p, uint32_t ip, const struct rte_ether_add
 	struct arp_entry *e = arp_lookup(t, p, ip);
 
 	if (e == NULL) {
-		if (!create || (e = arp_create(t, p, ip)) == NULL)
+		if (!create || (e = arp_new(w, p, ip)) == NULL)
 			return;
 		w->ctr[p][STATS_ARP_LEARNED]++;
 	}
@@ -327,7 +429,7 @@ arp_output(struct worker *w, unsigned p, uint32_t nh, struct rte_mbuf *m)
 		return eth_output(w, p, m, &e->mac, RTE_ETHER_TYPE_IPV4);
 	}
 	if (e == NULL) {
-		e = arp_create(t, p, nh);
+		e = arp_new(w, p, nh);
 		if (e == NULL) {
 			w->ctr[p][STATS_ARP_TX_CACHE_FULL]++;
 			rte_pktmbuf_free(m);
@@ -342,6 +444,12 @@ arp_output(struct worker *w, unsigned p, uint32_t nh, struct rte_mbuf *m)
 		rte_pktmbuf_free(m);
 		return;
 	}
+	if (t->held >= t->held_max && (e->qn != 0 || !arp_steal(w, t, e))) {
+		w->ctr[p][STATS_ARP_TX_HELD_FULL]++;
+		rte_pktmbuf_free(m);
+		return;
+	}
+	t->held++;
 	t->q[(size_t)(e - t->e) * t->qlen + e->qn++] = m;
 }
 
@@ -370,6 +478,7 @@ arp_expire(struct worker *w, struct arp_table *t, struct arp_entry *e)
 		w->ctr[p][STATS_ARP_TX_UNRESOLVED] += e->qn;
 		for (unsigned k = 0; k < e->qn; k++)
 			rte_pktmbuf_free(q[k]);
+		t->held -= e->qn;
 		e->qn = 0;
 	} else {
 		w->ctr[p][STATS_ARP_EXPIRED]++;

@@ -34,8 +34,18 @@ struct arp_view {
 	unsigned worker;
 };
 
-/* Create a table for `size` neighbours holding `qlen` packets each. NULL on failure. */
-struct arp_table *arp_table_create(unsigned size, unsigned qlen, int socket);
+/*
+ * Create a table for `size` neighbours holding `qlen` packets each while
+ * they are resolved, and at most `held_max` packets (at least qlen) all
+ * together: unanswered neighbours (spoofed sources) must not hold the
+ * packet pool; a neighbour's first packet then takes the place of another
+ * unresolved neighbour's newest. When the table is full, an unresolved or
+ * unused entry is recycled for a new neighbour. NULL on failure.
+ */
+struct arp_table *arp_table_create(unsigned size, unsigned qlen, unsigned held_max, int socket);
+
+/* The share of a worker's packet pool that neighbours being resolved may hold: 1/ARP_HELD_SHARE. */
+#define ARP_HELD_SHARE 16
 
 /* Free a table (and any packets still waiting). */
 void arp_table_free(struct arp_table *t);

@@ -42,6 +42,7 @@ enum tcp_state {
 #define TCP_EV_CLOSED     0x08
 
 #define TCP_SACK_BLOCKS   3
+#define TCP_COALESCE_MAX  512           /* received segments this small are copied into the buffer before */
 #define TCP_OPT_SPACE     40
 
 struct tcp_key {
@@ -115,6 +116,8 @@ struct tcp_conn {
 	struct tcp_bufq rcv;            /* in order, not yet read */
 	struct tcp_bufq ooo;            /* out of order, sorted; seq in m->hash.usr */
 	uint32_t last_ooo_seq;
+	bool rcv_packed;                /* both queues packed since a buffer was last added (tcp_pool.c) */
+	bool pool_capped;               /* it was held to its share of the pool (logged once) */
 
 	/* congestion control and timing */
 	struct tcp_cc cc;
@@ -149,6 +152,12 @@ struct tcp_ctx {
 	struct rte_ring *steer_in[64];  /* from worker i to us (MAX workers) */
 	uint16_t next_port;             /* ephemeral search start */
 	uint64_t ms_hz;                 /* TSC per millisecond */
+
+	/* packet pool pressure (tcp_pool.c) */
+	bool pressure;                  /* free buffers went below tcp.pool_low_watermark */
+	uint8_t relieved_state;         /* enum tcp_pool_state of the last pruning walk */
+	uint64_t relieve_at;            /* TSC: next pruning walk while the pressure lasts */
+	uint64_t refused;               /* SYNs refused during this pressure */
 };
 
 extern const struct tcp_syncookie_key *tcp_cookie_key;
@@ -206,6 +215,53 @@ void tcp_bufq_free(struct tcp_bufq *q);
 uint32_t tcp_bufq_copy(struct tcp_bufq *q, uint32_t off, void *dst, uint32_t len);
 void tcp_bufq_drop_front(struct tcp_bufq *q, uint32_t len);
 void tcp_bufq_append_mbuf(struct tcp_bufq *q, struct rte_mbuf *m);
+/* Would len bytes appended to q be copied into its tail buffer (no buffer more held)? */
+bool tcp_bufq_fits_tail(const struct tcp_bufq *q, uint32_t len);
+/*
+ * Pack q's bytes into fewer buffers, in place (no allocation): each buffer
+ * takes what follows into its free room. For an out-of-order queue (seq in
+ * m->hash.usr) only where one segment ends where the next begins. Returns
+ * the buffers freed.
+ */
+uint32_t tcp_bufq_collapse(struct tcp_bufq *q, bool ooo);
+
+/* tcp_pool.c: the receive queues' share of the worker's packet pool */
+#define TCP_RCV_MIN_BUFS  8             /* what a connection may hold under pool pressure */
+
+enum tcp_pool_state {
+	TCP_POOL_OK = 0,
+	TCP_POOL_LOW,                   /* free < tcp.pool_low_watermark: pressure */
+	TCP_POOL_RESERVE,               /* free < tcp.pool_reserve: control segments only */
+};
+
+/* Free buffers in the worker's pool (O(1) unless near tcp.pool_low_watermark). */
+uint32_t tcp_pool_free(const struct worker *w);
+/* Where the pool stands against the watermark and the reserve. */
+enum tcp_pool_state tcp_pool_state(const struct worker *w);
+/* Buffers c's receive queues (in order + out of order) may hold now. */
+uint32_t tcp_rcv_cap(const struct tcp_conn *c);
+/* Buffers c's send queue may hold now: no bound but tcp.snd_buffer unless the pool is under pressure. */
+uint32_t tcp_snd_cap(const struct tcp_conn *c);
+/*
+ * Make room for m (payload at seq) in c's receive queues: pack them, then
+ * prune out-of-order data above seq. False (counted): m must be dropped.
+ */
+bool tcp_rcv_admit(struct tcp_conn *c, const struct rte_mbuf *m, uint32_t seq);
+/* Drop up to n out-of-order segments above seq, highest first (counted). Returns how many. */
+uint32_t tcp_ooo_prune(struct tcp_conn *c, uint32_t above, uint32_t n);
+/* Pack c's receive queues (counted). Returns the buffers freed. */
+uint32_t tcp_rcv_collapse(struct tcp_conn *c);
+/* Note pressure changes: on entering it (and every 100 ms in it), prune and pack every connection. */
+void tcp_pool_check(struct worker *w);
+/* A SYN for key k while the pool is at its reserve is refused with RST (counted): true when it was. */
+bool tcp_pool_refuse_syn(struct worker *w, unsigned p, const struct tcp_key *k, uint32_t seq);
+
+/* Buffers held by c's receive queues. */
+static inline uint32_t
+tcp_rcv_held(const struct tcp_conn *c)
+{
+	return c->rcv.n_mbufs + c->ooo.n_mbufs;
+}
 
 static inline struct tcp_conn *
 tcp_conn_of(struct stream *s)

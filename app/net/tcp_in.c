@@ -123,6 +123,8 @@ tcp_listen_syn(struct worker *w, unsigned p, const struct tcp_key *k, struct tcp
 	bool full = l->syn_pending >= tc->syn_backlog;
 	struct tcp_conn *c = NULL;
 
+	if (tcp_pool_refuse_syn(w, p, k, seq))
+		return;
 	if (full)
 		w->ctr[p][STATS_TCP_LISTEN_OVERFLOWS]++;
 	if (!full && tc->syncookies != CFG_SYNCOOKIES_ALWAYS)
@@ -581,11 +583,30 @@ tcp_process_ack(struct tcp_conn *c, const struct tcp_seg *s)
 	return true;
 }
 
+/* A small segment that continues prev (the queued one before it) is copied into prev's free room. */
+static bool
+tcp_ooo_coalesce(struct tcp_bufq *q, struct rte_mbuf *prev, struct rte_mbuf *m, uint32_t seq)
+{
+	if (prev == NULL || prev->hash.usr + prev->data_len != seq || m->data_len > TCP_COALESCE_MAX ||
+	    rte_pktmbuf_tailroom(prev) < m->data_len || !RTE_MBUF_DIRECT(prev) ||
+	    rte_mbuf_refcnt_read(prev) != 1)
+		return false;
+	memcpy(rte_pktmbuf_mtod_offset(prev, uint8_t *, prev->data_len), rte_pktmbuf_mtod(m, uint8_t *),
+	       m->data_len);
+	prev->data_len += m->data_len;
+	prev->pkt_len = prev->data_len;
+	q->bytes += m->data_len;
+	rte_pktmbuf_free(m);
+	return true;
+}
+
 /*
  * Insert an out-of-order segment (m at its payload, starting at seq) into
  * the sorted queue: a front already queued is cut off, queued segments it
- * covers go, and its tail is cut where the next queued segment begins.
- * Returns false (m not queued) for a duplicate or when over reass_limit.
+ * covers go, and its tail is cut where the next queued segment begins; a
+ * small one that continues its predecessor is copied into it. Returns false
+ * (m not queued) for a duplicate or when the queue's buffers (truesize)
+ * would exceed reass_limit.
  */
 static bool
 tcp_ooo_insert(struct tcp_conn *c, struct rte_mbuf *m, uint32_t seq)
@@ -594,8 +615,12 @@ tcp_ooo_insert(struct tcp_conn *c, struct rte_mbuf *m, uint32_t seq)
 	struct rte_mbuf **link = &q->head, *prev = NULL;
 	uint32_t end = seq + m->data_len;
 
-	if (q->bytes + m->data_len > c->w->cfg->tcp.reass_limit)
+	if ((uint64_t)(q->n_mbufs + 1) * m->buf_len > c->w->cfg->tcp.reass_limit)
 		return false;
+	if (q->tail != NULL && tcp_seq_leq(q->tail->hash.usr + q->tail->data_len, seq)) {
+		prev = q->tail;                     /* beyond everything queued: no walk */
+		link = &prev->next;
+	}
 	while (*link != NULL && tcp_seq_leq((*link)->hash.usr + (*link)->data_len, seq)) {
 		prev = *link;
 		link = &prev->next;
@@ -623,6 +648,9 @@ tcp_ooo_insert(struct tcp_conn *c, struct rte_mbuf *m, uint32_t seq)
 		n->next = NULL;
 		rte_pktmbuf_free_seg(n);
 	}
+	c->last_ooo_seq = seq;
+	if (tcp_ooo_coalesce(q, prev, m, seq))
+		return true;
 	m->hash.usr = seq;
 	m->next = *link;
 	*link = m;
@@ -630,7 +658,6 @@ tcp_ooo_insert(struct tcp_conn *c, struct rte_mbuf *m, uint32_t seq)
 		q->tail = m;
 	q->bytes += m->data_len;
 	q->n_mbufs++;
-	c->last_ooo_seq = seq;
 	return true;
 }
 
@@ -683,6 +710,11 @@ tcp_data(struct tcp_conn *c, struct rte_mbuf *m, struct tcp_seg *s)
 		rte_pktmbuf_trim(m, (uint16_t)(seq + m->data_len - edge));
 	if (m->data_len == 0)
 		return false;
+	if (!tcp_rcv_admit(c, m, seq)) {
+		c->ack_now = true;                  /* the peer learns our window (and SACK) */
+		return false;
+	}
+	c->rcv_packed = false;
 	if (seq != c->rcv_nxt) {
 		uint32_t len = m->data_len;
 		c->ack_now = true;                  /* duplicate ACK with SACK */

@@ -31,19 +31,21 @@ tcp_mss_for_port(const struct worker *w, unsigned p)
 	return (uint16_t)(mss > TCP_MSS_MAX ? TCP_MSS_MAX : mss);
 }
 
-/* Receive space: bytes free in the buffer, and no more small segments than the pool can bear. */
+/*
+ * Receive space: bytes free in the buffer, and no more segments than the
+ * buffers the connection may still hold (its share of the pool, less under
+ * pool pressure: tcp_pool.c) can take at one MSS each.
+ */
 uint32_t
 tcp_rcv_window(const struct tcp_conn *c)
 {
 	uint32_t limit = c->w->cfg->tcp.rcv_buffer;
 	uint32_t used = c->rcv.bytes + c->ooo.bytes;
-	uint32_t max_mbufs = limit / 512 + 8;
-	uint32_t mbufs = c->rcv.n_mbufs + c->ooo.n_mbufs;
+	uint32_t cap = tcp_rcv_cap(c), held = tcp_rcv_held(c);
 
-	if (used >= limit || mbufs >= max_mbufs)
+	if (used >= limit || held >= cap)
 		return 0;
-	uint32_t by_mbufs = (max_mbufs - mbufs) * c->mss;
-	return RTE_MIN(limit - used, by_mbufs);
+	return RTE_MIN(limit - used, (cap - held) * (uint32_t)c->mss);
 }
 
 /* The window field for a non-SYN segment; the right edge never moves left. */

@@ -2,7 +2,8 @@
  * tcp_stream.c — the stream interface of a TCP connection (app/net/stream.h)
  * and its byte queues: data lives in mbufs from the worker's pool, chained
  * through m->next; the send queue runs from SND.UNA, the receive queue holds
- * in-order bytes not yet read. Writes are bounded by tcp.snd_buffer, reads
+ * in-order bytes not yet read. Writes are bounded by tcp.snd_buffer (and
+ * under packet pool pressure by the buffers they may hold: tcp_pool.c), reads
  * reopen the receive window (with a window update when it grew enough).
  */
 #include <errno.h>
@@ -12,8 +13,6 @@
 #include "app/worker.h"
 #include "app/net/tcp_conn.h"
 #include "app/net/tcp_seq.h"
-
-#define TCP_COALESCE_MAX 512    /* small segments are copied into the tail mbuf */
 
 void
 tcp_bufq_free(struct tcp_bufq *q)
@@ -29,6 +28,14 @@ tcp_bufq_free(struct tcp_bufq *q)
 	*q = (struct tcp_bufq){ 0 };
 }
 
+bool
+tcp_bufq_fits_tail(const struct tcp_bufq *q, uint32_t len)
+{
+	const struct rte_mbuf *t = q->tail;
+
+	return t != NULL && len <= TCP_COALESCE_MAX && rte_pktmbuf_tailroom(t) >= len;
+}
+
 void
 tcp_bufq_append_mbuf(struct tcp_bufq *q, struct rte_mbuf *m)
 {
@@ -36,7 +43,7 @@ tcp_bufq_append_mbuf(struct tcp_bufq *q, struct rte_mbuf *m)
 
 	m->next = NULL;
 	q->bytes += m->data_len;
-	if (t != NULL && m->data_len <= TCP_COALESCE_MAX && rte_pktmbuf_tailroom(t) >= m->data_len) {
+	if (tcp_bufq_fits_tail(q, m->data_len)) {
 		memcpy(rte_pktmbuf_mtod_offset(t, uint8_t *, t->data_len),
 		       rte_pktmbuf_mtod(m, uint8_t *), m->data_len);
 		t->data_len += m->data_len;
@@ -50,6 +57,57 @@ tcp_bufq_append_mbuf(struct tcp_bufq *q, struct rte_mbuf *m)
 		q->head = m;
 	q->tail = m;
 	q->n_mbufs++;
+}
+
+/* Unlink and free b, the buffer after a in q (its bytes are gone). */
+static void
+tcp_bufq_unlink_next(struct tcp_bufq *q, struct rte_mbuf *a, struct rte_mbuf *b)
+{
+	a->next = b->next;
+	if (q->tail == b)
+		q->tail = a;
+	q->n_mbufs--;
+	b->next = NULL;
+	rte_pktmbuf_free_seg(b);
+}
+
+uint32_t
+tcp_bufq_collapse(struct tcp_bufq *q, bool ooo)
+{
+	uint32_t freed = 0;
+	struct rte_mbuf *a = q->head;
+
+	while (a != NULL && a->next != NULL) {
+		struct rte_mbuf *b = a->next;
+		if ((ooo && a->hash.usr + a->data_len != b->hash.usr) || !RTE_MBUF_DIRECT(a) ||
+		    rte_mbuf_refcnt_read(a) != 1) {
+			a = b;
+			continue;
+		}
+		if (rte_pktmbuf_tailroom(a) < b->data_len && rte_pktmbuf_headroom(a) != 0) {
+			memmove(a->buf_addr, rte_pktmbuf_mtod(a, void *), a->data_len);
+			a->data_off = 0;        /* the headers went long ago: all the room is data room */
+		}
+		uint16_t n = (uint16_t)RTE_MIN((uint32_t)rte_pktmbuf_tailroom(a), (uint32_t)b->data_len);
+		if (n == 0) {
+			a = b;
+			continue;
+		}
+		memcpy(rte_pktmbuf_mtod_offset(a, uint8_t *, a->data_len), rte_pktmbuf_mtod(b, uint8_t *), n);
+		a->data_len += n;
+		a->pkt_len = a->data_len;
+		rte_pktmbuf_adj(b, n);
+		if (ooo)
+			b->hash.usr += n;
+		if (b->data_len != 0) {
+			a = b;
+			continue;
+		}
+		tcp_bufq_unlink_next(q, a, b);
+		freed++;
+	}
+	q->cur = NULL;                  /* the copy cursor's buffer may be gone */
+	return freed;
 }
 
 uint32_t
@@ -158,19 +216,46 @@ tcp_stream_read(struct stream *s, void *buf, size_t len)
 	return n;
 }
 
+/*
+ * Bytes the send queue may still take: tcp.snd_buffer's room, and what the
+ * buffers it may still hold (tcp_snd_cap: less under pool pressure) carry.
+ * Counts in *by_pool whether the pool is what limits it.
+ */
+static uint32_t
+tcp_snd_room(const struct tcp_conn *c, bool *by_pool)
+{
+	const struct tcp_bufq *q = &c->snd;
+	uint32_t limit = c->w->cfg->tcp.snd_buffer;
+	uint32_t room = q->bytes < limit ? limit - q->bytes : 0;
+	uint32_t cap = tcp_snd_cap(c);
+
+	*by_pool = false;
+	if (cap == UINT32_MAX)
+		return room;
+	uint64_t per_buf = rte_pktmbuf_data_room_size(c->w->pool) - RTE_PKTMBUF_HEADROOM;
+	uint64_t pool = (q->tail != NULL ? rte_pktmbuf_tailroom(q->tail) : 0) +
+			(q->n_mbufs < cap ? (cap - q->n_mbufs) * per_buf : 0);
+	*by_pool = pool < room;
+	return (uint32_t)RTE_MIN((uint64_t)room, pool);
+}
+
 static ssize_t
 tcp_stream_write(struct stream *s, const void *buf, size_t len)
 {
 	struct tcp_conn *c = tcp_conn_of(s);
-	uint32_t limit = c->w->cfg->tcp.snd_buffer;
+	bool by_pool;
 
 	if (c->fin_queued || (c->state != TCP_ESTABLISHED && c->state != TCP_CLOSE_WAIT &&
 			      c->state != TCP_SYN_SENT && c->state != TCP_SYN_RECEIVED))
 		return -EPIPE;
-	uint32_t room = c->snd.bytes < limit ? limit - c->snd.bytes : 0;
+	uint32_t room = tcp_snd_room(c, &by_pool);
 	uint32_t want = (uint32_t)RTE_MIN(len, (size_t)room);
+	bool short_by_pool = want < len && by_pool;
 	uint32_t n = tcp_bufq_append_bytes(c->w, c->port, &c->snd, buf, want);
-	c->want_writable = n < len || c->snd.bytes >= limit || len == 0;   /* len 0: "tell me when" */
+	uint32_t left = tcp_snd_room(c, &by_pool);
+	if (short_by_pool || (n != 0 && left == 0 && by_pool))
+		c->w->ctr[c->port][STATS_TCP_TX_POOL_LIMITED]++;
+	c->want_writable = n < len || left == 0 || len == 0;   /* len 0: "tell me when" */
 	if (n < want || (len == 0 && c->snd.bytes == 0))
 		tcp_write_retry_arm(c);         /* the pool cut it short, or nothing in flight to ACK */
 	tcp_output(c);
@@ -181,11 +266,11 @@ static size_t
 tcp_stream_write_space(const struct stream *s)
 {
 	const struct tcp_conn *c = (const struct tcp_conn *)s;
-	uint32_t limit = c->w->cfg->tcp.snd_buffer;
+	bool by_pool;
 
 	if (c->fin_queued)
 		return 0;
-	return c->snd.bytes < limit ? limit - c->snd.bytes : 0;
+	return tcp_snd_room(c, &by_pool);
 }
 
 static size_t

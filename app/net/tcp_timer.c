@@ -317,4 +317,5 @@ void
 tcp_timers(struct worker *w)
 {
 	timer_run(&w->timers, w->now);
+	tcp_pool_check(w);
 }

@@ -291,6 +291,20 @@ conn_cert_names_match(const struct connector_table *t, uint32_t id,
 	return f->cn && conn_cert_lookup(t, f->cn, &score, &probes) == id;
 }
 
+void
+connector_facts_names(struct connector_facts *f, const struct tls_names *n, const char **sans, unsigned max)
+{
+	f->sans = sans;
+	f->n_sans = 0;
+	f->cn = NULL;
+	if (n->from_cn) {
+		f->cn = tls_names_get(n, 0);
+		return;
+	}
+	for (unsigned k = 0; k < n->n && f->n_sans < max; k++)
+		sans[f->n_sans++] = tls_names_get(n, k);
+}
+
 /* ------------------------------------------------------------- pins */
 
 static struct conn_pin *
@@ -1856,6 +1870,9 @@ connector_sim_parse(struct connector_sim *q, int argc, const char *const *argv, 
 				     "a client certificate needs --tls 1.2 or 1.3");
 	if (!tls && (q->cert_name[0] || q->cert_file[0]))
 		q->f.tls_version = CFG_TLS_V1_2;
+	if (q->cert_name[0] && !tls_name_valid(q->cert_name, strlen(q->cert_name)))
+		return conn_sim_fail(err, errlen, "--cert-name: \"%s\" is not a DNS name (a certificate "
+				     "presenting it has no identity)", q->cert_name);
 	if (q->cert_name[0]) {
 		q->sans[0] = q->cert_name;
 		q->f.sans = q->sans;

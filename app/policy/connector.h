@@ -22,8 +22,9 @@
  *     of a connector's client_cert_spki_pins (the handshake proves the key,
  *     so the chain need not verify);
  *  2. certificate name: a verified client certificate carries a connector's
- *     tls_sender_certificate_name, looked for in its dNSName SANs, then in
- *     its subject CN; exact before "*.parent" (a wildcard matches one label,
+ *     tls_sender_certificate_name, looked for in its identities
+ *     (crypto/tls_names.h: its dNSName SANs, or its subject CN when it has
+ *     no dNSName; exact, never from the printed subject); exact before "*.parent" (a wildcard matches one label,
  *     RFC 6125); a SAN that is itself "*.x" matches only the name "*.x";
  *     among several names the most specific wins, then the first SAN;
  *  3. client address: the longest sender_ip_addresses prefix holding it;
@@ -68,6 +69,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "crypto/tls_names.h"
 #include "platform/config.h"
 
 struct connector_table;
@@ -131,15 +133,24 @@ struct connector_facts {
 	bool cert;                      /* the client presented a certificate */
 	bool cert_verified;             /* its chain and dates verified (tls.ca_file) */
 	const char *verify_text;        /* why not ("certificate has expired"), or NULL */
-	const char *const *sans;        /* its dNSName SANs, any case */
+	const char *const *sans;        /* its dNSName SANs, any case (connector_facts_names()) */
 	unsigned n_sans;
-	const char *cn;                 /* its subject CN, or NULL */
+	const char *cn;                 /* its subject CN, only when it has no dNSName; or NULL */
 	bool have_spki;
 	uint8_t spki_sha256[CFG_SPKI_PIN_LEN];   /* SHA-256 of its SubjectPublicKeyInfo */
 	const char *sender_domain;      /* at MAIL: the reverse-path's domain (not NUL-
 	                                   terminated); NULL before MAIL and for <> */
 	size_t sender_len;
 };
+
+/*
+ * Point f's certificate names (sans, n_sans, cn) at a certificate's
+ * identities (tls_names_of_x509(): dNSName SANs, else the CN): the one way
+ * the workers and the simulator fill them. sans is room for max pointers
+ * into n, which must outlive f.
+ */
+void connector_facts_names(struct connector_facts *f, const struct tls_names *n, const char **sans,
+			   unsigned max);
 
 struct connector_selection {
 	uint32_t id;                    /* CONNECTOR_NONE: the default policy */

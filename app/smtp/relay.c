@@ -21,6 +21,7 @@
 #include "crypto/tls.h"
 
 static const struct smtp_client_ops relay_client_ops;
+static void relay_fail_reply(enum smtp_client_fail why, const char *peer, char *buf, size_t len);
 
 /* ---- replies passed on ---- */
 
@@ -262,9 +263,12 @@ relay_open(struct smtp_session *ss, const struct cfg_route *route, bool fresh)
 {
 	enum smtp_client_fail why = SMTP_CL_F_CONNECT;
 
-	ss->cl = smtp_client_open(ss->w, route, ss->policy, ss->next_conn, fresh, &relay_client_ops, ss, &why);
+	ss->cl = smtp_client_open(ss->w, route, ss->policy, ss->next_conn, fresh, ss->client_addr,
+				  &relay_client_ops, ss, &why);
 	if (ss->cl == NULL) {
-		smtp_reply(ss, "451 4.4.1 %s; try again later", smtp_client_fail_text(why));
+		char line[200];
+		relay_fail_reply(why, "-", line, sizeof(line));
+		smtp_reply(ss, "%s", line);
 		return false;
 	}
 	ss->route = route;
@@ -299,8 +303,9 @@ void
 relay_data(struct smtp_session *ss)
 {
 	if (ss->broken != SMTP_CL_F_COUNT || ss->cl == NULL) {
-		smtp_reply(ss, "451 4.4.2 %s; try again later",
-			   smtp_client_fail_text(ss->broken != SMTP_CL_F_COUNT ? ss->broken : SMTP_CL_F_LOST));
+		char line[200];
+		relay_fail_reply(ss->broken != SMTP_CL_F_COUNT ? ss->broken : SMTP_CL_F_LOST, "-", line, sizeof(line));
+		smtp_reply(ss, "%s", line);
 		return;
 	}
 	smtp_client_data(ss->cl);
@@ -325,6 +330,7 @@ relay_data_start(struct smtp_session *ss)
 		.id = ss->msg_id,
 		.rcpt = ss->n_rcpt == 1 ? ss->first_rcpt : NULL,
 		.rcpt_len = ss->first_rcpt_len,
+		.utf8 = ss->smtputf8,
 		.when = time(NULL),
 	};
 
@@ -585,11 +591,26 @@ relay_client_reply(void *owner, enum smtp_client_cmd cmd, const struct smtp_repl
 	smtp_pump(ss);
 }
 
-/* The 451 for a next-hop failure: 4.4.1 no answer, 4.4.2 connection lost, 4.4.0 other. */
+/*
+ * The 451 for a next-hop failure: 4.4.1 no answer, 4.4.2 connection lost,
+ * 4.5.0 protocol error (a reply out of stage or early), 4.4.5 no next-hop
+ * capacity (destination_concurrency, connections_per_worker, data_hold),
+ * 4.4.0 other.
+ */
 static void
 relay_fail_reply(enum smtp_client_fail why, const char *peer, char *buf, size_t len)
 {
 	switch (why) {
+	case SMTP_CL_F_PROTOCOL:
+		snprintf(buf, len, "451 4.5.0 next hop protocol error; try again later");
+		return;
+	case SMTP_CL_F_BUSY:
+	case SMTP_CL_F_NO_SLOT:
+		snprintf(buf, len, "451 4.4.5 Insufficient next-hop capacity; try again later");
+		return;
+	case SMTP_CL_F_HOLD:
+		snprintf(buf, len, "451 4.4.5 Error: no message data for too long; next-hop connection released");
+		return;
 	case SMTP_CL_F_TLS_NOT_OFFERED:
 		snprintf(buf, len, "451 4.7.4 TLS is required, but was not offered by host %s", peer);
 		return;
@@ -659,10 +680,20 @@ relay_client_writable(void *owner)
 		smtp_pump(ss);
 }
 
+/* Message bytes the session has passed on (smtp.timeouts.data_hold watches it move). */
+static uint64_t
+relay_client_progress(void *owner)
+{
+	const struct smtp_session *ss = owner;
+
+	return ss->scan.raw_bytes + ss->hdr_off;
+}
+
 static const struct smtp_client_ops relay_client_ops = {
 	.reply = relay_client_reply,
 	.failed = relay_client_failed,
 	.writable = relay_client_writable,
+	.progress = relay_client_progress,
 };
 
 void

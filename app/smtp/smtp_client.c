@@ -4,7 +4,13 @@
  * loop; every event comes from the stream (connected/readable/writable/
  * closed) or the timer wheel. Commands wait in a small queue until the
  * connection is ready, then go out pipelined when offered; replies are
- * matched in order against the list of expected ones.
+ * matched in order against the list of expected ones, each checked against
+ * what its stage allows and against whether it was due yet. What the owner
+ * hears (replies, the one failure) waits in a per-client event ring and is
+ * delivered from the timer run (cl_deliver), never from inside the client's
+ * own code: no callback can free or park the client under its caller.
+ * Per next hop a worker keeps at most its share of
+ * smtp.client.destination_concurrency connections in use; the others wait.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -26,9 +32,12 @@
 #define CL_EXPECT       8       /* replies expected */
 #define CL_DOWN_SLOTS   64      /* next hops remembered as failing */
 #define CL_QUIT_WAIT_S  5       /* seconds to wait for 221 before resetting */
+#define CL_EV_TEXT      256     /* reply text kept for a deferred reply */
+#define CL_DESTS        256     /* next hops counted per worker (more: not limited) */
 
 enum cl_state {
 	CL_FREE = 0,
+	CL_WAITING,             /* no connection yet: the next hop is at its destination_concurrency */
 	CL_CONNECTING,
 	CL_GREETING,
 	CL_EHLO,
@@ -37,7 +46,14 @@ enum cl_state {
 	CL_TLS,                 /* the TLS handshake runs */
 	CL_READY,               /* between commands (owner's or idle) */
 	CL_STREAM,              /* after 354: message data flows */
-	CL_QUIT,                /* QUIT sent: waiting for 221 / close */
+	CL_QUIT,                /* QUIT sent (or FIN): waiting for the close, at most CL_QUIT_WAIT_S */
+	CL_DEAD,                /* failed: no connection, the failure not yet delivered to the owner */
+};
+
+/* What smtp_client_release() asked for while a callback ran (cl_deliver). */
+enum cl_release {
+	CL_REL_NONE = 0,
+	CL_REL_RESET,           /* not reusable: reset once the callback returns */
 };
 
 /* What a queued line or an expected reply is. */
@@ -57,6 +73,29 @@ enum cl_kind {
 struct cl_line {
 	uint8_t kind;
 	uint16_t off, len;
+};
+
+/* A reply expected; due once the stream took its command (w_out reached end). */
+struct cl_exp {
+	uint8_t kind;
+	uint32_t end;
+};
+
+/* A reply for the owner, kept until cl_deliver passes it on. */
+struct cl_event {
+	uint8_t kind;                   /* enum smtp_client_cmd */
+	bool has_enhanced;
+	uint16_t code;
+	uint16_t enh[3];
+	uint16_t text_len;
+	char text[CL_EV_TEXT];
+};
+
+/* A next hop's connections in use on this worker, and the clients waiting for one. */
+struct cl_dest {
+	uint32_t addr;
+	uint16_t port;
+	unsigned in_use, waiting;
 };
 
 struct smtp_client {
@@ -85,6 +124,22 @@ struct smtp_client {
 	bool no_reuse;                  /* the next hop said 421: it is closing this connection */
 	bool tls_up;                    /* the connection runs over TLS */
 	bool no_tls;                    /* level may: this hop failed the handshake; plaintext now */
+	bool reading;                   /* inside cl_readable: commands put wait, bytes read are not theirs */
+	bool early;                     /* reply data was unread when a command went out with none due */
+	bool txn_refused;               /* MAIL answered here (SIZE, SMTPUTF8): so are the RCPTs after it */
+	bool delivering;                /* inside cl_deliver: a release that frees waits (release) */
+	bool wait_started;              /* wait_until is set (one wait per client) */
+	bool waitq;                     /* on the worker's list of clients waiting for a next hop */
+	bool want_writable;             /* cl_deliver owes the owner a writable callback */
+	bool woken;                     /* CL_WAITING: a connection freed for it, its timer runs next */
+	uint8_t release;                /* enum cl_release */
+	enum smtp_client_fail fail_why; /* CL_DEAD: what the owner will hear */
+	uint32_t client;                /* the owner's client address (the fair share) */
+	struct cl_dest *dest;           /* the next hop whose in_use counts this client, or NULL */
+	struct cl_dest *wait_dest;      /* CL_WAITING: the one waited for, at plan position wait_pos */
+	unsigned wait_pos;
+	uint64_t wait_until;            /* TSC */
+	uint64_t hold_mark;             /* CL_STREAM: the owner's progress at the last data_hold check */
 	unsigned ehlo_ext;              /* the EHLO reply before STARTTLS (for a plaintext fallback) */
 	uint64_t ehlo_size;
 	/* MAIL parameters (the line is built when sent, once the extensions are known) */
@@ -100,11 +155,15 @@ struct smtp_client {
 	char qbuf[CL_QBUF];
 	char wbuf[CL_WBUF];
 	size_t w_len;
-	uint8_t exp[CL_EXPECT];
+	uint32_t w_put, w_out;          /* bytes put into wbuf / taken by the stream, in all */
+	struct cl_exp exp[CL_EXPECT];
 	unsigned exp_head, exp_n;
 	struct smtp_reply reply;
+	struct cl_event ev[CL_EXPECT];  /* replies for the owner, not yet delivered */
+	unsigned ev_head, ev_n;
 	struct timer timer;
-	struct smtp_client *next, *prev;        /* free list / cache list */
+	struct timer ev_timer;          /* armed "now" while something waits for cl_deliver */
+	struct smtp_client *next, *prev;        /* free list / cache list / wait list */
 };
 
 struct cl_down {
@@ -121,12 +180,18 @@ struct cl_ctx {
 	unsigned n_idle, in_use, rr;
 	struct cl_down down[CL_DOWN_SLOTS];
 	unsigned down_next;
+	struct cl_dest dests[CL_DESTS];
+	unsigned dest_limit;            /* this worker's share of destination_concurrency */
+	struct smtp_client *wait_head, *wait_tail;      /* CL_WAITING clients, oldest first */
+	enum smtp_client_fail open_fail;        /* why a client without owner failed (smtp_client_open) */
 	char scratch[4096];
 };
 
 static const struct stream_ops cl_stream_ops;
 static void cl_try_next(struct smtp_client *c, enum smtp_client_fail why);
 static void cl_send(struct smtp_client *c);
+static void cl_rearm(struct smtp_client *c);
+static void cl_deliver(struct timer *t, void *arg);
 
 static struct cl_ctx *
 cl_ctx(const struct worker *w)
@@ -156,6 +221,7 @@ smtp_client_init(struct worker *w)
 		return -ENOMEM;
 	}
 	x->n = n;
+	x->dest_limit = smtp_client_dest_limit(w->cfg->smtp.client.destination_concurrency, w->cfg->n_workers);
 	for (unsigned i = n; i-- > 0;) {
 		x->clients[i].next = x->free;
 		x->free = &x->clients[i];
@@ -194,13 +260,183 @@ cl_idle_unlink(struct cl_ctx *x, struct smtp_client *c)
 	x->n_idle--;
 }
 
+/* ---- next-hop capacity (smtp.client.destination_concurrency) ---- */
+
+unsigned
+smtp_client_dest_limit(unsigned concurrency, unsigned n_workers)
+{
+	unsigned n = n_workers ? n_workers : 1;
+	unsigned l = (concurrency + n - 1) / n;
+
+	return l ? l : 1;
+}
+
+bool
+smtp_client_dest_admits(unsigned in_use, unsigned limit, unsigned held)
+{
+	unsigned reserve = limit / 4;
+
+	if (in_use >= limit)
+		return false;
+	return in_use < limit - reserve || held == 0;
+}
+
+/* The entry for addr:port (made when create and there is room), or NULL. */
+static struct cl_dest *
+cl_dest_find(struct cl_ctx *x, uint32_t addr, uint16_t port, bool create)
+{
+	struct cl_dest *spare = NULL;
+
+	for (unsigned i = 0; i < CL_DESTS; i++) {
+		struct cl_dest *d = &x->dests[i];
+		if (d->addr == addr && d->port == port && (d->in_use || d->waiting))
+			return d;
+		if (spare == NULL && d->in_use == 0 && d->waiting == 0)
+			spare = d;
+	}
+	if (!create || spare == NULL)
+		return NULL;
+	*spare = (struct cl_dest){ .addr = addr, .port = port };
+	return spare;
+}
+
+/* Connections of d in use by clients of client address a. */
+static unsigned
+cl_dest_held(const struct cl_ctx *x, const struct cl_dest *d, uint32_t a)
+{
+	unsigned n = 0;
+
+	for (unsigned i = 0; i < x->n; i++)
+		if (x->clients[i].dest == d && x->clients[i].client == a && x->clients[i].state != CL_FREE)
+			n++;
+	return n;
+}
+
+/* Whether c may take one of d's connections now. */
+static bool
+cl_dest_admits(const struct cl_ctx *x, const struct cl_dest *d, const struct smtp_client *c)
+{
+	unsigned limit = x->dest_limit;
+
+	if (d->in_use < limit - limit / 4)
+		return true;
+	return smtp_client_dest_admits(d->in_use, limit, cl_dest_held(x, d, c->client));
+}
+
+/* Count c as using a connection to addr:port; false when that next hop has no room for it. */
+static bool
+cl_dest_take(struct smtp_client *c, uint32_t addr, uint16_t port)
+{
+	struct cl_ctx *x = cl_ctx(c->w);
+	struct cl_dest *d = cl_dest_find(x, addr, port, true);
+
+	if (d == NULL)                  /* more next hops busy than counted: not limited */
+		return true;
+	if (!cl_dest_admits(x, d, c))
+		return false;
+	d->in_use++;
+	c->dest = d;
+	return true;
+}
+
+/* The first waiter for d that may have the connection freed: it goes on at its timer. */
+static void
+cl_dest_wake(struct cl_ctx *x, struct cl_dest *d)
+{
+	for (struct smtp_client *c = x->wait_head; c != NULL; c = c->next)
+		if (c->wait_dest == d && !c->woken && cl_dest_admits(x, d, c)) {
+			c->woken = true;        /* one freed connection, one waiter */
+			timer_arm(&c->w->timers, &c->timer, 0);
+			return;
+		}
+}
+
+/* c no longer uses a connection of its next hop (closed, idle, failed over). */
+static void
+cl_dest_drop(struct smtp_client *c)
+{
+	struct cl_dest *d = c->dest;
+
+	if (d == NULL)
+		return;
+	c->dest = NULL;
+	d->in_use--;
+	if (d->waiting != 0)
+		cl_dest_wake(cl_ctx(c->w), d);
+}
+
+static void
+cl_wait_unlink(struct cl_ctx *x, struct smtp_client *c)
+{
+	if (!c->waitq)
+		return;
+	if (c->prev != NULL)
+		c->prev->next = c->next;
+	else
+		x->wait_head = c->next;
+	if (c->next != NULL)
+		c->next->prev = c->prev;
+	else
+		x->wait_tail = c->prev;
+	c->next = c->prev = NULL;
+	c->waitq = false;
+	c->wait_dest->waiting--;
+	c->wait_dest = NULL;
+}
+
+/* Wait (in order) for a connection of d, at plan position pos; false when the wait is over. */
+static bool
+cl_wait(struct smtp_client *c, struct cl_dest *d, unsigned pos)
+{
+	struct worker *w = c->w;
+	struct cl_ctx *x = cl_ctx(w);
+
+	if (!c->wait_started) {
+		c->wait_started = true;
+		c->wait_until = w->now + cl_secs(w, w->cfg->smtp.client.destination_wait);
+		if (d != NULL && w->cfg->smtp.client.destination_wait != 0)
+			w->ctr[0][STATS_SMTPC_DEST_WAITS]++;
+	}
+	if (d == NULL || w->cfg->smtp.client.destination_wait == 0 || w->now >= c->wait_until)
+		return false;
+	c->state = CL_WAITING;
+	c->wait_dest = d;
+	c->wait_pos = pos;
+	d->waiting++;
+	c->waitq = true;
+	c->next = NULL;
+	c->prev = x->wait_tail;
+	if (x->wait_tail != NULL)
+		x->wait_tail->next = c;
+	else
+		x->wait_head = c;
+	x->wait_tail = c;
+	cl_rearm(c);
+	return true;
+}
+
+/* ---- the slot ---- */
+
+/* The connection is gone or parked: stop its timers and its counts (the slot stays). */
+static void
+cl_detach(struct smtp_client *c)
+{
+	struct worker *w = c->w;
+	struct cl_ctx *x = cl_ctx(w);
+
+	timer_cancel(&w->timers, &c->timer);
+	cl_wait_unlink(x, c);
+	cl_dest_drop(c);
+}
+
 static void
 cl_free(struct smtp_client *c)
 {
 	struct worker *w = c->w;
 	struct cl_ctx *x = cl_ctx(w);
 
-	timer_cancel(&w->timers, &c->timer);
+	cl_detach(c);
+	timer_cancel(&w->timers, &c->ev_timer);
 	cl_idle_unlink(x, c);
 	policy_gen_release(c->policy);
 	c->policy = NULL;
@@ -214,15 +450,143 @@ cl_free(struct smtp_client *c)
 	x->in_use--;
 }
 
+/* Reset the connection (a broken one, or one abandoned mid-transaction), if any. */
+static void
+cl_reset(struct smtp_client *c)
+{
+	if (c->s == NULL)
+		return;
+	c->w->ctr[0][STATS_SMTPC_RESETS]++;
+	c->s->ctx = NULL;
+	stream_abort(c->s);
+	c->s = NULL;
+	c->tls_up = false;
+}
+
 /* Reset the connection (if any) and free the slot; no callback. */
 static void
 cl_destroy(struct smtp_client *c)
 {
-	if (c->s != NULL) {
-		c->s->ctx = NULL;
-		stream_abort(c->s);
-	}
+	cl_reset(c);
 	cl_free(c);
+}
+
+/*
+ * Close an idle (or closing) connection politely: QUIT unless the next hop
+ * already closed, then FIN; the slot goes when the stream closes, or after
+ * CL_QUIT_WAIT_S with a reset.
+ */
+static void
+cl_quit(struct smtp_client *c, bool send_quit)
+{
+	struct cl_ctx *x = cl_ctx(c->w);
+
+	cl_idle_unlink(x, c);
+	cl_dest_drop(c);
+	if (c->s == NULL) {
+		cl_free(c);
+		return;
+	}
+	c->w->ctr[0][STATS_SMTPC_QUIT]++;
+	c->state = CL_QUIT;
+	c->exp_n = 0;
+	if (send_quit && c->w_len + 6 <= sizeof(c->wbuf)) {
+		memcpy(c->wbuf + c->w_len, "QUIT\r\n", 6);
+		c->w_len += 6;
+	}
+	if (c->w_len != 0) {
+		ssize_t n = stream_write(c->s, c->wbuf, c->w_len);
+		(void)n;                /* what did not fit is dropped: FIN follows anyway */
+		c->w_len = 0;
+	}
+	stream_shutdown(c->s);
+	timer_arm(&c->w->timers, &c->timer, c->w->now + cl_secs(c->w, CL_QUIT_WAIT_S));
+}
+
+/* ---- delivery to the owner (the only place ops->reply / ops->failed are called) ---- */
+
+static void
+cl_arm_delivery(struct smtp_client *c)
+{
+	if (!timer_pending(&c->ev_timer))
+		timer_arm(&c->w->timers, &c->ev_timer, 0);     /* due: the next timer run */
+}
+
+/* Keep r for the owner (cmd); delivered in order by cl_deliver. */
+static void
+cl_post(struct smtp_client *c, uint8_t cmd, const struct smtp_reply *r)
+{
+	if (c->owner == NULL || c->ev_n == CL_EXPECT)  /* full: cannot happen, one per queued command */
+		return;
+	struct cl_event *e = &c->ev[(c->ev_head + c->ev_n++) % CL_EXPECT];
+
+	e->kind = cmd;
+	e->code = (uint16_t)r->code;
+	e->has_enhanced = r->has_enhanced;
+	for (unsigned i = 0; i < 3; i++)
+		e->enh[i] = (uint16_t)RTE_MIN(r->enh[i], 999u);
+	e->text_len = (uint16_t)RTE_MIN(r->text_len, sizeof(e->text) - 1);
+	memcpy(e->text, r->text, e->text_len);
+	e->text[e->text_len] = '\0';
+	cl_arm_delivery(c);
+}
+
+static void
+cl_event_reply(const struct cl_event *e, struct smtp_reply *r)
+{
+	memset(r, 0, sizeof(*r));
+	r->done = true;
+	r->code = e->code;
+	r->n_lines = 1;
+	r->has_enhanced = e->has_enhanced;
+	for (unsigned i = 0; i < 3; i++)
+		r->enh[i] = e->enh[i];
+	r->text_len = e->text_len;
+	memcpy(r->text, e->text, e->text_len + 1u);
+}
+
+static void cl_release_now(struct smtp_client *c, bool clean);
+
+/*
+ * The safe point (a timer callback, outside every client and owner call):
+ * the replies in order, then the failure if the client is dead. A release
+ * from inside a callback that would free the slot happens after it returns.
+ */
+static void
+cl_deliver(struct timer *t, void *arg)
+{
+	struct smtp_client *c = arg;
+	struct smtp_reply r;
+
+	(void)t;
+	c->delivering = true;
+	while (c->ev_n != 0 && c->owner != NULL && c->release == CL_REL_NONE) {
+		struct cl_event e = c->ev[c->ev_head];
+		c->ev_head = (c->ev_head + 1) % CL_EXPECT;
+		c->ev_n--;
+		cl_event_reply(&e, &r);
+		c->ops->reply(c->owner, (enum smtp_client_cmd)e.kind, &r);
+	}
+	if (c->want_writable && c->state == CL_STREAM && c->owner != NULL && c->release == CL_REL_NONE) {
+		c->want_writable = false;
+		if (c->ops->writable != NULL)
+			c->ops->writable(c->owner);
+	}
+	if (c->state == CL_DEAD && c->owner != NULL && c->release == CL_REL_NONE) {
+		const struct smtp_client_ops *ops = c->ops;
+		void *owner = c->owner;
+		c->owner = NULL;
+		c->ops = NULL;
+		if (ops->failed != NULL)
+			ops->failed(owner, c->fail_why, c->peer);
+	}
+	c->delivering = false;
+	uint8_t rel = c->release;
+	c->release = CL_REL_NONE;
+	if (c->state == CL_DEAD && c->owner == NULL)
+		cl_free(c);
+	else if (rel != CL_REL_NONE)
+		cl_release_now(c, false);
 }
 
 /* ---- next hops that recently failed ---- */
@@ -305,14 +669,26 @@ cl_rearm(struct smtp_client *c)
 	struct worker *w = c->w;
 	unsigned secs;
 
+	if (c->state == CL_QUIT)
+		return;                 /* its bound was set once, by cl_quit */
+	if (c->state == CL_WAITING) {
+		timer_arm(&w->timers, &c->timer, c->wait_until);
+		return;
+	}
+	if (c->state == CL_DEAD || c->state == CL_FREE) {
+		timer_cancel(&w->timers, &c->timer);
+		return;
+	}
 	if (c->state == CL_CONNECTING)
 		secs = w->cfg->smtp.timeouts.connect;
 	else if (c->state == CL_TLS)
 		secs = w->cfg->smtp.timeouts.greeting;
 	else if (c->exp_n != 0)
-		secs = cl_timeout_of(c, c->exp[c->exp_head]);
+		secs = cl_timeout_of(c, c->exp[c->exp_head].kind);
 	else if (c->state == CL_STREAM && c->data_blocked)
 		secs = w->cfg->smtp.timeouts.data_block;
+	else if (c->state == CL_STREAM)
+		secs = w->cfg->smtp.timeouts.data_hold;
 	else if (c->idle)
 		secs = w->cfg->smtp.client.cache_idle_timeout;
 	else {
@@ -323,6 +699,87 @@ cl_rearm(struct smtp_client *c)
 }
 
 static void cl_fail(struct smtp_client *c, enum smtp_client_fail why);
+static struct smtp_client *cl_cache_take(struct worker *w, const struct cfg_route *r,
+					 const struct cfg_connector_out *conn, uint32_t client);
+
+/*
+ * Waiter c takes over idle connection i (out of the cache, counted): the
+ * stream and everything known about the next hop move into c, i's slot goes.
+ */
+static void
+cl_adopt(struct smtp_client *c, struct smtp_client *i)
+{
+	c->s = i->s;
+	c->s->ctx = c;
+	i->s = NULL;
+	c->dest = i->dest;
+	i->dest = NULL;
+	c->state = i->state;
+	c->addr = i->addr;
+	c->port = i->port;
+	memcpy(c->peer, i->peer, sizeof(c->peer));
+	memcpy(c->peer_ip, i->peer_ip, sizeof(c->peer_ip));
+	c->ext = i->ext;
+	c->ext_size = i->ext_size;
+	c->messages = i->messages;
+	c->dirty = i->dirty;
+	c->no_reuse = i->no_reuse;
+	c->tls_up = i->tls_up;
+	c->no_tls = i->no_tls;
+	c->early = i->early;
+	c->reused = true;
+	memcpy(c->wbuf, i->wbuf, i->w_len);
+	c->w_len = i->w_len;
+	c->w_put = i->w_put;
+	c->w_out = i->w_out;
+	memcpy(c->exp, i->exp, sizeof(c->exp));
+	c->exp_head = i->exp_head;
+	c->exp_n = i->exp_n;
+	c->reply = i->reply;
+	cl_free(i);
+	cl_rearm(c);
+	cl_send(c);
+}
+
+/* CL_WAITING: woken (a connection of the next hop freed) or the wait is over. */
+static void
+cl_wait_fired(struct smtp_client *c)
+{
+	struct cl_ctx *x = cl_ctx(c->w);
+	struct cl_dest *d = c->wait_dest;
+
+	c->woken = false;
+	if (!cl_dest_admits(x, d, c) && c->w->now < c->wait_until) {
+		cl_rearm(c);
+		return;
+	}
+	cl_wait_unlink(x, c);
+	struct smtp_client *idle = cl_cache_take(c->w, c->route, c->conn, c->client);
+	if (idle != NULL) {             /* e.g. the one whose release woke us */
+		cl_adopt(c, idle);
+		return;
+	}
+	c->pos = c->wait_pos;
+	cl_try_next(c, SMTP_CL_F_BUSY);         /* takes the room, waits again, or fails */
+}
+
+/* CL_STREAM: the owner passed no message data for smtp.timeouts.data_hold: let the next hop go. */
+static void
+cl_hold_fired(struct smtp_client *c)
+{
+	struct worker *w = c->w;
+	uint64_t p = c->owner != NULL && c->ops->progress != NULL ? c->ops->progress(c->owner) : c->hold_mark;
+
+	if (p != c->hold_mark) {
+		c->hold_mark = p;
+		cl_rearm(c);
+		return;
+	}
+	w->ctr[0][STATS_SMTPC_DATA_HOLD]++;
+	WORKER_LOG(w, CFG_LOG_INFO, "smtp client: next hop %s: no message data from the client for %u s "
+		   "(smtp.timeouts.data_hold): connection released", c->peer, w->cfg->smtp.timeouts.data_hold);
+	cl_fail(c, SMTP_CL_F_HOLD);
+}
 
 static void
 cl_timer_fired(struct timer *t, void *arg)
@@ -331,14 +788,26 @@ cl_timer_fired(struct timer *t, void *arg)
 	struct worker *w = c->w;
 
 	(void)t;
-	if (c->idle || c->state == CL_QUIT) {
-		if (c->idle)
-			w->ctr[0][STATS_SMTPC_CACHE_EXPIRED]++;
+	if (c->state == CL_QUIT) {      /* the next hop did not close after QUIT: now a reset */
+		w->ctr[0][STATS_SMTPC_QUIT_TIMEOUTS]++;
 		cl_destroy(c);
 		return;
 	}
+	if (c->idle) {
+		w->ctr[0][STATS_SMTPC_CACHE_EXPIRED]++;
+		cl_quit(c, true);
+		return;
+	}
+	if (c->state == CL_WAITING) {
+		cl_wait_fired(c);
+		return;
+	}
+	if (c->state == CL_STREAM && !c->data_blocked && c->exp_n == 0) {
+		cl_hold_fired(c);
+		return;
+	}
 	w->ctr[0][STATS_SMTPC_TIMEOUTS]++;
-	WORKER_LOG(w, CFG_LOG_INFO, "smtp client: next hop %s: timeout (%s)", c->peer,
+	WORKER_LOG_RL(w, WORKER_RL_CLIENT_TIMEOUT, CFG_LOG_INFO, "smtp client: next hop %s: timeout (%s)", c->peer,
 		   c->state == CL_CONNECTING ? "connect" : c->state < CL_READY ? "greeting" : "reply");
 	if (c->state < CL_READY)
 		cl_try_next(c, SMTP_CL_F_TIMEOUT);
@@ -348,23 +817,52 @@ cl_timer_fired(struct timer *t, void *arg)
 
 /* ---- failure ---- */
 
-/* The owner's transaction is over because of why: tell it once, drop the connection. */
+/*
+ * The owner's transaction is over because of why: the connection goes at
+ * once (reset), the owner hears it once from cl_deliver, after the replies
+ * before it (none after a protocol error: a desynchronised next hop's
+ * replies are not its). No owner: the slot goes now.
+ */
 static void
 cl_fail(struct smtp_client *c, enum smtp_client_fail why)
 {
-	const struct smtp_client_ops *ops = c->ops;
-	void *owner = c->owner;
+	struct cl_ctx *x = cl_ctx(c->w);
 
+	if (c->state == CL_DEAD)
+		return;
 	if (why == SMTP_CL_F_LOST)
 		c->w->ctr[0][STATS_SMTPC_LOST]++;
 	else if (why == SMTP_CL_F_PROTOCOL)
 		c->w->ctr[0][STATS_SMTPC_PROTOCOL]++;
-	char peer[sizeof(c->peer)];
+	else if (why == SMTP_CL_F_BUSY)
+		c->w->ctr[0][STATS_SMTPC_DEST_DEFERRED]++;
+	if (c->owner == NULL) {
+		x->open_fail = why;
+		cl_destroy(c);
+		return;
+	}
+	if (why == SMTP_CL_F_PROTOCOL)
+		c->ev_n = 0;
+	cl_reset(c);
+	cl_detach(c);
+	c->state = CL_DEAD;
+	c->fail_why = why;
+	c->q_n = 0;
+	c->exp_n = 0;
+	c->w_len = 0;
+	cl_arm_delivery(c);
+}
 
-	memcpy(peer, c->peer, sizeof(peer));
-	cl_destroy(c);
-	if (owner != NULL && ops != NULL && ops->failed != NULL)
-		ops->failed(owner, why, peer);
+/* A reply the stage does not allow, or data before a reply was due: fail over (greeting) or fail. */
+static void
+cl_protocol(struct smtp_client *c)
+{
+	if (c->state < CL_READY) {
+		c->w->ctr[0][STATS_SMTPC_PROTOCOL]++;
+		cl_try_next(c, SMTP_CL_F_PROTOCOL);
+	} else {
+		cl_fail(c, SMTP_CL_F_PROTOCOL);
+	}
 }
 
 /* Connect to the next hop in the plan; when none is left, fail with why. */
@@ -373,16 +871,27 @@ cl_try_next(struct smtp_client *c, enum smtp_client_fail why)
 {
 	struct worker *w = c->w;
 
+	struct cl_dest *full = NULL;
+	unsigned full_pos = 0;
+
 	if (c->s != NULL) {
-		c->s->ctx = NULL;
-		stream_abort(c->s);
-		c->s = NULL;
+		cl_reset(c);
 		w->ctr[0][STATS_SMTPC_CONNECT_FAILED]++;
 		cl_mark_down(w, c->addr, c->port, true);
 	}
+	cl_dest_drop(c);
+	c->state = CL_CONNECTING;
 	while (c->pos < c->n_order) {
+		unsigned at = c->pos;
 		const struct cfg_next_hop *h = &c->route->hops[c->order[c->pos++]];
-		if (c->pos > 1)
+		if (!cl_dest_take(c, h->addr, h->port)) {
+			if (full == NULL) {
+				full = cl_dest_find(cl_ctx(w), h->addr, h->port, false);
+				full_pos = at;
+			}
+			continue;
+		}
+		if (c->pos > 1 && why != SMTP_CL_F_BUSY)
 			w->ctr[0][STATS_SMTPC_FAILOVERS]++;
 		c->addr = h->addr;
 		c->port = h->port;
@@ -392,11 +901,14 @@ cl_try_next(struct smtp_client *c, enum smtp_client_fail why)
 		c->tls_up = false;
 		c->exp_n = 0;
 		c->w_len = 0;
+		c->w_out = c->w_put;
+		c->early = false;
 		c->ext = 0;
 		c->ext_size = 0;
 		c->s = tcp_connect(w, h->addr, h->port, &cl_stream_ops, c);
 		if (c->s == NULL) {
 			w->ctr[0][STATS_SMTPC_CONNECT_FAILED]++;
+			cl_dest_drop(c);
 			continue;
 		}
 		w->ctr[0][STATS_SMTPC_CONNECTS]++;
@@ -404,30 +916,52 @@ cl_try_next(struct smtp_client *c, enum smtp_client_fail why)
 		cl_rearm(c);
 		return;
 	}
-	cl_fail(c, why);
+	if (full != NULL && cl_wait(c, full, full_pos))
+		return;
+	cl_fail(c, full != NULL ? SMTP_CL_F_BUSY : why);
 }
 
 /* ---- sending ---- */
 
+/* Expect a reply to what was put last (due once the stream has taken it). */
 static void
 cl_expect(struct smtp_client *c, uint8_t kind)
 {
-	c->exp[(c->exp_head + c->exp_n) % CL_EXPECT] = kind;
+	if (c->exp_n == CL_EXPECT) {            /* cannot happen: the queue is smaller */
+		cl_fail(c, SMTP_CL_F_PROTOCOL);
+		return;
+	}
+	c->exp[(c->exp_head + c->exp_n) % CL_EXPECT] = (struct cl_exp){ kind, c->w_put };
 	if (c->exp_n++ == 0)
 		cl_rearm(c);
 }
 
-/* Write what wbuf holds; the rest waits for writable. */
+/* Whether the reply expected first is due: its command went out before what is read now. */
+static bool
+cl_head_due(const struct smtp_client *c)
+{
+	return c->exp_n != 0 && (int32_t)(c->exp[c->exp_head].end - c->w_out) <= 0;
+}
+
+/*
+ * Write what wbuf holds; the rest waits for writable. Not while a read is
+ * being parsed (what was read cannot answer what is sent after it). Reply
+ * bytes still unread when a command goes out with no reply due came before
+ * their command: marked, and failed at the next read.
+ */
 static void
 cl_flush(struct smtp_client *c)
 {
-	if (c->w_len == 0 || c->s == NULL)
+	if (c->w_len == 0 || c->s == NULL || c->reading)
 		return;
+	if (!c->tls_up && !cl_head_due(c) && stream_read_avail(c->s) != 0)
+		c->early = true;
 	ssize_t n = stream_write(c->s, c->wbuf, c->w_len);
 	if (n <= 0)
 		return;
 	memmove(c->wbuf, c->wbuf + n, c->w_len - (size_t)n);
 	c->w_len -= (size_t)n;
+	c->w_out += (uint32_t)n;
 }
 
 /* Put a formatted line into wbuf and expect its reply. */
@@ -440,6 +974,7 @@ cl_put(struct smtp_client *c, uint8_t kind, const char *p, size_t n)
 	}
 	memcpy(c->wbuf + c->w_len, p, n);
 	c->w_len += n;
+	c->w_put += (uint32_t)n;
 	cl_expect(c, kind);
 }
 
@@ -459,11 +994,10 @@ cl_mail_line(const struct smtp_client *c, char *buf, size_t len)
 }
 
 /* A reply made up here (the next hop cannot take the message): as if it had said it. */
-static bool
+static void
 cl_synth(struct smtp_client *c, enum smtp_client_cmd cmd, unsigned code, const char *text)
 {
 	struct smtp_reply r;
-	uint32_t gen = c->gen;
 
 	memset(&r, 0, sizeof(r));
 	r.code = code;
@@ -473,11 +1007,14 @@ cl_synth(struct smtp_client *c, enum smtp_client_cmd cmd, unsigned code, const c
 	const char *sp = strchr(text, ' ');
 	snprintf(r.text, sizeof(r.text), "%s", sp ? sp + 1 : text);
 	r.text_len = strlen(r.text);
-	c->ops->reply(c->owner, cmd, &r);
-	return c->gen == gen;
+	cl_post(c, cmd, &r);
 }
 
-/* Whether MAIL can go to this next hop at all; if not, answer it (and what follows) here. */
+/*
+ * Whether MAIL can go to this next hop at all; if not, it is answered here
+ * as the next hop would (Postfix: 552 5.3.4 for SIZE, 553 5.6.7 for
+ * SMTPUTF8) and never sent, nor are the RCPTs and DATA after it.
+ */
 static bool
 cl_mail_possible(struct smtp_client *c)
 {
@@ -493,16 +1030,8 @@ cl_mail_possible(struct smtp_client *c)
 	}
 	if (why == NULL)
 		return true;
-	c->dirty = false;
-	/* MAIL and the RCPTs behind it are answered; the owner ends the transaction. */
-	if (!cl_synth(c, SMTP_CL_MAIL, code, why))
-		return false;
-	while (c->q_n > 1 && c->q[1].kind == CL_K_RCPT) {
-		memmove(&c->q[1], &c->q[2], (c->q_n - 2) * sizeof(c->q[0]));
-		c->q_n--;
-		if (!cl_synth(c, SMTP_CL_RCPT, 503, "5.5.1 Sender was refused"))
-			return false;
-	}
+	WORKER_LOG(c->w, CFG_LOG_INFO, "smtp client: next hop %s: MAIL not sent: %u %s", c->peer, code, why);
+	cl_synth(c, SMTP_CL_MAIL, code, why);
 	return false;
 }
 
@@ -514,23 +1043,21 @@ cl_send(struct smtp_client *c)
 		if (!(c->ext & SMTP_EXT_PIPELINING) && c->exp_n != 0)
 			break;
 		struct cl_line l = c->q[0];
+		c->q_n--;
+		memmove(&c->q[0], &c->q[1], c->q_n * sizeof(c->q[0]));
 		if (l.kind == CL_K_MAIL) {
-			uint32_t gen = c->gen;
-			if (!cl_mail_possible(c)) {
-				if (c->gen != gen)
-					return;
-				c->q_n--;
-				memmove(&c->q[0], &c->q[1], c->q_n * sizeof(c->q[0]));
+			c->txn_refused = !cl_mail_possible(c);
+			if (c->txn_refused)
 				continue;
-			}
 			char line[SMTP_PATH_MAX + 96];
 			cl_put(c, CL_K_MAIL, line, cl_mail_line(c, line, sizeof(line)));
 			c->dirty = true;
+		} else if (c->txn_refused) {    /* the sender was refused here: nothing of it goes out */
+			cl_synth(c, (enum smtp_client_cmd)l.kind, 503, "5.5.1 Sender was refused");
+			continue;
 		} else {
 			cl_put(c, l.kind, c->qbuf + l.off, l.len);
 		}
-		c->q_n--;
-		memmove(&c->q[0], &c->q[1], c->q_n * sizeof(c->q[0]));
 		if (l.kind == CL_K_DATA)
 			break;
 	}
@@ -542,6 +1069,8 @@ cl_send(struct smtp_client *c)
 static void
 cl_queue(struct smtp_client *c, uint8_t kind, const char *p, size_t n)
 {
+	if (c->state == CL_DEAD)                /* failed: the owner hears it next */
+		return;
 	if (c->q_n == CL_QUEUE || c->q_used + n > sizeof(c->qbuf)) {
 		cl_fail(c, SMTP_CL_F_PROTOCOL);         /* the owner queued too much: a bug */
 		return;
@@ -647,12 +1176,12 @@ cl_after_ehlo(struct smtp_client *c, unsigned ext, uint64_t size)
 	}
 	c->w->ctr[0][STATS_SMTPC_TLS_NOT_OFFERED]++;
 	if (cl_lenient(c, "TLS is required, but was not offered")) {
-		WORKER_LOG(c->w, CFG_LOG_INFO, "smtp client: next hop %s offers no STARTTLS; plaintext "
+		WORKER_LOG_RL(c->w, WORKER_RL_CLIENT_STARTTLS, CFG_LOG_INFO, "smtp client: next hop %s offers no STARTTLS; plaintext "
 			   "(level may)", c->peer);
 		cl_ready(c, ext, size);
 		return true;
 	}
-	WORKER_LOG(c->w, CFG_LOG_WARNING, "smtp client: TLS is required, but was not offered by host %s",
+	WORKER_LOG_RL(c->w, WORKER_RL_CLIENT_STARTTLS, CFG_LOG_WARNING, "smtp client: TLS is required, but was not offered by host %s",
 		   c->peer);
 	cl_try_next(c, SMTP_CL_F_TLS_NOT_OFFERED);
 	return false;
@@ -745,7 +1274,7 @@ cl_tls_up(struct smtp_client *c)
 	if (ti->resumed)
 		c->w->ctr[0][STATS_SMTPC_TLS_RESUMED]++;
 	tls_report_session(c->w->tls_report, c->addr, true, ti->version, ti->cipher);
-	WORKER_LOG(c->w, CFG_LOG_INFO, "smtp client: next hop %s: TLS established: %s with cipher %s "
+	WORKER_LOG_RL(c->w, WORKER_RL_CLIENT_TLS_UP, CFG_LOG_INFO, "smtp client: next hop %s: TLS established: %s with cipher %s "
 		   "(%d/%d bits)%s, certificate %s", c->peer, ti->version, ti->cipher, ti->bits, ti->bits,
 		   ti->resumed ? ", resumed" : "", ti->peer_verified ? (ti->name_ok ? "verified" : "chain verified, name not matched") :
 		   "not verified");
@@ -790,7 +1319,7 @@ cl_reply_own(struct smtp_client *c, uint8_t kind, const struct smtp_reply *r)
 		if (r->code == 220)
 			return cl_tls_begin(c);
 		if (cl_lenient(c, "the next hop refused STARTTLS")) {
-			WORKER_LOG(c->w, CFG_LOG_INFO, "smtp client: next hop %s refused STARTTLS (%u); "
+			WORKER_LOG_RL(c->w, WORKER_RL_CLIENT_STARTTLS, CFG_LOG_INFO, "smtp client: next hop %s refused STARTTLS (%u); "
 				   "going on in plaintext (level may)", c->peer, r->code);
 			cl_ready(c, c->ehlo_ext, c->ehlo_size);
 			return true;
@@ -800,30 +1329,78 @@ cl_reply_own(struct smtp_client *c, uint8_t kind, const struct smtp_reply *r)
 	case CL_K_RSET:
 		if (r->code / 100 == 2)
 			return true;
-		cl_destroy(c);          /* a next hop that cannot reset is not reused */
+		if (c->owner == NULL)   /* a next hop that cannot reset is not reused */
+			cl_quit(c, true);
+		else
+			cl_fail(c, SMTP_CL_F_LOST);     /* a stale cached one: the owner tries a new one */
 		return false;
 	default:                        /* QUIT */
 		return true;
 	}
-	WORKER_LOG(c->w, CFG_LOG_INFO, "smtp client: next hop %s refused the session: %u %.*s",
+	WORKER_LOG_RL(c->w, WORKER_RL_CLIENT_REFUSED, CFG_LOG_INFO, "smtp client: next hop %s refused the session: %u %.*s",
 		   c->peer, r->code, (int)r->text_len, r->text);
 	cl_try_next(c, SMTP_CL_F_REFUSED);
 	return false;
 }
 
-/* One whole reply arrived. Returns false if c is gone (or no longer reads). */
+/* The stage a reply to kind belongs to. */
+static enum smtp_client_stage
+cl_stage(uint8_t kind)
+{
+	switch (kind) {
+	case CL_K_GREETING: return SMTP_CL_STAGE_GREETING;
+	case CL_K_STARTTLS: return SMTP_CL_STAGE_STARTTLS;
+	case CL_K_DATA: return SMTP_CL_STAGE_DATA;
+	case CL_K_EOD: return SMTP_CL_STAGE_EOD;
+	case CL_K_QUIT: return SMTP_CL_STAGE_QUIT;
+	default: return SMTP_CL_STAGE_COMMAND;
+	}
+}
+
+bool
+smtp_client_code_fits(enum smtp_client_stage stage, unsigned code)
+{
+	unsigned cls = code / 100;
+
+	if (code < 100 || code > 599)
+		return false;
+	switch (stage) {
+	case SMTP_CL_STAGE_GREETING:
+	case SMTP_CL_STAGE_STARTTLS:
+		return code == 220 || cls == 4 || cls == 5;
+	case SMTP_CL_STAGE_DATA:
+		return code == 354 || cls == 4 || cls == 5;
+	case SMTP_CL_STAGE_QUIT:
+		return true;
+	default:
+		return cls == 2 || cls == 4 || cls == 5;
+	}
+}
+
+static const char *
+cl_kind_name(uint8_t kind)
+{
+	static const char *const names[] = {
+		[CL_K_MAIL] = "MAIL", [CL_K_RCPT] = "RCPT", [CL_K_DATA] = "DATA", [CL_K_EOD] = "end of data",
+		[CL_K_GREETING] = "the greeting", [CL_K_EHLO] = "EHLO", [CL_K_HELO] = "HELO", [CL_K_RSET] = "RSET",
+		[CL_K_QUIT] = "QUIT", [CL_K_STARTTLS] = "STARTTLS",
+	};
+	return kind < RTE_DIM(names) && names[kind] ? names[kind] : "?";
+}
+
+/* One whole reply arrived (it was due). Returns false if c is gone (or no longer reads). */
 static bool
 cl_reply(struct smtp_client *c, const struct smtp_reply *r)
 {
-	if (c->exp_n == 0) {
-		if (c->idle || c->state == CL_QUIT) {   /* e.g. a 421 on an idle connection */
-			cl_destroy(c);
-			return false;
-		}
-		cl_fail(c, SMTP_CL_F_PROTOCOL);
+	uint8_t kind = c->exp[c->exp_head].kind;
+
+	if (!smtp_client_code_fits(cl_stage(kind), r->code)) {
+		c->w->ctr[0][STATS_SMTPC_REPLY_OUT_OF_STAGE]++;
+		WORKER_LOG(c->w, CFG_LOG_WARNING, "smtp client: next hop %s: protocol error: %u in reply to %s "
+			   "(not a reply that stage allows); connection closed", c->peer, r->code, cl_kind_name(kind));
+		cl_protocol(c);
 		return false;
 	}
-	uint8_t kind = c->exp[c->exp_head];
 	if (r->code == 421)
 		c->no_reuse = true;
 	c->exp_head = (c->exp_head + 1) % CL_EXPECT;
@@ -834,6 +1411,8 @@ cl_reply(struct smtp_client *c, const struct smtp_reply *r)
 	if (kind == CL_K_DATA && r->code == 354) {
 		c->state = CL_STREAM;
 		c->data_blocked = false;
+		c->hold_mark = c->owner != NULL && c->ops->progress != NULL ? c->ops->progress(c->owner) : 0;
+		cl_rearm(c);
 	}
 	if (kind == CL_K_EOD || (kind == CL_K_DATA && r->code != 354)) {
 		c->state = CL_READY;
@@ -841,66 +1420,115 @@ cl_reply(struct smtp_client *c, const struct smtp_reply *r)
 		if (kind == CL_K_EOD)
 			c->messages++;
 	}
+	cl_post(c, kind, r);
 	uint32_t gen = c->gen;
-	if (c->owner != NULL)
-		c->ops->reply(c->owner, (enum smtp_client_cmd)kind, r);
-	if (c->gen != gen)
-		return false;
 	cl_send(c);
-	return c->gen == gen;
+	return c->gen == gen && c->state != CL_DEAD;
 }
 
 /* The next hop sent FIN (all its replies read): the connection is of no more use. */
 static void
 cl_peer_closed(struct smtp_client *c)
 {
-	if (c->idle || c->state == CL_QUIT || c->owner == NULL) {
-		cl_destroy(c);
+	if (c->state == CL_QUIT)        /* both sides closing: the stream's close frees the slot */
+		return;
+	if (c->idle || c->owner == NULL) {
+		cl_quit(c, false);      /* FIN back, no reset */
 		return;
 	}
-	WORKER_LOG(c->w, CFG_LOG_INFO, "smtp client: next hop %s closed the connection", c->peer);
+	WORKER_LOG_RL(c->w, WORKER_RL_CLIENT_CLOSED, CFG_LOG_INFO, "smtp client: next hop %s closed the connection", c->peer);
 	if (c->state < CL_READY)
 		cl_try_next(c, SMTP_CL_F_REFUSED);
 	else
 		cl_fail(c, SMTP_CL_F_LOST);
 }
 
+/*
+ * Reply data when none was due (n bytes at p): extra replies, a reply
+ * before its command was sent, anything on an idle or streaming connection.
+ * A 421 on an idle connection is the next hop closing it: no error.
+ */
 static void
-cl_readable(struct stream *s)
+cl_early(struct smtp_client *c, const char *p, size_t n)
 {
-	struct smtp_client *c = s->ctx;
-	struct cl_ctx *x;
-
-	if (c == NULL)
+	if (c->idle && n >= 3 && memcmp(p, "421", 3) == 0) {
+		cl_quit(c, false);
 		return;
-	x = cl_ctx(c->w);
+	}
+	c->w->ctr[0][STATS_SMTPC_REPLY_EARLY]++;
+	WORKER_LOG(c->w, CFG_LOG_WARNING, "smtp client: next hop %s: protocol error: reply data before a reply "
+		   "was due (\"%.*s\"); connection closed", c->peer, (int)RTE_MIN(n, (size_t)40), p);
+	if (c->idle || c->owner == NULL) {
+		c->w->ctr[0][STATS_SMTPC_PROTOCOL]++;
+		cl_destroy(c);
+		return;
+	}
+	cl_protocol(c);
+}
+
+/* Parse what s has; false if c moved on (failed, freed, another connection or TLS now). */
+static bool
+cl_read_replies(struct smtp_client *c, struct stream *s)
+{
+	struct cl_ctx *x = cl_ctx(c->w);
+
 	for (;;) {
 		ssize_t n = stream_read(s, x->scratch, sizeof(x->scratch));
 		if (n <= 0)
-			break;
+			return true;
 		size_t off = 0;
 		while (off < (size_t)n) {
+			if (c->early || !cl_head_due(c) || c->state == CL_STREAM) {
+				cl_early(c, x->scratch + off, (size_t)n - off);
+				return false;
+			}
 			size_t used = 0;
 			enum smtp_reply_status st = smtp_reply_feed(&c->reply, x->scratch + off, (size_t)n - off, &used);
 			off += used;
 			if (st == SMTP_REPLY_MORE)
 				break;
 			if (st == SMTP_REPLY_ERROR) {
-				WORKER_LOG(c->w, CFG_LOG_INFO, "smtp client: next hop %s: malformed reply (%s)",
+				WORKER_LOG_RL(c->w, WORKER_RL_CLIENT_REFUSED, CFG_LOG_INFO, "smtp client: next hop %s: malformed reply (%s)",
 					   c->peer, smtp_err_text(c->reply.err));
-				if (c->state < CL_READY)
-					cl_try_next(c, SMTP_CL_F_PROTOCOL);
-				else
-					cl_fail(c, SMTP_CL_F_PROTOCOL);
-				return;
+				if (c->owner == NULL && c->state >= CL_READY) {
+					c->w->ctr[0][STATS_SMTPC_PROTOCOL]++;
+					cl_destroy(c);
+				} else {
+					cl_protocol(c);
+				}
+				return false;
 			}
-			if (!cl_reply(c, &c->reply))
-				return;
-			bool ehlo = c->exp_n != 0 && c->exp[c->exp_head] == CL_K_EHLO;
+			if (!cl_reply(c, &c->reply) || c->s != s)
+				return false;
+			bool ehlo = c->exp_n != 0 && c->exp[c->exp_head].kind == CL_K_EHLO;
 			smtp_reply_init(&c->reply, 0, 0, ehlo);
 		}
 	}
-	if (stream_eof(s))
+}
+
+static void
+cl_readable(struct stream *s)
+{
+	struct smtp_client *c = s->ctx;
+
+	if (c == NULL)
+		return;
+	if (c->state == CL_QUIT) {      /* leaving: the 221 or anything else is dropped */
+		struct cl_ctx *x = cl_ctx(c->w);
+		while (stream_read(s, x->scratch, sizeof(x->scratch)) > 0)
+			;
+		return;
+	}
+	uint32_t gen = c->gen;
+	c->reading = true;
+	bool on = cl_read_replies(c, s);
+	if (c->gen != gen)
+		return;
+	c->reading = false;
+	if (c->s != s || c->state == CL_DEAD || c->state == CL_QUIT)
+		return;
+	cl_flush(c);
+	if (on && stream_eof(s))
 		cl_peer_closed(c);
 }
 
@@ -934,8 +1562,8 @@ cl_writable(struct stream *s)
 	if (c->state == CL_STREAM && c->w_len == 0) {
 		c->data_blocked = false;
 		cl_rearm(c);
-		if (c->owner != NULL && c->ops->writable != NULL)
-			c->ops->writable(c->owner);
+		c->want_writable = true;        /* the owner hears it from cl_deliver */
+		cl_arm_delivery(c);
 	}
 }
 
@@ -954,14 +1582,14 @@ cl_closed(struct stream *s, enum stream_close_reason why)
 	if (c->state == CL_TLS) {
 		c->w->ctr[0][STATS_SMTPC_TLS_HANDSHAKE_FAILED]++;
 		if (c->pos > 0 && cl_lenient(c, "TLS handshake failed")) {
-			WORKER_LOG(c->w, CFG_LOG_INFO, "smtp client: next hop %s: TLS handshake failed; "
+			WORKER_LOG_RL(c->w, WORKER_RL_CLIENT_TLS_FAILED, CFG_LOG_INFO, "smtp client: next hop %s: TLS handshake failed; "
 				   "again in plaintext (level may)", c->peer);
 			c->no_tls = true;
 			c->pos--;               /* the same hop once more */
 			cl_try_next(c, SMTP_CL_F_TLS_HANDSHAKE);
 			return;
 		}
-		WORKER_LOG(c->w, CFG_LOG_WARNING, "smtp client: next hop %s: cannot start TLS: handshake failure",
+		WORKER_LOG_RL(c->w, WORKER_RL_CLIENT_TLS_FAILED, CFG_LOG_WARNING, "smtp client: next hop %s: cannot start TLS: handshake failure",
 			   c->peer);
 		cl_try_next(c, SMTP_CL_F_TLS_HANDSHAKE);
 		return;
@@ -972,7 +1600,7 @@ cl_closed(struct stream *s, enum stream_close_reason why)
 		cl_try_next(c, why == STREAM_TIMEOUT ? SMTP_CL_F_TIMEOUT : SMTP_CL_F_CONNECT);
 		return;
 	}
-	WORKER_LOG(c->w, CFG_LOG_INFO, "smtp client: next hop %s closed the connection (%s)", c->peer,
+	WORKER_LOG_RL(c->w, WORKER_RL_CLIENT_CLOSED, CFG_LOG_INFO, "smtp client: next hop %s closed the connection (%s)", c->peer,
 		   why == STREAM_RESET ? "reset" : why == STREAM_TIMEOUT ? "timed out" : "closed");
 	cl_fail(c, why == STREAM_TIMEOUT ? SMTP_CL_F_TIMEOUT : SMTP_CL_F_LOST);
 }
@@ -1011,15 +1639,21 @@ cl_route_in(const struct policy_gen *g, const struct cfg_route *r)
 	       (const void *)r < (const void *)(cfg->connectors_out + cfg->n_connectors_out);
 }
 
-/* A cached connection to one of r's hops that fits r's TLS level, most recently used first. */
+/*
+ * A cached connection to one of r's hops that fits r's TLS level, most
+ * recently used first, where the next hop has room for client's use.
+ */
 static struct smtp_client *
-cl_cache_take(struct worker *w, const struct cfg_route *r, const struct cfg_connector_out *conn)
+cl_cache_take(struct worker *w, const struct cfg_route *r, const struct cfg_connector_out *conn, uint32_t client)
 {
 	struct cl_ctx *x = cl_ctx(w);
 
 	for (struct smtp_client *c = x->idle_head; c != NULL; c = c->next)
 		for (unsigned i = 0; i < r->n_hops && cl_cache_fits(c, r, conn); i++)
 			if (c->addr == r->hops[i].addr && c->port == r->hops[i].port) {
+				c->client = client;
+				if (!cl_dest_take(c, c->addr, c->port))
+					break;
 				cl_idle_unlink(x, c);
 				w->ctr[0][STATS_SMTPC_CACHE_HITS]++;
 				c->reused = true;
@@ -1030,11 +1664,11 @@ cl_cache_take(struct worker *w, const struct cfg_route *r, const struct cfg_conn
 
 struct smtp_client *
 smtp_client_open(struct worker *w, const struct cfg_route *r, struct policy_gen *g,
-		 const struct cfg_connector_out *conn, bool fresh, const struct smtp_client_ops *ops, void *owner,
-		 enum smtp_client_fail *why)
+		 const struct cfg_connector_out *conn, bool fresh, uint32_t client,
+		 const struct smtp_client_ops *ops, void *owner, enum smtp_client_fail *why)
 {
 	struct cl_ctx *x = cl_ctx(w);
-	struct smtp_client *c = fresh ? NULL : cl_cache_take(w, r, conn);
+	struct smtp_client *c = fresh ? NULL : cl_cache_take(w, r, conn, client);
 
 	if (c == NULL) {
 		if (x->free == NULL && x->idle_tail != NULL) {
@@ -1055,12 +1689,15 @@ smtp_client_open(struct worker *w, const struct cfg_route *r, struct policy_gen 
 		c->w = w;
 		c->route = r;
 		c->conn = conn;
+		c->client = client;
 		c->policy = conn != NULL || (g != NULL && r != NULL && cl_route_in(g, r)) ? policy_gen_hold(g) : NULL;
 		timer_init(&c->timer, cl_timer_fired, c);
+		timer_init(&c->ev_timer, cl_deliver, c);
 		cl_plan(c, r);
+		x->open_fail = SMTP_CL_F_CONNECT;
 		cl_try_next(c, SMTP_CL_F_CONNECT);      /* no owner yet: a failure here tells nobody */
 		if (c->gen != gen) {
-			*why = SMTP_CL_F_CONNECT;
+			*why = x->open_fail;
 			return NULL;
 		}
 	}
@@ -1068,6 +1705,9 @@ smtp_client_open(struct worker *w, const struct cfg_route *r, struct policy_gen 
 	c->owner = owner;
 	c->q_n = 0;
 	c->q_used = 0;
+	c->ev_n = 0;
+	c->txn_refused = false;
+	c->want_writable = false;
 	cl_rearm(c);
 	return c;
 }
@@ -1137,6 +1777,11 @@ smtp_client_wait_writable(struct smtp_client *c)
 void
 smtp_client_end_data(struct smtp_client *c)
 {
+	if (c->state != CL_STREAM)      /* failed meanwhile: the owner hears it next */
+		return;
+	/* bytes unread now came before the next hop could have seen the end of data */
+	if (!c->tls_up && c->s != NULL && stream_read_avail(c->s) != 0)
+		c->early = true;
 	c->state = CL_READY;
 	c->data_blocked = false;
 	cl_expect(c, CL_K_EOD);
@@ -1155,13 +1800,15 @@ cl_park(struct smtp_client *c)
 	c->ops = NULL;
 	c->q_n = 0;
 	c->q_used = 0;
+	c->ev_n = 0;
+	c->txn_refused = false;
+	c->want_writable = false;
+	c->reused = false;
+	timer_cancel(&w->timers, &c->ev_timer);
+	cl_dest_drop(c);
 	if (c->messages >= cc->cache_max_messages || cc->cache_size == 0 || w->gw->stop) {
 		w->ctr[0][STATS_SMTPC_CACHE_EXPIRED]++;
-		c->state = CL_QUIT;
-		c->exp_n = 0;
-		cl_put(c, CL_K_QUIT, "QUIT\r\n", 6);
-		cl_flush(c);
-		stream_shutdown(c->s);
+		cl_quit(c, true);
 		return;
 	}
 	if (c->dirty) {
@@ -1171,7 +1818,7 @@ cl_park(struct smtp_client *c)
 	}
 	if (x->n_idle >= cc->cache_size) {
 		w->ctr[0][STATS_SMTPC_CACHE_EXPIRED]++;
-		cl_destroy(x->idle_tail);
+		cl_quit(x->idle_tail, true);
 	}
 	c->idle = true;
 	c->prev = NULL;
@@ -1185,15 +1832,42 @@ cl_park(struct smtp_client *c)
 	cl_rearm(c);
 }
 
-void
-smtp_client_release(struct smtp_client *c, bool clean)
+/* Whether c can carry another transaction: between two, nothing outstanding, nothing unread. */
+static bool
+cl_reusable(const struct smtp_client *c)
 {
-	/* Reusable only between transactions with nothing outstanding except an RSET's reply. */
-	if (clean && !c->no_reuse && c->state == CL_READY && c->s != NULL && c->exp_n == 0 &&
-	    c->w_len == 0)
+	return !c->no_reuse && !c->early && c->state == CL_READY && c->s != NULL && c->exp_n == 0 &&
+	       c->w_len == 0 && (c->tls_up || stream_read_avail(c->s) == 0);
+}
+
+static void
+cl_release_now(struct smtp_client *c, bool clean)
+{
+	if (c->state == CL_DEAD) {
+		cl_free(c);
+		return;
+	}
+	if (clean && cl_reusable(c))
 		cl_park(c);
 	else
 		cl_destroy(c);
+}
+
+void
+smtp_client_release(struct smtp_client *c, bool clean)
+{
+	if (!c->delivering) {
+		cl_release_now(c, clean);
+		return;
+	}
+	/* From a callback: parking keeps the slot (the owner's next open may reuse it); freeing waits. */
+	if (clean && c->state != CL_DEAD && cl_reusable(c)) {
+		cl_park(c);
+		return;
+	}
+	c->owner = NULL;
+	c->ops = NULL;
+	c->release = CL_REL_RESET;
 }
 
 bool
@@ -1227,6 +1901,8 @@ smtp_client_fail_text(enum smtp_client_fail f)
 		[SMTP_CL_F_TLS_NOT_OFFERED] = "TLS is required, but was not offered by host",
 		[SMTP_CL_F_TLS_HANDSHAKE] = "Cannot start TLS: handshake failure",
 		[SMTP_CL_F_TLS_VERIFY] = "Server certificate not verified",
+		[SMTP_CL_F_BUSY] = "Insufficient next-hop capacity",
+		[SMTP_CL_F_HOLD] = "no message data for smtp.timeouts.data_hold; next-hop connection released",
 	};
 	return f < SMTP_CL_F_COUNT ? text[f] : "?";
 }
@@ -1238,4 +1914,22 @@ smtp_client_usage(const struct worker *w, unsigned *in_use, unsigned *idle)
 
 	*in_use = x ? x->in_use : 0;
 	*idle = x ? x->n_idle : 0;
+}
+
+unsigned
+smtp_client_destinations(const struct worker *w, struct smtp_client_dest_view *v, unsigned max)
+{
+	const struct cl_ctx *x = cl_ctx(w);
+	unsigned n = 0;
+
+	for (unsigned i = 0; x != NULL && i < CL_DESTS && n < max; i++) {
+		const struct cl_dest *d = &x->dests[i];
+		if (d->in_use == 0 && d->waiting == 0)
+			continue;
+		v[n++] = (struct smtp_client_dest_view){
+			.addr = d->addr, .port = d->port, .in_use = d->in_use, .waiting = d->waiting,
+			.limit = x->dest_limit,
+		};
+	}
+	return n;
 }

@@ -11,8 +11,30 @@
  * the connection (connect, greeting, lost, timeout, malformed reply) come
  * back once through ops->failed; after that the client is gone.
  *
+ * Callbacks are deferred: ops->reply and ops->failed are never called from
+ * inside a smtp_client_* call or a stream event of the client, only from the
+ * worker's timer run (a safe point, like TCP's deferred stream events). The
+ * owner may call any smtp_client_* function from a callback, release
+ * included: a release there takes effect when the callback returns.
+ *
+ * A reply is taken only with a code its stage allows (greeting 220 or
+ * 4xx/5xx; EHLO, MAIL, RCPT 2xx/4xx/5xx; DATA 354 or 4xx/5xx; end of data
+ * 2xx/4xx/5xx) and only once it is due (its command was sent before the
+ * bytes were read); anything else is a protocol error: the connection is
+ * reset, never cached, and the owner hears SMTP_CL_F_PROTOCOL.
+ *
+ * Capacity: at most smtp.client.destination_concurrency connections in use
+ * per next hop (address:port), split evenly across workers; the last
+ * quarter of a worker's share only goes to client addresses that hold none
+ * (so a few addresses cannot take it all). A client that finds no room
+ * waits up to smtp.client.destination_wait seconds, in order, then fails
+ * with SMTP_CL_F_BUSY. In DATA, a client whose owner passes no data for
+ * smtp.timeouts.data_hold seconds fails with SMTP_CL_F_HOLD.
+ *
  * Timeouts (smtp.timeouts): connect, greeting (220 and EHLO), mail, rcpt,
- * data_init, data_block (next hop takes no data), data_end.
+ * data_init, data_block (next hop takes no data), data_end, data_hold.
+ * Idle cached connections are closed with QUIT (a reset only when the next
+ * hop does not close within 5 s, or for a broken connection).
  */
 #ifndef MAILGW_APP_SMTP_SMTP_CLIENT_H
 #define MAILGW_APP_SMTP_SMTP_CLIENT_H
@@ -26,6 +48,9 @@
 struct worker;
 struct smtp_client;
 struct cfg_route;
+struct cfg_connector_out;
+struct policy_gen;
+struct tls_info;
 
 /* What a reply answers. */
 enum smtp_client_cmd {
@@ -46,6 +71,8 @@ enum smtp_client_fail {
 	SMTP_CL_F_TLS_NOT_OFFERED,  /* the level needs TLS; the next hop offered no STARTTLS */
 	SMTP_CL_F_TLS_HANDSHAKE,    /* the TLS handshake failed */
 	SMTP_CL_F_TLS_VERIFY,       /* chain or name not verified (levels verify, secure) */
+	SMTP_CL_F_BUSY,             /* no connection to the next hop free within destination_wait */
+	SMTP_CL_F_HOLD,             /* DATA: the owner passed no data for smtp.timeouts.data_hold */
 	SMTP_CL_F_COUNT
 };
 
@@ -53,6 +80,14 @@ struct smtp_client_ops {
 	void (*reply)(void *owner, enum smtp_client_cmd cmd, const struct smtp_reply *r);
 	void (*failed)(void *owner, enum smtp_client_fail why, const char *peer);
 	void (*writable)(void *owner);  /* room for message data again */
+	uint64_t (*progress)(void *owner);      /* message bytes passed so far (data_hold); may be NULL */
+};
+
+/* A next hop's connections on one worker (console: show sessions). */
+struct smtp_client_dest_view {
+	uint32_t addr;
+	uint16_t port;
+	unsigned in_use, waiting, limit;
 };
 
 /* Per-worker client state (pool, cache). Returns 0 or -ENOMEM. */
@@ -68,11 +103,12 @@ void smtp_client_fini(struct worker *w);
  * errors). conn (with its generation g): the outbound connector whose TLS
  * settings, pins and minimum version apply instead of the route's (r may be
  * its smart hosts); a cached connection is reused only under the same one.
- * fresh: never a cached one. NULL (and *why) when no slot is free or no next
+ * fresh: never a cached one. client: the owner's client address (the
+ * destination's fair share). NULL (and *why) when no slot is free or no next
  * hop can even be tried; ops are never called from inside this call.
  */
 struct smtp_client *smtp_client_open(struct worker *w, const struct cfg_route *r, struct policy_gen *g,
-				     const struct cfg_connector_out *conn, bool fresh,
+				     const struct cfg_connector_out *conn, bool fresh, uint32_t client,
 				     const struct smtp_client_ops *ops, void *owner,
 				     enum smtp_client_fail *why);
 
@@ -122,5 +158,31 @@ const char *smtp_client_fail_text(enum smtp_client_fail f);
 
 /* Console: connections in use, idle in the cache. */
 void smtp_client_usage(const struct worker *w, unsigned *in_use, unsigned *idle);
+
+/* Console: the next hops w has connections to or waiters for (up to max); returns how many. */
+unsigned smtp_client_destinations(const struct worker *w, struct smtp_client_dest_view *v, unsigned max);
+
+/* The share of smtp.client.destination_concurrency one worker of n gets (at least 1). */
+unsigned smtp_client_dest_limit(unsigned concurrency, unsigned n_workers);
+
+/*
+ * Whether a client address holding `held` of a next hop's in_use
+ * connections (of limit) may take one more: below the reserve (the last
+ * quarter) anyone, in the reserve only an address that holds none.
+ */
+bool smtp_client_dest_admits(unsigned in_use, unsigned limit, unsigned held);
+
+/* The stages of a next-hop conversation, by the replies they allow. */
+enum smtp_client_stage {
+	SMTP_CL_STAGE_GREETING = 0,     /* 220, or 4xx/5xx (a refusal) */
+	SMTP_CL_STAGE_COMMAND,          /* EHLO, HELO, MAIL, RCPT, RSET: 2xx, 4xx, 5xx */
+	SMTP_CL_STAGE_STARTTLS,         /* 220, or 4xx/5xx */
+	SMTP_CL_STAGE_DATA,             /* 354, or 4xx/5xx */
+	SMTP_CL_STAGE_EOD,              /* after the end of data: 2xx, 4xx, 5xx */
+	SMTP_CL_STAGE_QUIT,             /* anything: we are leaving */
+};
+
+/* Whether a reply with code (100..599) is one that stage allows. */
+bool smtp_client_code_fits(enum smtp_client_stage stage, unsigned code);
 
 #endif

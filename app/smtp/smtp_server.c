@@ -175,22 +175,50 @@ smtp_enter_state(struct smtp_session *ss, enum smtp_state st)
 	ss->state = st;
 }
 
-/* The timer for what the session waits on: the client (command/data timeout) or closing. */
+/*
+ * The message's deadline (TSC), relayed or refused alike: smtp.timeouts.message
+ * after the 354, and sooner for a slow one: smtp.timeouts.data plus one
+ * second per smtp.limits.min_data_rate octets received (counted up to
+ * message_size), Postfix's smtpd_min_data_rate.
+ */
+static uint64_t
+smtp_message_deadline(const struct smtp_session *ss)
+{
+	const struct cfg_smtp *c = &ss->w->cfg->smtp;
+	uint64_t secs = c->timeouts.message;
+
+	if (c->limits.min_data_rate != 0) {
+		uint64_t bytes = RTE_MIN(ss->scan.raw_bytes, c->limits.message_size);
+		secs = RTE_MIN(secs, c->timeouts.data + bytes / c->limits.min_data_rate);
+	}
+	return ss->t_data + secs * ss->w->hz;
+}
+
+/*
+ * The timer for what the session waits on: the client (command/data
+ * timeout, re-armed by input; or the deadline of the command line or
+ * message under way, which input never moves, whichever comes first) or
+ * closing.
+ */
 static void
 smtp_rearm(struct smtp_session *ss)
 {
 	struct worker *w = ss->w;
 	const struct cfg_smtp_timeouts *t = &w->cfg->smtp.timeouts;
+	uint64_t deadline = 0;
 	unsigned secs;
 
 	switch (ss->state) {
 	case SMTP_ST_CMD:
+		deadline = ss->cmd_deadline;
+		/* fall through */
 	case SMTP_ST_TLS:
 		secs = t->command;
 		break;
 	case SMTP_ST_DATA:
 	case SMTP_ST_DISCARD:
 		secs = t->data;
+		deadline = smtp_message_deadline(ss);
 		break;
 	case SMTP_ST_CLOSING:
 		secs = SMTP_CLOSE_WAIT_S;
@@ -199,7 +227,9 @@ smtp_rearm(struct smtp_session *ss)
 		timer_cancel(&w->timers, &ss->timer);
 		return;
 	}
-	timer_arm(&w->timers, &ss->timer, w->now + (uint64_t)secs * w->hz);
+	uint64_t at = w->now + (uint64_t)secs * w->hz;
+	ss->timer_deadline = deadline != 0 && deadline <= at;
+	timer_arm(&w->timers, &ss->timer, ss->timer_deadline ? deadline : at);
 }
 
 static void
@@ -209,7 +239,8 @@ smtp_log_session(struct smtp_session *ss)
 	struct worker *w = ss->w;
 	uint64_t ms = (w->now - ss->started) * 1000 / w->hz;
 
-	WORKER_LOG(w, CFG_LOG_INFO, "smtp: session=%s disconnect client=%s:%u helo=%s duration=%" PRIu64
+	WORKER_LOG_RL(w, WORKER_RL_SMTP_DISCONNECT, CFG_LOG_INFO,
+		      "smtp: session=%s disconnect client=%s:%u helo=%s duration=%" PRIu64
 		   ".%03" PRIu64 "s commands=%u errors=%u transactions=%u relayed=%u failed=%u reason=%s",
 		   ss->id, smtp_addr_str(ss->client_addr, a), ss->client_port, ss->helo[0] ? ss->helo : "-",
 		   ms / 1000, ms % 1000, ss->commands, ss->errors, ss->transactions, ss->relayed,
@@ -256,6 +287,33 @@ smtp_close_session(struct smtp_session *ss, const char *reason)
 	smtp_rearm(ss);
 }
 
+/*
+ * A command line or a message not complete by its deadline, however
+ * steadily its octets trickle in (slowloris): 421 4.4.2, closed, counted,
+ * logged. Mid-DATA the next hop gets a reset, never an end of data.
+ */
+static void
+smtp_deadline_exceeded(struct smtp_session *ss)
+{
+	struct worker *w = ss->w;
+	bool cmd = ss->state == SMTP_ST_CMD;
+	uint64_t secs = (w->now - (cmd ? ss->cmd_deadline - (uint64_t)w->cfg->smtp.timeouts.command * w->hz :
+				   ss->t_data)) / w->hz;
+	uint64_t bytes = cmd ? ss->line.total : ss->scan.raw_bytes;
+	char a[16];
+
+	w->ctr[0][cmd ? STATS_SMTP_COMMAND_DEADLINE : ss->state == SMTP_ST_DATA ? STATS_SMTP_DATA_DEADLINE :
+		  STATS_SMTP_DISCARD_DEADLINE]++;
+	WORKER_LOG_RL(w, WORKER_RL_SMTP_DEADLINE, CFG_LOG_WARNING, "smtp: session=%s client=%s: %s not complete "
+		      "by its deadline (%" PRIu64 " octets in %" PRIu64 " s), session closed", ss->id,
+		      smtp_addr_str(ss->client_addr, a), cmd ? "command line" : ss->state == SMTP_ST_DATA ?
+		      "message" : "refused message", bytes, secs);
+	if (!cmd)
+		ss->failed++;
+	smtp_reply(ss, "421 4.4.2 %s Error: %s deadline exceeded", smtp_host(ss), cmd ? "command" : "message");
+	smtp_close_session(ss, cmd ? "command deadline" : "message deadline");
+}
+
 static void
 smtp_timer_fired(struct timer *t, void *arg)
 {
@@ -272,8 +330,12 @@ smtp_timer_fired(struct timer *t, void *arg)
 		smtp_free(ss);
 		return;
 	}
+	if (ss->timer_deadline) {
+		smtp_deadline_exceeded(ss);
+		return;
+	}
 	w->ctr[0][STATS_SMTP_TIMEOUTS]++;
-	WORKER_LOG(w, CFG_LOG_INFO, "smtp: session=%s timeout in state %s", ss->id,
+	WORKER_LOG_RL(w, WORKER_RL_SMTP_TIMEOUT, CFG_LOG_INFO, "smtp: session=%s timeout in state %s", ss->id,
 		   smtp_state_names[ss->state]);
 	if (ss->state == SMTP_ST_TLS) {         /* no reply can be sent in the middle of a handshake */
 		w->ctr[0][STATS_TLS_FAIL_TIMEOUT]++;
@@ -296,6 +358,27 @@ smtp_error(struct smtp_session *ss)
 	w->ctr[0][STATS_SMTP_TOO_MANY_ERRORS]++;
 	smtp_reply(ss, "421 4.7.0 %s Error: too many errors", smtp_host(ss));
 	smtp_close_session(ss, "too many errors");
+}
+
+/*
+ * A command that moves no mail on (NOOP, RSET, VRFY, HELP, HELO/EHLO): past
+ * smtp.limits.junk_commands since the last message relayed, each counts as
+ * an error, so complete lines sent slowly cannot hold a session for ever
+ * either (Postfix's smtpd_junk_command_limit).
+ */
+static void
+smtp_junk(struct smtp_session *ss)
+{
+	struct worker *w = ss->w;
+
+	if (ss->junk_relayed != ss->relayed) {
+		ss->junk_relayed = ss->relayed;
+		ss->junk = 0;
+	}
+	if (++ss->junk <= w->cfg->smtp.limits.junk_commands)
+		return;
+	w->ctr[0][STATS_SMTP_JUNK_COMMANDS]++;
+	smtp_error(ss);
 }
 
 /* ---- input ---- */
@@ -350,36 +433,23 @@ smtp_cmd_helo(struct smtp_session *ss, const struct smtp_cmd *cmd)
 	ss->esmtp = cmd->verb == SMTP_VERB_EHLO;
 	if (!ss->esmtp) {
 		smtp_reply(ss, "250 %s", c->hostname);
-		return;
+	} else {
+		smtp_reply(ss, "250-%s", c->hostname);
+		smtp_reply(ss, "250-PIPELINING");
+		smtp_reply(ss, "250-SIZE %" PRIu64, c->limits.message_size);
+		smtp_reply(ss, "250-8BITMIME");
+		if (!ss->tls && tls_gen_server_ready(gw_tls(ss->w->gw)))
+			smtp_reply(ss, "250-STARTTLS");
+		smtp_reply(ss, "250-ENHANCEDSTATUSCODES");
+		smtp_reply(ss, "250 SMTPUTF8");
 	}
-	smtp_reply(ss, "250-%s", c->hostname);
-	smtp_reply(ss, "250-PIPELINING");
-	smtp_reply(ss, "250-SIZE %" PRIu64, c->limits.message_size);
-	smtp_reply(ss, "250-8BITMIME");
-	if (!ss->tls && tls_gen_server_ready(gw_tls(ss->w->gw)))
-		smtp_reply(ss, "250-STARTTLS");
-	smtp_reply(ss, "250-ENHANCEDSTATUSCODES");
-	smtp_reply(ss, "250 SMTPUTF8");
+	smtp_junk(ss);
 }
 
-/* The subject's CN from a one-line subject ("/O=x/CN=mail.partner.example") into cn; NULL if none. */
-static const char *
-smtp_subject_cn(const char *subject, char *cn, size_t len)
-{
-	const char *p = strstr(subject, "/CN=");
-
-	if (p == NULL)
-		return NULL;
-	p += 4;
-	size_t n = strcspn(p, "/");
-	snprintf(cn, len, "%.*s", (int)RTE_MIN(n, len - 1), p);
-	return cn;
-}
-
-/* What the connector table is asked about this session at MAIL (sans and cn point into the buffers given). */
+/* What the connector table is asked about this session at MAIL (sans: room for the certificate's names). */
 static void
 smtp_connector_facts(const struct smtp_session *ss, const struct smtp_path *from, struct connector_facts *f,
-		     const char **sans, unsigned max_sans, char *san_buf, size_t san_len, char *cn, size_t cn_len)
+		     const char **sans, unsigned max_sans)
 {
 	const struct tls_info *ti = ss->tls && ss->s != NULL ? tls_stream_info(ss->s) : NULL;
 	const char *at = from->addr_len ? memrchr(from->addr, '@', from->addr_len) : NULL;
@@ -400,12 +470,7 @@ smtp_connector_facts(const struct smtp_session *ss, const struct smtp_path *from
 	f->verify_text = ti->verify_text;
 	f->have_spki = true;
 	memcpy(f->spki_sha256, ti->peer_spki, sizeof(f->spki_sha256));
-	f->cn = smtp_subject_cn(ti->peer_subject, cn, cn_len);
-	snprintf(san_buf, san_len, "%s", ti->peer_sans);
-	char *save = NULL;
-	for (char *n = strtok_r(san_buf, ", ", &save); n != NULL && f->n_sans < max_sans; n = strtok_r(NULL, ", ", &save))
-		sans[f->n_sans++] = n;
-	f->sans = sans;
+	connector_facts_names(f, &ti->peer_names, sans, max_sans);     /* identities, never the printed subject */
 }
 
 /*
@@ -421,12 +486,12 @@ smtp_connector_mail(struct smtp_session *ss, const struct smtp_path *from)
 	struct policy_gen *g = ss->policy;
 	struct connector_facts f;
 	struct connector_decision d;
-	const char *sans[32];
-	char san_buf[512], cn[256], text[768];
+	const char *sans[TLS_NAMES_MAX];
+	char text[768], addr[16];
 
 	if (g == NULL || g->n_connectors == 0)
 		return true;
-	smtp_connector_facts(ss, from, &f, sans, RTE_DIM(sans), san_buf, sizeof(san_buf), cn, sizeof(cn));
+	smtp_connector_facts(ss, from, &f, sans, RTE_DIM(sans));
 	connector_inbound_decide(g->table, &f, CONNECTOR_STAGE_MAIL, &d);
 	ss->connector = d.sel.id;
 	struct connector_counters *ctr = policy_gen_counters(g, w->id);
@@ -440,8 +505,8 @@ smtp_connector_mail(struct smtp_session *ss, const struct smtp_path *from)
 	if (d.verdict == CONNECTOR_ALLOW)
 		return true;
 	connector_decision_text(g->table, &d, text, sizeof(text));
-	WORKER_LOG(w, CFG_LOG_WARNING, "smtp: session=%s client=%s: %s", ss->id,
-		   smtp_addr_str(ss->client_addr, cn), text);
+	WORKER_LOG_RL(w, WORKER_RL_SMTP_CONNECTOR, CFG_LOG_WARNING, "smtp: session=%s client=%s: %s", ss->id,
+		      smtp_addr_str(ss->client_addr, addr), text);
 	if (d.verdict == CONNECTOR_WOULD_REFUSE) {
 		w->ctr[0][STATS_SMTP_CONNECTOR_WOULD_REFUSE]++;
 		return true;
@@ -536,6 +601,7 @@ smtp_cmd_rset(struct smtp_session *ss, const struct smtp_cmd *cmd)
 	(void)cmd;
 	smtp_txn_reset(ss);
 	smtp_reply(ss, "250 2.0.0 Ok");
+	smtp_junk(ss);
 }
 
 static void
@@ -543,6 +609,7 @@ smtp_cmd_noop(struct smtp_session *ss, const struct smtp_cmd *cmd)
 {
 	(void)cmd;
 	smtp_reply(ss, "250 2.0.0 Ok");
+	smtp_junk(ss);
 }
 
 static void
@@ -558,6 +625,7 @@ smtp_cmd_vrfy(struct smtp_session *ss, const struct smtp_cmd *cmd)
 {
 	(void)cmd;
 	smtp_reply(ss, "252 2.5.2 Cannot VRFY user, but will accept message and attempt delivery");
+	smtp_junk(ss);
 }
 
 static void
@@ -565,6 +633,7 @@ smtp_cmd_help(struct smtp_session *ss, const struct smtp_cmd *cmd)
 {
 	(void)cmd;
 	smtp_reply(ss, "214 2.0.0 Commands: HELO EHLO MAIL RCPT DATA RSET NOOP QUIT VRFY HELP");
+	smtp_junk(ss);
 }
 
 /*
@@ -586,7 +655,8 @@ smtp_cmd_starttls(struct smtp_session *ss, const struct smtp_cmd *cmd)
 	}
 	if (ss->in_off != ss->in_len) {
 		w->ctr[0][STATS_TLS_INJECTION]++;
-		WORKER_LOG(w, CFG_LOG_WARNING, "smtp: session=%s client=%s: %zu bytes pipelined after STARTTLS "
+		WORKER_LOG_RL(w, WORKER_RL_SMTP_INJECTION, CFG_LOG_WARNING,
+			      "smtp: session=%s client=%s: %zu bytes pipelined after STARTTLS "
 			   "(command injection), session closed", ss->id, smtp_addr_str(ss->client_addr, a),
 			   ss->in_len - ss->in_off);
 		smtp_reply(ss, "554 5.5.1 Error: data sent after STARTTLS before the TLS handshake; closing");
@@ -717,10 +787,30 @@ smtp_bad_line(struct smtp_session *ss, enum smtp_line_status st)
 		break;
 	}
 	if (st != SMTP_LINE_TOO_LONG)
-		WORKER_LOG(w, CFG_LOG_WARNING, "smtp: session=%s client=%s: %s in a command line, refused",
+		WORKER_LOG_RL(w, WORKER_RL_SMTP_BAD_LINE, CFG_LOG_WARNING,
+			      "smtp: session=%s client=%s: %s in a command line, refused",
 			   ss->id, smtp_addr_str(ss->client_addr, a),
 			   st == SMTP_LINE_BARE_LF ? "bare LF" : st == SMTP_LINE_BARE_CR ? "bare CR" : "NUL");
 	smtp_error(ss);
+}
+
+/*
+ * A command line with no end in sight (past SMTP_LINE_BUDGET times the
+ * limit): no client needs one; the rest would only be read and thrown away
+ * until the deadline, so the session ends now.
+ */
+static void
+smtp_line_flood(struct smtp_session *ss)
+{
+	struct worker *w = ss->w;
+	char a[16];
+
+	w->ctr[0][STATS_SMTP_LINE_FLOOD]++;
+	WORKER_LOG_RL(w, WORKER_RL_SMTP_BAD_LINE, CFG_LOG_WARNING,
+		      "smtp: session=%s client=%s: command line of %zu octets and no end, session closed",
+		      ss->id, smtp_addr_str(ss->client_addr, a), ss->line.total);
+	smtp_reply(ss, "421 4.7.0 %s Error: command line too long; closing", smtp_host(ss));
+	smtp_close_session(ss, "command line flood");
 }
 
 /* One command-mode step; false when waiting for input. */
@@ -741,6 +831,14 @@ smtp_cmd_step(struct smtp_session *ss)
 	size_t used = 0;
 	enum smtp_line_status st = smtp_line_feed(&ss->line, ss->in + ss->in_off, avail, &used);
 	ss->in_off += used;
+	if (st != SMTP_LINE_MORE)
+		ss->cmd_deadline = 0;
+	else if (ss->cmd_deadline == 0 && used != 0)   /* its first octet: the line's deadline starts */
+		ss->cmd_deadline = ss->w->now + (uint64_t)ss->w->cfg->smtp.timeouts.command * ss->w->hz;
+	if (st == SMTP_LINE_MORE && ss->line.total > (size_t)SMTP_LINE_BUDGET * ss->line.max) {
+		smtp_line_flood(ss);
+		return false;
+	}
 	if (st == SMTP_LINE_OK)
 		smtp_dispatch(ss, ss->line.buf, ss->line.len);
 	else if (st != SMTP_LINE_MORE)
@@ -863,13 +961,22 @@ smtp_tls_up(struct stream *s)
 		snprintf(cert, sizeof(cert), ", client certificate %s (%s, SPKI SHA-256 %s)", ti->peer_subject,
 			 ti->peer_verified ? "verified" : "not verified", spki);
 	}
-	WORKER_LOG(w, CFG_LOG_INFO, "smtp: session=%s client=%s: TLS established: %s with cipher %s (%d/%d bits)%s%s",
+	WORKER_LOG_RL(w, WORKER_RL_SMTP_TLS_UP, CFG_LOG_INFO,
+		      "smtp: session=%s client=%s: TLS established: %s with cipher %s (%d/%d bits)%s%s",
 		   ss->id, smtp_addr_str(ss->client_addr, a), ti->version, ti->cipher, ti->bits, ti->bits,
 		   ti->resumed ? ", resumed" : "", cert);
-	if (ti->peer_cert)
-		WORKER_LOG(w, CFG_LOG_INFO, "smtp: session=%s client certificate: subject %s, SANs %s%s%s", ss->id,
-			   ti->peer_subject, ti->peer_sans[0] ? ti->peer_sans : "none",
-			   ti->peer_verified ? "" : ", chain: ", ti->peer_verified ? "" : ti->verify_text);
+	if (ti->peer_cert) {
+		char names[TLS_NAMES_BUF + 2 * TLS_NAMES_MAX], refused[96] = "";
+		const struct tls_names *pn = &ti->peer_names;
+		tls_names_format(pn, names, sizeof(names));
+		if (pn->invalid || pn->over)
+			snprintf(refused, sizeof(refused), " (%u name(s) refused: not DNS names; %u over the limit)",
+				 pn->invalid, pn->over);
+		WORKER_LOG_RL(w, WORKER_RL_SMTP_TLS_CERT, CFG_LOG_INFO,
+			      "smtp: session=%s client certificate: subject %s, %s %s%s%s%s", ss->id,
+			   ti->peer_subject, pn->from_cn ? "CN (no dNSName SAN)" : "SANs", names[0] ? names : "none",
+			   refused, ti->peer_verified ? "" : ", chain: ", ti->peer_verified ? "" : ti->verify_text);
+	}
 	smtp_enter_state(ss, SMTP_ST_CMD);
 	smtp_pump(ss);
 }
@@ -901,7 +1008,7 @@ smtp_tls_failed(struct smtp_session *ss, struct stream *s)
 		w->ctr[0][STATS_TLS_FAIL_TIMEOUT]++;
 	else
 		w->ctr[0][STATS_TLS_FAIL_OTHER]++;
-	WORKER_LOG(w, f == TLS_F_VERSION ? CFG_LOG_WARNING : CFG_LOG_INFO,
+	WORKER_LOG_RL(w, WORKER_RL_SMTP_TLS_FAILED, f == TLS_F_VERSION ? CFG_LOG_WARNING : CFG_LOG_INFO,
 		   "smtp: session=%s client=%s: TLS handshake failed: %s%s%s (wolfSSL error %d)", ss->id,
 		   smtp_addr_str(ss->client_addr, a), tls_fail_text(f),
 		   f == TLS_F_VERSION ? "; the client offered " : "", f == TLS_F_VERSION ? tls_version_name(v) : "",
@@ -958,7 +1065,8 @@ smtp_accept_limits(struct worker *w, struct stream *s)
 		w->ctr[0][STATS_SMTP_REFUSED_BUSY]++;
 		snprintf(line, sizeof(line), "421 4.3.2 %s Service busy, too many sessions; try again later\r\n",
 			 c->hostname);
-		WORKER_LOG(w, CFG_LOG_WARNING, "smtp: refused %s:%u: smtp.limits.sessions_per_worker (%u) "
+		WORKER_LOG_RL(w, WORKER_RL_SMTP_REFUSED, CFG_LOG_WARNING,
+			      "smtp: refused %s:%u: smtp.limits.sessions_per_worker (%u) "
 			   "reached", smtp_addr_str(s->remote_addr, a), s->remote_port,
 			   c->limits.sessions_per_worker);
 		smtp_refuse(s, line);
@@ -981,7 +1089,7 @@ smtp_accept_limits(struct worker *w, struct stream *s)
 		snprintf(line, sizeof(line), "421 4.7.0 %s Error: too many connections from %s\r\n",
 			 c->hostname, a);
 	}
-	WORKER_LOG(w, CFG_LOG_INFO, "smtp: refused %s:%u: %s", a, s->remote_port,
+	WORKER_LOG_RL(w, WORKER_RL_SMTP_REFUSED, CFG_LOG_INFO, "smtp: refused %s:%u: %s", a, s->remote_port,
 		   v == SMTP_LIMIT_RATE ? "connection rate limit" : "too many sessions from this client");
 	smtp_refuse(s, line);
 	return false;
@@ -1020,7 +1128,7 @@ smtp_accept(struct worker *w, struct stream *s, void *arg)
 	s->ops = &smtp_stream_ops;
 	s->ctx = ss;
 	w->ctr[0][STATS_SMTP_SESSIONS]++;
-	WORKER_LOG(w, CFG_LOG_INFO, "smtp: session=%s connect client=%s:%u", ss->id,
+	WORKER_LOG_RL(w, WORKER_RL_SMTP_CONNECT, CFG_LOG_INFO, "smtp: session=%s connect client=%s:%u", ss->id,
 		   smtp_addr_str(ss->client_addr, a), ss->client_port);
 	smtp_reply(ss, "220 %s ESMTP mailgw", smtp_host(ss));
 	smtp_flush(ss);

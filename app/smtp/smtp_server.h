@@ -12,6 +12,11 @@
  *   421 4.7.0 HOST Error: too many errors
  *   421 4.7.0 HOST Error: too many messages in this session
  *   421 4.4.2 HOST Error: timeout exceeded
+ *   421 4.7.0 HOST Error: command line too long; closing   (16 x smtp.limits.command_line and no end)
+ *   421 4.4.2 HOST Error: command deadline exceeded   (a command line not complete
+ *                                                   smtp.timeouts.command after its first octet)
+ *   421 4.4.2 HOST Error: message deadline exceeded   (a message, relayed or refused, not
+ *                                                   complete by timeouts.message / limits.min_data_rate)
  *   250 2.1.0 Ok (MAIL)   RCPT/DATA/end of data: the next hop's reply, code kept
  *   354 End data with <CR><LF>.<CR><LF>
  *   503 5.5.1 Error: send HELO/EHLO first | nested MAIL command | need MAIL command | need RCPT command

@@ -12,6 +12,7 @@
 #include "platform/timer.h"
 #include "app/smtp/smtp_parse.h"
 #include "app/smtp/smtp_client.h"
+#include "app/smtp/received.h"
 
 struct worker;
 struct stream;
@@ -21,6 +22,7 @@ struct cfg_route;
 #define SMTP_OUT_BUF    2048    /* replies not yet taken by the stream */
 #define SMTP_RCPT_LOG   400     /* recipients kept for the log line */
 #define SMTP_CLOSE_WAIT_S 10    /* after the last reply: seconds before a reset */
+#define SMTP_LINE_BUDGET  16    /* a command line past this many times smtp.limits.command_line: closed */
 
 enum smtp_state {
 	SMTP_ST_CMD = 0,        /* reading commands */
@@ -58,6 +60,8 @@ struct smtp_session {
 	bool fin_sent;                  /* CLOSING: every reply written, then FIN */
 	/* counts */
 	unsigned commands, errors, transactions, relayed, failed;
+	unsigned junk;                  /* NOOP/RSET/VRFY/HELP/HELO/EHLO since the last message relayed */
+	unsigned junk_relayed;          /* relayed when junk was last reset */
 	const char *close_reason;
 	/* transaction */
 	bool in_mail;
@@ -85,9 +89,12 @@ struct smtp_session {
 	struct smtp_data_scanner scan;
 	unsigned refuse_code;           /* DISCARD: the reply owed at the end of data */
 	char refuse_text[160];
-	char hdr[768];                  /* our Received: field, written ahead of the data */
+	char hdr[RECEIVED_MAX];         /* our Received: field, written ahead of the data (always fits) */
 	size_t hdr_len, hdr_off;
-	/* buffers */
+	/* deadlines (smtp.timeouts.command from a command line's first octet; the message's from t_data) */
+	uint64_t cmd_deadline;          /* TSC: the command line begun must be complete by then; 0: none begun */
+	bool timer_deadline;            /* the timer is armed for a deadline, not for idleness */
+	/* buffers (not cleared at accept) */
 	struct smtp_line line;
 	char in[SMTP_IN_BUF];
 	size_t in_off, in_len;

@@ -133,8 +133,8 @@ has "test: an IPv6 partner address with TLS 1.3 is accepted" \
 
 spki=$(awk '$1 == "partner/client.crt" { print $4 }' "$PKI/fingerprints.txt")
 ctl test connector --ip 198.51.100.7 --tls 1.2 --cert "$PKI/partner/client.crt" --sender a@partner.example --recipient b@example.com
-has "test --cert: the file's CN, SANs and SPKI, verified against tls.ca_file" \
-	"certificate $PKI/partner/client.crt: CN mail.partner.example, SANs mail.partner.example, SPKI SHA-256 $spki; chain verified against $PKI/ca/ca.crt" "$OUT"
+has "test --cert: the file's identities (dNSName SANs) and SPKI, verified against tls.ca_file" \
+	"certificate $PKI/partner/client.crt: names mail.partner.example (dNSName SANs), SPKI SHA-256 $spki; chain verified against $PKI/ca/ca.crt" "$OUT"
 has "test --cert: the query" \
 	"query: client 198.51.100.7, TLS 1.2, certificate $PKI/partner/client.crt (verified), sender a@partner.example, recipient b@example.com" "$OUT"
 has "test --cert: selected by the certificate before the address" \
@@ -168,7 +168,7 @@ has "test: ... the reply when the next hop's certificate has another name" \
 
 ctl test connector --ip 198.51.100.7 --cert "$PKI/partner/client-other-ca.crt"
 has "test --cert: a certificate from another CA is not verified" \
-	"certificate $PKI/partner/client-other-ca.crt: CN mail.partner.example, SANs mail.partner.example, SPKI SHA-256 $(awk '$1 == "partner/client-other-ca.crt" { print $4 }' "$PKI/fingerprints.txt"); not verified: unable to get local issuer certificate (not issued by tls.ca_file)" "$OUT"
+	"certificate $PKI/partner/client-other-ca.crt: names mail.partner.example (dNSName SANs), SPKI SHA-256 $(awk '$1 == "partner/client-other-ca.crt" { print $4 }' "$PKI/fingerprints.txt"); not verified: unable to get local issuer certificate (not issued by tls.ca_file)" "$OUT"
 has "test --cert: ... so its name selects nothing: the address connector applies" \
 	'inbound: connector "partner-net", matched by client address in 198.51.100.0/24' "$OUT"
 ctl test connector --ip 203.0.113.99 --cert "$PKI/bad/expired.crt"

@@ -70,7 +70,8 @@ CONF
 }
 CONF=$T_TMP/gw.conf
 write_conf() {   # write_conf VARIANT: the gateway's configuration into $CONF
-	GW_EXTRA_GROUPS="smtp = { hostname = \"mx.gw.test\"; accepted_domains = [ \"example.com\" ]; };
+	GW_EXTRA_GROUPS="smtp = { hostname = \"mx.gw.test\"; accepted_domains = [ \"example.com\" ];
+	  limits = { sessions_per_client = 200; }; };
 tls = { certificates = ( { cert = \"$PKI/gw/ecdsa.crt\"; key = \"$PKI/gw/ecdsa.key\"; } );
   ca_file = \"$PKI/ca/ca.crt\"; };
 routes = ( { domains = [ \"example.com\" ]; next_hops = [ \"$INT_HOST_IP:25\" ]; } );

@@ -66,7 +66,9 @@ t_cleanup "kill $ARGS_PID"
 CERT_KEYS="ca/ca other-ca/ca gw/rsa gw/ecdsa gw2/rsa gw2/ecdsa
 	partner/client partner/client-ecdsa partner/client-other-ca
 	nexthop/server partner-server/server
-	bad/expired bad/notyet bad/wrongname bad/selfsigned bad/wrongca bad/mismatch bad/rsa1024"
+	bad/expired bad/notyet bad/wrongname bad/selfsigned bad/wrongca bad/mismatch bad/rsa1024
+	hostile/slash-in-o hostile/long-subject hostile/email-san hostile/space-san hostile/nul-san
+	hostile/long-san hostile/wildcard hostile/cn-not-san hostile/newline-subject hostile/server-email hostile/server-nul"
 CHAINS="gw/rsa gw/ecdsa gw2/rsa gw2/ecdsa partner/client partner/client-ecdsa nexthop/server partner-server/server"
 missing=()
 for p in $CERT_KEYS; do
@@ -74,16 +76,16 @@ for p in $CERT_KEYS; do
 done
 for p in $CHAINS; do [[ -s $PKI/$p.leaf.crt ]] || missing+=("$p.leaf.crt"); done
 for f in README.txt fingerprints.txt; do [[ -s $PKI/$f ]] || missing+=("$f"); done
-assert_eq "all 46 files present" "" "${missing[*]}"
+assert_eq "all 68 files present" "" "${missing[*]}"
 bad_modes=$(cd "$PKI" && find . -name '*.key' ! -perm 600 -printf '%P %m\n')
 assert_eq "every key has mode 0600" "" "$bad_modes"
-assert_eq "18 keys, 26 certificate files" "18 26" \
+assert_eq "29 keys, 37 certificate files" "29 37" \
 	"$(find "$PKI" -name '*.key' | wc -l) $(find "$PKI" -name '*.crt' | wc -l)"
 enc=()
 for k in $CERT_KEYS; do grep -q 'ENCRYPTED' "$PKI/$k.key" && enc+=("$k.key"); done
 assert_eq "no key is encrypted" "" "${enc[*]}"
 undoc=()
-for d in ca/ other-ca/ gw/ gw2/ partner/ nexthop/ partner-server/ bad/ fingerprints.txt; do
+for d in ca/ other-ca/ gw/ gw2/ partner/ nexthop/ partner-server/ bad/ hostile/ fingerprints.txt; do
 	grep -q "$d" "$PKI/README.txt" || undoc+=("$d")
 done
 assert_eq "README.txt describes every directory" "" "${undoc[*]}"
@@ -206,7 +208,7 @@ assert_eq "partner/client.crt: EKU clientAuth" 'TLS Web Client Authentication' "
 assert_eq "gw/rsa.crt: CA:FALSE" "CA:FALSE" "$(ext gw/rsa.crt "Basic Constraints")"
 
 # --- fingerprints.txt
-assert_eq "fingerprints.txt: one line per certificate" 18 "$(grep -cv '^#' "$PKI/fingerprints.txt")"
+assert_eq "fingerprints.txt: one line per certificate" 29 "$(grep -cv '^#' "$PKI/fingerprints.txt")"
 for c in ca/ca.crt gw/rsa.crt gw/ecdsa.crt nexthop/server.crt bad/mismatch.crt bad/selfsigned.crt; do
 	fp=$(sed -n 's/^sha256 Fingerprint=//Ip' "$(info "$c")")
 	pubkey "$c" | openssl pkey -pubin -outform der >"$T_TMP/spki.der"

@@ -776,8 +776,9 @@ assert_ge "main log: relay denials are logged" "$(grep -c 'relay denied: from=<s
 
 # ==== limits: per-session and concurrency limits, client timeouts ==============
 
+# min_data_rate = 0: these are the idle timeouts alone (the deadlines: test_smtp_deadlines.sh)
 start_smtp_gw limits "recipients = 3; messages_per_session = 2; errors_per_session = 3;
-  sessions_per_worker = 3; sessions_per_client = 2;" "command = 2; data = 2;" || exit 1
+  sessions_per_worker = 3; sessions_per_client = 2; min_data_rate = 0;" "command = 2; data = 2;" || exit 1
 LIM_RELAYED=0
 
 # wait_sessions N: until show sessions lists N sessions (up to 5 s).

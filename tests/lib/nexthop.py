@@ -46,6 +46,23 @@ Extensions: --no-pipelining --no-size --no-8bitmime
   advertised and enforced (default 104857600). Parameters of MAIL other than
   SIZE, BODY=7BIT|8BITMIME and SMTPUTF8 for the extensions offered are
   refused with 555 5.5.4 (so a client that sends what was not offered fails).
+Hostile modes (a next hop that does not follow the protocol):
+  --pre-greeting T   send reply T before the greeting (e.g. "250 early")
+  --extra STAGE:T    after the reply of STAGE (greeting|ehlo|mail|rcpt|data|
+                     eod), send one more reply T (repeatable: "mail:250 spare")
+  --inject-data T    after 354, once the first line of message data arrived,
+                     send reply T (a reply while the client streams data)
+  --split-bytes      write every reply one byte at a time (a drain and 1 ms
+                     between bytes)
+  --long-reply STAGE:N  the reply of STAGE gets N continuation lines
+                     ("250-x" lines before its last line)
+  --stop-reading-at STAGE  from STAGE on read nothing more (the connection
+                     stays open until the client closes or --timeout);
+                     STAGE "connect" = never read at all (greeting still sent)
+  --conn-log FILE    appends one JSON line per connection when it ends:
+                     {"conn", "peer", "cmds" (verbs received, in order),
+                      "quit" (QUIT received), "end" ("fin": the client
+                      closed, "rst": it reset, "us": we closed), "time"}
 Output:
   --record FILE  appends one JSON line per message received completely (the
                  CRLF.CRLF arrived), whatever the final reply:
@@ -168,6 +185,8 @@ class Server:
             t = getattr(args, st)
             if t is not None:
                 self.overrides[st] = parse_reply(t)
+        self.extra = [(x.partition(":")[0], parse_reply(x.partition(":")[2])) for x in args.extra or []]
+        self.long = {x.partition(":")[0]: int(x.partition(":")[2]) for x in args.long_reply or []}
         self.delays = {st: getattr(args, "delay_" + st) or 0.0 for st in STAGES
                        if hasattr(args, "delay_" + st)}
         if args.save_dir:
@@ -193,6 +212,8 @@ class Server:
         s = Session(self, self.conns, reader, writer)
         try:
             await s.run()
+        except ConnectionResetError:
+            s.end = "rst"
         except (Drop, ConnectionError, asyncio.TimeoutError, BrokenPipeError):
             pass
         except asyncio.CancelledError:  # shutting down: end quietly
@@ -202,10 +223,21 @@ class Server:
         finally:
             if not writer.is_closing():
                 writer.close()
+            if self.a.conn_log:
+                line = (json.dumps({"conn": s.no, "peer": s.peer, "cmds": s.cmds, "quit": s.quit,
+                                    "end": s.end, "time": time.time()}) + "\n").encode()
+                fd = os.open(self.a.conn_log, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+                try:
+                    os.write(fd, line)
+                finally:
+                    os.close(fd)
 
 
 class Session:
     def __init__(self, srv, no, reader, writer):
+        self.cmds = []
+        self.quit = False
+        self.end = "us"
         self.srv = srv
         self.a = srv.a
         self.no = no
@@ -238,6 +270,8 @@ class Session:
         chunk = await asyncio.wait_for(self.r.read(262144), self.a.timeout)
         if not chunk:
             self.eof = True
+            if self.end == "us":
+                self.end = "fin"
             return False
         self.buf += chunk
         return True
@@ -265,8 +299,15 @@ class Session:
             lines = [lines]
         for ln in lines:
             self.log("> " + ln)
-        self.w.write("".join(ln + "\r\n" for ln in lines).encode("utf-8", "replace"))
-        await self.w.drain()
+        data = "".join(ln + "\r\n" for ln in lines).encode("utf-8", "replace")
+        if self.a.split_bytes:
+            for i in range(len(data)):
+                self.w.write(data[i:i + 1])
+                await self.w.drain()
+                await asyncio.sleep(0.001)
+        else:
+            self.w.write(data)
+            await self.w.drain()
         if lines[-1].startswith("421"):
             await self.drop(rst=False)
 
@@ -294,15 +335,37 @@ class Session:
         try:
             while await self.r.read(262144):
                 pass
+            if self.end == "us":
+                self.end = "fin"
         except (ConnectionError, OSError):
-            pass
+            self.end = "rst"
         self.w.close()
         raise Drop()
+
+    async def stall(self):
+        """--stop-reading-at: read nothing more; wait for the client to go."""
+        self.log("not reading any more")
+        try:
+            await asyncio.sleep(self.a.timeout)
+        finally:
+            pass
+        raise Drop()
+
+    def long_lines(self, stage, lines):
+        n = self.srv.long.get(stage) if self.faulty else None
+        if not n:
+            return lines
+        code = lines[-1][:3]
+        return lines[:-1] + ["%s-continuation line %d" % (code, i) for i in range(n)] + [lines[-1]]
 
     async def reply(self, stage, default, applies=True):
         """Send the reply of a stage, with its override/delay/fault; returns
         the reply lines sent."""
         active = self.faulty and applies
+        if active and self.a.stop_reading_at == stage:
+            await self.send(self.long_lines(stage, self.srv.overrides.get(stage) or
+                                            (default if isinstance(default, list) else [default])))
+            await self.stall()
         if active and self.srv.delays.get(stage):
             await asyncio.sleep(self.srv.delays[stage])
         if active and self.a.die_at == stage:
@@ -314,13 +377,21 @@ class Session:
         lines = self.srv.overrides.get(stage) if active else None
         if lines is None:
             lines = default if isinstance(default, list) else [default]
-        await self.send(lines)
+        await self.send(self.long_lines(stage, lines))
+        for st, extra in (self.srv.extra if active else []):
+            if st == stage:
+                await self.send(extra)
         return lines
 
     # ---- protocol ----------------------------------------------------
     async def run(self):
         self.log("connect from " + self.peer)
         host = self.a.hostname
+        if self.faulty and self.a.pre_greeting:
+            await self.send(parse_reply(self.a.pre_greeting))
+        if self.faulty and self.a.stop_reading_at == "connect":
+            await self.send(self.code("220", "", host + " ESMTP nexthop.py"))
+            await self.stall()
         g = await self.reply("greeting", self.code("220", "", host + " ESMTP nexthop.py"))
         if not g[-1].startswith("2"):
             while True:     # a 554 greeting: wait for QUIT (RFC 5321 3.1)
@@ -340,6 +411,9 @@ class Session:
             self.log("< " + text)
             verb, _, arg = text.partition(" ")
             verb = verb.upper()
+            self.cmds.append(verb[:16])
+            if verb == "QUIT":
+                self.quit = True
             fn = getattr(self, "cmd_" + verb.lower(), None) if verb.isalpha() else None
             if fn is None:
                 await self.send(self.code("502", "5.5.2", "Error: command not recognized"))
@@ -457,8 +531,12 @@ class Session:
         data = bytearray()
         if die_n is not None and die_n <= 0:
             await self.drop(rst=True)
+        inject = self.a.inject_data if self.faulty else None
         while True:
             line = await self.read_until(b"\r\n")
+            if inject and line is not None:
+                await self.send(parse_reply(inject))
+                inject = None
             if line is None:
                 self.log("eof in data after %d bytes" % raw)
                 raise Drop()
@@ -511,6 +589,9 @@ class Session:
         self.srv.record(rec)
         self.reset()
         await self.send(lines)
+        for st, extra in (self.srv.extra if active else []):
+            if st == "eod":
+                await self.send(extra)
 
     async def cmd_rset(self, arg):
         self.reset()
@@ -551,6 +632,13 @@ def parse_args(argv):
     p.add_argument("--no-8bitmime", dest="eightbitmime", action="store_false")
     p.add_argument("--no-enhancedstatuscodes", dest="enhancedstatuscodes", action="store_false")
     p.add_argument("--no-smtputf8", dest="smtputf8", action="store_false")
+    p.add_argument("--pre-greeting", metavar="CODE_TEXT")
+    p.add_argument("--extra", action="append", metavar="STAGE:CODE_TEXT")
+    p.add_argument("--inject-data", metavar="CODE_TEXT")
+    p.add_argument("--split-bytes", action="store_true")
+    p.add_argument("--long-reply", action="append", metavar="STAGE:N")
+    p.add_argument("--stop-reading-at", choices=STAGES + ("connect",))
+    p.add_argument("--conn-log", metavar="FILE")
     p.add_argument("--record", metavar="FILE")
     p.add_argument("--save-dir", metavar="DIR")
     p.add_argument("--timeout", type=float, default=300)

@@ -147,6 +147,12 @@ static const struct test_config_case test_config_broken[] = {
 	  "(expected \"err\", \"warning\", \"info\" or \"debug\")" },
 	{ TAIL("log: {\n  file = \"mailgw.log\";\n};\n"),
 	  "7: log.file: \"mailgw.log\" is not an absolute path, \"syslog\" or \"stderr\"" },
+	{ TAIL("log: {\n  rate_limit = -1;\n};\n"),
+	  "7: log.rate_limit: -1 is out of range (0..1000000)" },
+	{ TAIL("log: {\n  rate_limit = 1000001;\n};\n"),
+	  "7: log.rate_limit: 1000001 is out of range (0..1000000)" },
+	{ TAIL("log: {\n  rate_limit = \"100\";\n};\n"),
+	  "7: log.rate_limit: expected an integer, got a string" },
 	{ TAIL("console: {\n  socket = \"run/console.sock\";\n};\n"),
 	  "7: console.socket: \"run/console.sock\" is not an absolute path" },
 	{ TAIL("console: {\n  socket = \"/run/mailgw/0123456789012345678901234567890123456789"
@@ -248,6 +254,12 @@ static const struct test_config_case test_config_broken[] = {
 	  "3: tcp.keepalive_probes: 101 is out of range (1..100)" },
 	{ TCP("idle_timeout = 100000;"),
 	  "3: tcp.idle_timeout: 100000 is out of range (0..86400)" },
+	{ TCP("conn_pool_share = 0;"),
+	  "3: tcp.conn_pool_share: 0 is out of range (1..100)" },
+	{ TCP("pool_low_watermark = 91;"),
+	  "3: tcp.pool_low_watermark: 91 is out of range (1..90)" },
+	{ TCP("pool_reserve = 51;"),
+	  "3: tcp.pool_reserve: 51 is out of range (1..50)" },
 	{ TCP("time_wait = 60.0;"), "3: tcp.time_wait: expected an integer, got a float" },
 	{ TCP("syncookies = \"sometimes\";"),
 	  "3: tcp.syncookies: \"sometimes\" is unknown "
@@ -277,6 +289,10 @@ static const struct test_config_case test_config_broken[] = {
 	  "4: tcp.rto_initial_ms: 70000 is above tcp.rto_max_ms (65000)" },
 	{ TCP("rto_min_ms = 500;\n  rto_max_ms = 400;"),
 	  "4: tcp.rto_max_ms: 400 is below tcp.rto_min_ms (500)" },
+	{ TCP("pool_reserve = 30;"),
+	  "3: tcp.pool_reserve: 30 is above tcp.pool_low_watermark (25, the default)" },
+	{ TCP("pool_low_watermark = 4;"),
+	  "3: tcp.pool_low_watermark: 4 is below tcp.pool_reserve (5, the default)" },
 	/* tcp.ephemeral_ports */
 	{ TCP("ephemeral_ports = [32768];"),
 	  "3: tcp.ephemeral_ports: has 1 entries, expected 2" },
@@ -457,6 +473,9 @@ static void test_defaults(void **state)
 	assert_int_equal(d.tcp.syncookies, CFG_SYNCOOKIES_AUTO);
 	assert_int_equal(d.tcp.ephemeral_first, 32768);
 	assert_int_equal(d.tcp.ephemeral_last, 60999);
+	assert_int_equal(d.tcp.conn_pool_share, 2);
+	assert_int_equal(d.tcp.pool_low_watermark, 25);
+	assert_int_equal(d.tcp.pool_reserve, 5);
 	assert_false(d.services.echo.enabled);
 	assert_int_equal(d.services.echo.port, 7);
 	assert_false(d.services.discard.enabled);
@@ -468,6 +487,7 @@ static void test_defaults(void **state)
 	assert_string_equal(d.console_socket, "/run/mailgw/console.sock");
 	assert_string_equal(d.log_file, "stderr");
 	assert_int_equal(d.log_level, CFG_LOG_INFO);
+	assert_int_equal(d.log_rate_limit, 100);
 
 	/* A file with only the required settings gets exactly the defaults. */
 	NEED_CORES();
@@ -519,6 +539,7 @@ static void test_example_file(void **state)
 	assert_string_equal(cfg.console_socket, "/run/mailgw/console.sock");
 	assert_string_equal(cfg.log_file, "/var/log/mailgw.log");
 	assert_int_equal(cfg.log_level, CFG_LOG_INFO);
+	assert_int_equal(cfg.log_rate_limit, 100);
 
 	/* The example shows the defaults of tcp and services; no linkem. */
 	config_defaults(&d);

@@ -179,6 +179,24 @@ static const struct test_smtp_case test_smtp_broken[] = {
 	  "8: smtp.timeouts.data_end: 3601 is out of range (1..3600)" },
 	{ TIMEOUTS("data_end = 600.0;"),
 	  "8: smtp.timeouts.data_end: expected an integer, got a float" },
+	/* the deadlines (issue 12, item 8) */
+	{ TIMEOUTS("message = 0;"), "8: smtp.timeouts.message: 0 is out of range (1..86400)" },
+	{ TIMEOUTS("message = 86401;"), "8: smtp.timeouts.message: 86401 is out of range (1..86400)" },
+	{ TIMEOUTS("message = 299;"), "8: smtp.timeouts.message: 299 is less than smtp.timeouts.data (300)" },
+	{ TIMEOUTS("data = 60;\n    message = 59;"),
+	  "9: smtp.timeouts.message: 59 is less than smtp.timeouts.data (60)" },
+	{ TIMEOUTS("data = 3600;\n    message = \"1h\";"),
+	  "9: smtp.timeouts.message: expected an integer, got a string" },
+	{ LIMITS("junk_commands = 0;"),
+	  "8: smtp.limits.junk_commands: 0 is out of range (1..100000)" },
+	{ LIMITS("junk_commands = 100001;"),
+	  "8: smtp.limits.junk_commands: 100001 is out of range (1..100000)" },
+	{ LIMITS("min_data_rate = -1;"),
+	  "8: smtp.limits.min_data_rate: -1 is out of range (0..1000000000)" },
+	{ LIMITS("min_data_rate = 1000000001;"),
+	  "8: smtp.limits.min_data_rate: 1000000001 is out of range (0..1000000000)" },
+	{ LIMITS("min_data_rte = 5;"),
+	  "8: smtp.limits.min_data_rte: unknown setting (did you mean \"min_data_rate\"?)" },
 	/* client */
 	{ CLIENT("connections_per_worker = 0;"),
 	  "8: smtp.client.connections_per_worker: 0 is out of range (1..131072)" },
@@ -470,10 +488,13 @@ static void test_smtp_defaults(void **state)
 	assert_int_equal(d.smtp.limits.messages_per_session, 100);
 	assert_int_equal(d.smtp.limits.errors_per_session, 10);
 	assert_int_equal(d.smtp.limits.sessions_per_worker, 1024);
-	assert_int_equal(d.smtp.limits.sessions_per_client, 50);
+	assert_int_equal(d.smtp.limits.sessions_per_client, 20);
 	assert_int_equal(d.smtp.limits.connection_rate_per_client, 0);
+	assert_int_equal(d.smtp.limits.min_data_rate, 500);
+	assert_int_equal(d.smtp.limits.junk_commands, 100);
 	assert_int_equal(d.smtp.timeouts.command, 300);
 	assert_int_equal(d.smtp.timeouts.data, 300);
+	assert_int_equal(d.smtp.timeouts.message, 3600);
 	assert_int_equal(d.smtp.timeouts.connect, 30);
 	assert_int_equal(d.smtp.timeouts.greeting, 300);
 	assert_int_equal(d.smtp.timeouts.mail, 300);
@@ -517,9 +538,10 @@ static const char test_smtp_all[] = V PORTS
 	"    command_line = 4096; text_line = 1000000; recipients = 1;\n"
 	"    message_size = 1099511627776L; messages_per_session = 100000;\n"
 	"    errors_per_session = 1000; sessions_per_worker = 65536;\n"
-	"    sessions_per_client = 1; connection_rate_per_client = 100000;\n"
+	"    sessions_per_client = 1; connection_rate_per_client = 100000; min_data_rate = 0;"
+	" junk_commands = 100000;\n"
 	"  };\n"
-	"  timeouts: { command = 1; data = 2; connect = 3; greeting = 4; mail = 5;\n"
+	"  timeouts: { command = 1; data = 2; message = 86400; connect = 3; greeting = 4; mail = 5;\n"
 	"    rcpt = 6; data_init = 7; data_block = 8; data_end = 3600; };\n"
 	"  client: { helo_name = \"out.gw.example\"; connections_per_worker = 131072;\n"
 	"    cache_size = 65536; cache_idle_timeout = 3600; cache_max_messages = 1;\n"
@@ -562,8 +584,11 @@ static void test_smtp_every_setting(void **state)
 	assert_int_equal(m->limits.sessions_per_worker, 65536);
 	assert_int_equal(m->limits.sessions_per_client, 1);
 	assert_int_equal(m->limits.connection_rate_per_client, 100000);
+	assert_int_equal(m->limits.min_data_rate, 0);
+	assert_int_equal(m->limits.junk_commands, 100000);
 	assert_int_equal(m->timeouts.command, 1);
 	assert_int_equal(m->timeouts.data, 2);
+	assert_int_equal(m->timeouts.message, 86400);
 	assert_int_equal(m->timeouts.connect, 3);
 	assert_int_equal(m->timeouts.greeting, 4);
 	assert_int_equal(m->timeouts.mail, 5);

@@ -8,8 +8,9 @@
  * whoever the client is, report_only, an enforced refusal over a reported
  * one, the session stage against MAIL), outbound lookup and every outbound
  * decision, counters, the log and console texts, the simulator, a table of
- * 100,000 connectors whose lookups cost the probes of a table of 10, and
- * two generations side by side.
+ * 100,000 connectors whose lookups cost the probes of a table of 10, two
+ * generations side by side, and the hostile certificates of tools/mkcerts
+ * (issue 12, item 5) through the identities a worker takes from them.
  *
  * The fixture is a configuration loaded with config_load() (so it is one
  * the validation accepts); the EAL runs without hugepages for rte_fib and
@@ -34,6 +35,8 @@
 #include <unistd.h>
 
 #include <rte_eal.h>
+#include <wolfssl/options.h>
+#include <wolfssl/ssl.h>
 
 #include "app/policy/connector.h"
 #include "platform/config.h"
@@ -660,6 +663,56 @@ test_decide_hostile(void **state)
 	connector_inbound_decide(t, &b.f, S_MAIL, &d);
 	assert_string_equal(d.reply, "550 5.7.1 Connector \"ipr\": sender domain ipr.example. is "
 			    "not accepted from 192.0.2.99");
+}
+
+/*
+ * The test PKI's hostile certificates (tools/mkcerts), verified, through
+ * tls_names_of_x509() and connector_facts_names() as a worker fills its
+ * facts: none selects a connector by certificate name, where the printed
+ * subject or the joined SAN list once selected "wildcert" (*.partner.example)
+ * by mail.partner.example. The partner's own certificate does.
+ */
+static void
+test_hostile_certs(void **state)
+{
+	static const struct { const char *file, *expect; } cases[] = {
+		{ "partner/client.crt", "wildcert" },
+		{ "hostile/slash-in-o.crt", "" },
+		{ "hostile/long-subject.crt", "" },
+		{ "hostile/email-san.crt", "" },
+		{ "hostile/space-san.crt", "" },
+		{ "hostile/nul-san.crt", "" },
+		{ "hostile/long-san.crt", "" },
+		{ "hostile/cn-not-san.crt", "" },
+		{ "hostile/wildcard.crt", "wildcert" },     /* "*.partner.example" is that name exactly */
+	};
+	const struct connector_table *t = fixture();
+	struct connector_selection sel;
+	struct connector_decision d;
+	struct facts_buf b;
+	struct tls_names names;
+	struct client c = { "192.0.2.99", CFG_TLS_V1_2, CERT_VERIFIED, NULL, NULL, 0, "partner.example" };
+	char path[128];
+
+	(void)state;
+	assert_int_equal(system("tools/mkcerts -q -o build/pki >/dev/null"), 0);
+	for (size_t i = 0; i < N(cases); i++) {
+		snprintf(path, sizeof(path), "build/pki/%s", cases[i].file);
+		WOLFSSL_X509 *x = wolfSSL_X509_load_certificate_file(path, WOLFSSL_FILETYPE_PEM);
+		assert_non_null(x);
+		tls_names_of_x509(x, &names);
+		wolfSSL_X509_free(x);
+		facts(&b, &c);
+		connector_facts_names(&b.f, &names, b.san, N(b.san));
+		connector_inbound_select(t, &b.f, false, &sel);
+		if (sel.id != id_of(t, cases[i].expect))
+			fail_msg("%s: selected \"%s\" (%s), expected \"%s\"", cases[i].file, connector_name(t, sel.id),
+				 connector_match_name(sel.why), cases[i].expect[0] ? cases[i].expect : "none");
+		connector_inbound_decide(t, &b.f, S_MAIL, &d);   /* certname owns partner.example: refused */
+		assert_int_equal(d.verdict, REFUSE);
+		assert_true(d.reason == CONNECTOR_R_CERT_NAME || d.reason == CONNECTOR_R_DOMAIN_CERT);
+		assert_memory_equal(d.reply, "550 5.7.1 Connector \"certname\"", 30);
+	}
 }
 
 /* ------------------------------------------------------------- outbound */
@@ -1474,6 +1527,7 @@ main(void)
 		cmocka_unit_test(test_ranges),
 		cmocka_unit_test(test_decide),
 		cmocka_unit_test(test_decide_hostile),
+		cmocka_unit_test(test_hostile_certs),
 		cmocka_unit_test(test_outbound_lookup),
 		cmocka_unit_test(test_outbound_decide),
 		cmocka_unit_test(test_counters),

@@ -320,26 +320,128 @@ test_arp_expiry(void **state)
 	assert_int_equal(ctr(STATS_ARP_EXPIRED), expired + 1);
 }
 
+/* An ICMP packet from us to ip, through ipv4_output (and so ARP). */
+static void
+send_to(uint32_t ip)
+{
+	uint8_t buf[128];
+	struct rte_mbuf *m = rte_pktmbuf_alloc(w->pool);
+	uint16_t len = icmp_packet(buf, ip, 0, 0, 0);
+
+	memcpy(rte_pktmbuf_append(m, len), buf, len);
+	struct rte_ipv4_hdr *iph = rte_pktmbuf_mtod(m, struct rte_ipv4_hdr *);
+	iph->src_addr = rte_cpu_to_be_32(GW_IP);
+	ipv4_output(w, m, 0);
+}
+
+static bool
+arp_has(uint32_t ip)
+{
+	struct arp_view v[32];
+	unsigned n = arp_snapshot(w, v, 32);
+
+	for (unsigned i = 0; i < n; i++)
+		if (v[i].ip == ip)
+			return true;
+	return false;
+}
+
+/*
+ * A table full of neighbours that never answered (spoofed SYN sources): a
+ * new neighbour recycles one of them, it is not refused.
+ */
 static void
 test_arp_table_full(void **state)
 {
 	(void)state;
-	uint8_t buf[128];
-	uint64_t full = ctr(STATS_ARP_TX_CACHE_FULL);
+	uint64_t full = ctr(STATS_ARP_TX_CACHE_FULL), evicted = ctr(STATS_ARP_EVICTED);
+	uint64_t unresolved = ctr(STATS_ARP_TX_UNRESOLVED);
 
 	arp_reset();
-	/* Off-link destinations need their own entries: send to 16 + 2 hosts. */
-	for (unsigned i = 0; i < cfg.limits.arp_cache_size + 2; i++) {
-		struct rte_mbuf *m = rte_pktmbuf_alloc(w->pool);
-		uint16_t len = icmp_packet(buf, RTE_IPV4(203, 0, 113, 100 + i), 0, 0, 0);
-		memcpy(rte_pktmbuf_append(m, len), buf, len);
-		struct rte_ipv4_hdr *ip = rte_pktmbuf_mtod(m, struct rte_ipv4_hdr *);
-		ip->src_addr = rte_cpu_to_be_32(GW_IP);
-		ipv4_output(w, m, 0);
+	for (unsigned i = 0; i < cfg.limits.arp_cache_size + 2; i++)
+		send_to(RTE_IPV4(203, 0, 113, 100 + i));
+	worker_tx_flush(w);
+	assert_int_equal(ctr(STATS_ARP_TX_CACHE_FULL), full);
+	assert_int_equal(ctr(STATS_ARP_EVICTED), evicted + 2);
+	assert_int_equal(ctr(STATS_ARP_TX_UNRESOLVED), unresolved + 2);
+	assert_true(arp_has(RTE_IPV4(203, 0, 113, 100 + cfg.limits.arp_cache_size + 1)));
+	arp_reset();
+}
+
+/* Neighbours that have already failed to answer for a second go before one just asked for. */
+static void
+test_arp_table_full_oldest_first(void **state)
+{
+	(void)state;
+	uint32_t fresh = RTE_IPV4(203, 0, 113, 160);
+
+	arp_reset();
+	for (unsigned i = 0; i + 1 < cfg.limits.arp_cache_size; i++)
+		send_to(RTE_IPV4(203, 0, 113, 100 + i));
+	w->now += w->hz + w->hz / 10;           /* their second request is out */
+	arp_tick(w);
+	send_to(fresh);                         /* the last free entry */
+	for (unsigned i = 0; i + 1 < cfg.limits.arp_cache_size; i++) {
+		send_to(RTE_IPV4(203, 0, 113, 170 + i));
+		assert_true(arp_has(fresh));
 	}
 	worker_tx_flush(w);
-	assert_int_equal(ctr(STATS_ARP_TX_CACHE_FULL), full + 2);
 	arp_reset();
+}
+
+/* A table full of neighbours in use: those are kept, the new one is refused. */
+static void
+test_arp_table_full_in_use(void **state)
+{
+	(void)state;
+	uint8_t buf[64];
+	uint64_t full = ctr(STATS_ARP_TX_CACHE_FULL), evicted = ctr(STATS_ARP_EVICTED);
+
+	arp_reset();
+	for (unsigned i = 0; i < cfg.limits.arp_cache_size; i++) {
+		uint32_t ip = RTE_IPV4(203, 0, 113, 100 + i);
+		input(frame(RTE_ETHER_TYPE_ARP, buf, arp_packet(buf, RTE_ARP_OP_REQUEST, ip, GW_IP)));
+		send_to(ip);
+	}
+	send_to(RTE_IPV4(203, 0, 113, 200));
+	worker_tx_flush(w);
+	assert_int_equal(ctr(STATS_ARP_TX_CACHE_FULL), full + 1);
+	assert_int_equal(ctr(STATS_ARP_EVICTED), evicted);
+	assert_true(arp_has(RTE_IPV4(203, 0, 113, 100)));
+	arp_reset();
+}
+
+/* Packets waiting on unresolved neighbours are bounded all together, not only per neighbour. */
+static void
+test_arp_held_limit(void **state)
+{
+	(void)state;
+	struct arp_table *mine = w->arp;
+	uint64_t held_full = ctr(STATS_ARP_TX_HELD_FULL), qfull = ctr(STATS_ARP_TX_QUEUE_FULL);
+	unsigned avail = rte_mempool_avail_count(w->pool);
+
+	w->arp = arp_table_create(16, 4, 6, SOCKET_ID_ANY);
+	assert_non_null(w->arp);
+	for (unsigned d = 0; d < 3; d++)
+		for (unsigned k = 0; k < 3; k++)
+			send_to(RTE_IPV4(203, 0, 113, 150 + d));
+	worker_tx_flush(w);
+	/* 3 + 3 held; the third neighbour's first packet replaced one, its next two dropped. */
+	assert_int_equal(ctr(STATS_ARP_TX_HELD_FULL), held_full + 3);
+	assert_int_equal(ctr(STATS_ARP_TX_QUEUE_FULL), qfull);
+	struct arp_view v[4];
+	unsigned n = arp_snapshot(w, v, 4), total = 0, third = 0;
+	for (unsigned i = 0; i < n; i++) {
+		total += v[i].queued;
+		if (v[i].ip == RTE_IPV4(203, 0, 113, 152))
+			third = v[i].queued;
+	}
+	assert_int_equal(total, 6);
+	assert_int_equal(third, 1);
+	drain();
+	arp_table_free(w->arp);
+	w->arp = mine;
+	assert_true(rte_mempool_avail_count(w->pool) >= avail);   /* every held packet freed */
 }
 
 /* Each malformed frame is dropped and counted under its own reason. */
@@ -437,6 +539,9 @@ main(void)
 		cmocka_unit_test(test_arp_resolve_fails),
 		cmocka_unit_test(test_arp_expiry),
 		cmocka_unit_test(test_arp_table_full),
+		cmocka_unit_test(test_arp_table_full_oldest_first),
+		cmocka_unit_test(test_arp_table_full_in_use),
+		cmocka_unit_test(test_arp_held_limit),
 		cmocka_unit_test(test_malformed),
 		cmocka_unit_test(test_route),
 		cmocka_unit_test(test_accounting),

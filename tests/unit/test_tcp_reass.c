@@ -422,7 +422,11 @@ test_wrap_around(void **state)
 
 /* ---- the memory bound ---- */
 
-/* Beyond tcp.reass_limit out-of-order data is dropped; retransmissions complete the stream. */
+/*
+ * Beyond tcp.reass_limit out-of-order data is dropped; retransmissions
+ * complete the stream. The limit counts the buffers the segments hold
+ * (truesize: one packet buffer each), not their payload.
+ */
 static void
 test_reass_limit(void **state)
 {
@@ -432,7 +436,7 @@ test_reass_limit(void **state)
 	uint64_t dropped = tp_ctr(STATS_TCP_RX_OOO_DROPPED);
 	static const uint32_t held[][2] = { { 2000, 10000 } };
 
-	tp_cfg.tcp.reass_limit = 8192;
+	tp_cfg.tcp.reass_limit = 8 * RTE_MBUF_DEFAULT_BUF_SIZE + 100;
 	open_reader(&pc, 900000);
 	put(&pc, 0, 1000, 0);
 	expect_ack(&pc, 1000);
@@ -440,7 +444,7 @@ test_reass_limit(void **state)
 		put(&pc, off, 1000, 0);
 		expect_ack(&pc, 1000);
 	}
-	/* Ten segments arrived out of order; eight (8000 bytes) fit in 8192, two are dropped. */
+	/* Ten segments arrived out of order; eight buffers fit, two are dropped. */
 	assert_int_equal(tp_ctr(STATS_TCP_RX_OOO_SEGMENTS), ooo + 8);
 	assert_int_equal(tp_ctr(STATS_TCP_RX_OOO_BYTES), ooob + 8000);
 	assert_int_equal(tp_ctr(STATS_TCP_RX_OOO_DROPPED), dropped + 2);

@@ -176,39 +176,57 @@ test_cache_basics(void **state)
 	assert_int_equal(st.used, 0);
 	strcpy(in.peer_subject, "/CN=mx.int.example");
 	WOLFSSL_SESSION *s = session();
-	tls_cache_put(c, "hop-a", 5, s, 100, &in);
+	tls_cache_put(c, "hop-a", 5, 0, s, 100, &in);
 	memset(&out, 0, sizeof(out));
-	assert_ptr_equal(tls_cache_get(c, "hop-a", 5, 99, &out), s);
+	assert_ptr_equal(tls_cache_get(c, "hop-a", 5, 0, 99, &out, NULL), s);
 	assert_true(out.peer_verified && out.name_ok && out.peer_cert);
 	assert_string_equal(out.peer_subject, "/CN=mx.int.example");
-	assert_null(tls_cache_get(c, "hop-b", 5, 99, NULL));
-	assert_null(tls_cache_get(c, "hop-a", 4, 99, NULL));   /* a prefix is another key */
+	assert_null(tls_cache_get(c, "hop-b", 5, 0, 99, NULL, NULL));
+	assert_null(tls_cache_get(c, "hop-a", 4, 0, 99, NULL, NULL));   /* a prefix is another key */
 	/* The same key again replaces the entry (the old session is freed). */
 	WOLFSSL_SESSION *s2 = session();
-	tls_cache_put(c, "hop-a", 5, s2, 200, NULL);
-	assert_ptr_equal(tls_cache_get(c, "hop-a", 5, 150, &out), s2);
+	tls_cache_put(c, "hop-a", 5, 0, s2, 200, NULL);
+	assert_ptr_equal(tls_cache_get(c, "hop-a", 5, 0, 150, &out, NULL), s2);
 	assert_false(out.peer_verified);                        /* no info stored: none returned */
 	tls_cache_get_stats(c, &st);
 	assert_int_equal(st.used, 1);
 	/* Expired at its time exactly. */
-	assert_null(tls_cache_get(c, "hop-a", 5, 200, NULL));
+	assert_null(tls_cache_get(c, "hop-a", 5, 0, 200, NULL, NULL));
 	tls_cache_get_stats(c, &st);
 	assert_int_equal(st.used, 0);
 	assert_int_equal(st.expired, 1);
 	assert_int_equal(st.hits, 2);
 	/* remove; too long and empty keys are not stored (and do not leak: run under ASan/valgrind). */
-	tls_cache_put(c, "k", 1, session(), 500, NULL);
+	tls_cache_put(c, "k", 1, 0, session(), 500, NULL);
 	tls_cache_remove(c, "k", 1);
-	assert_null(tls_cache_get(c, "k", 1, 1, NULL));
+	assert_null(tls_cache_get(c, "k", 1, 0, 1, NULL, NULL));
 	char big[TLS_CACHE_KEY_MAX + 1];
 	memset(big, 'x', sizeof(big));
-	tls_cache_put(c, big, sizeof(big), session(), 500, NULL);
-	assert_null(tls_cache_get(c, big, sizeof(big), 1, NULL));
-	tls_cache_put(c, big, 0, session(), 500, NULL);
+	tls_cache_put(c, big, sizeof(big), 0, session(), 500, NULL);
+	assert_null(tls_cache_get(c, big, sizeof(big), 0, 1, NULL, NULL));
+	tls_cache_put(c, big, 0, 0, session(), 500, NULL);
 	tls_cache_get_stats(c, &st);
 	assert_int_equal(st.used, 0);
-	tls_cache_put(NULL, "x", 1, session(), 1, NULL);       /* no cache: the session is freed */
-	assert_null(tls_cache_get(NULL, "x", 1, 0, NULL));
+	/* Another generation (reload certs since): not returned, dropped, counted stale and a miss. */
+	bool stale = false;
+	tls_cache_get_stats(c, &st);
+	uint64_t misses = st.misses;
+	tls_cache_put(c, "sid", 3, 7, session(), 500, &in);
+	assert_null(tls_cache_get(c, "sid", 3, 8, 1, &out, &stale));
+	assert_true(stale);
+	tls_cache_get_stats(c, &st);
+	assert_int_equal(st.stale, 1);
+	assert_int_equal(st.misses, misses + 1);
+	assert_int_equal(st.used, 0);
+	stale = false;
+	assert_null(tls_cache_get(c, "sid", 3, 7, 1, NULL, &stale));      /* gone for its own generation too */
+	assert_false(stale);
+	tls_cache_put(c, "sid", 3, 8, session(), 500, NULL);
+	assert_non_null(tls_cache_get(c, "sid", 3, 8, 1, NULL, &stale));  /* the same generation: found */
+	assert_false(stale);
+	tls_cache_remove(c, "sid", 3);
+	tls_cache_put(NULL, "x", 1, 0, session(), 1, NULL);       /* no cache: the session is freed */
+	assert_null(tls_cache_get(NULL, "x", 1, 0, 0, NULL, NULL));
 	tls_cache_free(c);
 	tls_cache_free(NULL);
 }
@@ -224,7 +242,7 @@ test_cache_eviction(void **state)
 	/* Fill far beyond its size: it never holds more than its slots, the latest keys are found. */
 	for (unsigned i = 0; i < 1000; i++) {
 		snprintf(key, sizeof(key), "id-%u", i);
-		tls_cache_put(c, key, strlen(key), session(), 10000 + i, NULL);
+		tls_cache_put(c, key, strlen(key), 0, session(), 10000 + i, NULL);
 	}
 	tls_cache_get_stats(c, &st);
 	assert_int_equal(st.slots, 64);
@@ -232,12 +250,12 @@ test_cache_eviction(void **state)
 	assert_int_equal(st.stored, 1000);
 	assert_int_equal(st.evicted, 1000 - st.used);
 	snprintf(key, sizeof(key), "id-%u", 999);
-	assert_non_null(tls_cache_get(c, key, strlen(key), 0, NULL));
+	assert_non_null(tls_cache_get(c, key, strlen(key), 0, 0, NULL, NULL));
 	/* The one that expires first in a full set goes: the oldest of these. */
 	unsigned found = 0;
 	for (unsigned i = 900; i < 1000; i++) {
 		snprintf(key, sizeof(key), "id-%u", i);
-		found += tls_cache_get(c, key, strlen(key), 0, NULL) != NULL;
+		found += tls_cache_get(c, key, strlen(key), 0, 0, NULL, NULL) != NULL;
 	}
 	assert_true(found >= 40);
 	tls_cache_free(c);

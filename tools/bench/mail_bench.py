@@ -344,7 +344,7 @@ smtp: {
   hostname = "mx.bench.example";
   accepted_domains = [ "%s", "%s" ];
   limits: { sessions_per_worker = 12000; sessions_per_client = 65536; messages_per_session = 100000; };
-  client: { connections_per_worker = 12000; };
+  client: { connections_per_worker = 12000; destination_concurrency = 65536; };
 };
 tls: {
   certificates = ( { cert = "%s/gw/ecdsa.crt"; key = "%s/gw/ecdsa.key"; },
