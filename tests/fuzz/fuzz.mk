@@ -16,6 +16,10 @@ FUZZ_CFLAGS := -O1 -g -fno-omit-frame-pointer -Wall -Wextra -Werror \
                -I. -I$(WOLFSSL)/include $(DPDK_CFLAGS)
 FUZZ_LDLIBS := $(WOLF_LIB) $(DPDK_LIBS) -lconfig -lm -lpthread
 FUZZ_OBJS   := $(CORE_SRCS:%.c=$(BUILD)/fuzz/obj/%.o)
+# The harnesses themselves: edge coverage, but no comparison tracing. Their
+# compares are loop bounds and invariant checks that guide nothing, and
+# tracing them cost fuzz_net a sixth of its time.
+FUZZ_HARNESS := -fsanitize=fuzzer -fno-sanitize-coverage=trace-cmp
 
 .PHONY: fuzz
 
@@ -27,7 +31,7 @@ $(BUILD)/fuzz/obj/%.o: %.c $(WOLF_LIB)
 
 $(BUILD)/fuzz/fuzz_net: tests/fuzz/fuzz_net.c $(FUZZ_OBJS) $(WOLF_LIB)
 	@mkdir -p $(dir $@)
-	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer $(FUZZ_SAN) -MMD -MP -MF $@.d \
+	$(FUZZ_CC) $(FUZZ_CFLAGS) $(FUZZ_HARNESS) $(FUZZ_SAN) -MMD -MP -MF $@.d \
 		-o $@ tests/fuzz/fuzz_net.c $(FUZZ_OBJS) $(FUZZ_LDLIBS)
 
 -include $(FUZZ_OBJS:.o=.d) $(BUILD)/fuzz/fuzz_net.d
