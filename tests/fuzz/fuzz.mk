@@ -47,3 +47,15 @@ $(BUILD)/fuzz/fuzz_smtp_parse: tests/fuzz/fuzz_smtp_parse.c $(BUILD)/fuzz/obj/ap
 		-o $@ tests/fuzz/fuzz_smtp_parse.c $(BUILD)/fuzz/obj/app/smtp/smtp_parse.o
 
 -include $(BUILD)/fuzz/fuzz_smtp_parse.d
+
+# fuzz_relay: a whole relayed SMTP session on a real worker (server, relay,
+# client, TCP), the harness playing the clients and the next hops.
+# tests/fuzz/smoke_relay.sh runs it over tests/fuzz/corpus/relay.
+fuzz: $(BUILD)/fuzz/fuzz_relay
+
+$(BUILD)/fuzz/fuzz_relay: tests/fuzz/fuzz_relay.c $(FUZZ_OBJS) $(WOLF_LIB)
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) $(FUZZ_HARNESS) $(FUZZ_SAN) -MMD -MP -MF $@.d \
+		-o $@ tests/fuzz/fuzz_relay.c $(FUZZ_OBJS) $(FUZZ_LDLIBS)
+
+-include $(BUILD)/fuzz/fuzz_relay.d
