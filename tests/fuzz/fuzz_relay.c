@@ -1623,7 +1623,8 @@ begin_input(struct rd *r)
 	smtp_client_fini(w);
 	if (smtp_client_init(w) != 0)
 		fail("smtp_client_init");
-	memset(hcs, 0, sizeof(*hcs) * N_HC);
+	for (unsigned i = 0; i < N_HC; i++)     /* not a memset: 3 MB of buffers per input */
+		hcs[i].st = HC_FREE;
 	hc_births = 0;
 	next_pport = 40000;
 	n_client_ok = n_hop_ok = 0;
@@ -1731,14 +1732,18 @@ config_setup(void)
 	cfg.limits.arp_cache_size = 16;
 	cfg.limits.arp_queue_length = 4;
 	cfg.limits.arp_timeout = 10;
-	cfg.tcp = (struct cfg_tcp){
-		.max_connections = 64, .syn_backlog = 8, .rcv_buffer = 16384, .snd_buffer = 16384,
-		.reass_limit = 16384, .time_wait = 1, .time_wait_max = 8, .rto_min_ms = 200,
-		.rto_max_ms = 4000, .rto_initial_ms = 500, .max_retransmits = 5, .syn_retries = 2,
-		.delayed_ack_ms = 0, .keepalive_idle = 0, .keepalive_interval = 5, .keepalive_probes = 3,
-		.idle_timeout = 120, .syncookies = CFG_SYNCOOKIES_AUTO,
-		.ephemeral_first = 32768, .ephemeral_last = 60999,
-	};
+	/* Field by field on top of the defaults, so that settings added later keep theirs. */
+	cfg.tcp.max_connections = 64;
+	cfg.tcp.syn_backlog = 8;
+	cfg.tcp.rcv_buffer = cfg.tcp.snd_buffer = cfg.tcp.reass_limit = 16384;
+	cfg.tcp.time_wait = 1;
+	cfg.tcp.time_wait_max = 8;
+	cfg.tcp.rto_max_ms = 4000;
+	cfg.tcp.rto_initial_ms = 500;
+	cfg.tcp.max_retransmits = 5;
+	cfg.tcp.syn_retries = 2;
+	cfg.tcp.delayed_ack_ms = 0;
+	cfg.tcp.idle_timeout = 120;
 	snprintf(cfg.smtp.hostname, sizeof(cfg.smtp.hostname), "mx.gw.example");
 	snprintf(cfg.smtp.client.helo_name, sizeof(cfg.smtp.client.helo_name), "mx.gw.example");
 	cfg.smtp.limits.recipients = 8;
@@ -1746,10 +1751,11 @@ config_setup(void)
 	cfg.smtp.limits.messages_per_session = 4;
 	cfg.smtp.limits.sessions_per_worker = 4;
 	cfg.smtp.limits.sessions_per_client = 2;
-	cfg.smtp.timeouts = (struct cfg_smtp_timeouts){
-		.command = 60, .data = 60, .connect = 10, .greeting = 30, .mail = 30, .rcpt = 30,
-		.data_init = 30, .data_block = 30, .data_end = 60,
-	};
+	cfg.smtp.timeouts.command = cfg.smtp.timeouts.data = 60;
+	cfg.smtp.timeouts.connect = 10;
+	cfg.smtp.timeouts.greeting = cfg.smtp.timeouts.mail = cfg.smtp.timeouts.rcpt = 30;
+	cfg.smtp.timeouts.data_init = cfg.smtp.timeouts.data_block = 30;
+	cfg.smtp.timeouts.data_end = 60;
 	cfg.smtp.client.connections_per_worker = 6;
 	cfg.smtp.client.cache_size = 2;
 	cfg.smtp.client.cache_idle_timeout = 5;
