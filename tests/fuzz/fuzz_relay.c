@@ -234,20 +234,22 @@ cv_msg_byte(struct conv *cv, uint8_t b)
 }
 
 /*
- * The end of our Received: field (it ends with the date line's "+0000\r\n"),
- * or 0 without one. A next hop's copy of a message must start with it.
+ * The end of our Received: field, or 0 without one. A next hop's copy of a
+ * message must start with it. The field may be folded anywhere; it ends
+ * with its date, "+0000\r\n", which nothing before can contain (the HELO
+ * is sanitised, a path cannot hold CRLF).
  */
 static size_t
 received_end(const uint8_t *p, size_t n)
 {
-	static const char pre[] = "Received: from ", end[] = " +0000\r\n";
+	static const char pre[] = "Received:", end[] = "+0000\r\n";
 
 	if (n < sizeof(pre) - 1 || memcmp(p, pre, sizeof(pre) - 1) != 0)
 		return 0;
 	const uint8_t *e = memmem(p, n, end, sizeof(end) - 1);
 	if (e == NULL)
-		fail("a next hop's message starts with \"Received: from \" but the field has no end "
-		     "(\" +0000\\r\\n\"): update received_end() with the new format");
+		fail("a next hop's message starts with \"Received:\" but the field has no end "
+		     "(\"+0000\\r\\n\"): update received_end() with the new format");
 	return (size_t)(e - p) + sizeof(end) - 1;
 }
 
