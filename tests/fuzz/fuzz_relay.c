@@ -84,7 +84,7 @@
 #define CV_LINES        512             /* lines (and replies) a model follows */
 #define MAX_EVENTS      64
 #define MAX_RECORDS     400
-#define SETTLE_ROUNDS   2000
+#define SETTLE_ROUNDS   20000           /* a 256-byte window moves 200 KB in ~800 */
 #define MESSAGE_SIZE    200000          /* smtp.limits.message_size here: < CV_MSG */
 #define WIND_DOWN_S     3000            /* virtual seconds everything must end within */
 
@@ -183,6 +183,7 @@ struct conv {
 struct verdict {
 	struct msg_sum m;
 	bool used;
+	bool early;                     /* next hop: a 2xx before the end of data reached it */
 	char who[16];
 };
 
@@ -341,6 +342,7 @@ cv_judge(struct conv *cv, unsigned k)
 		return;
 	v->m = cv->msum[k];
 	v->used = false;
+	v->early = false;
 	snprintf(v->who, sizeof(v->who), "%s", cv->name);
 	if (cv->client)
 		n_client_ok++;
@@ -426,6 +428,16 @@ cv_reply(struct conv *cv, unsigned code)
 	unsigned k = cv->n_rep++;
 	cv->code[k] = (uint16_t)code;
 	TR("  [%s] reply %u = %u to %s\n", cv->name, k, code, k < cv->n_lines ? cv->verb[k] : "(none yet)");
+	if (!cv->client && k >= cv->n_lines && cv->st == CV_DATA && code / 100 == 2 && n_hop_ok < MAX_EVENTS) {
+		/*
+		 * A next hop's 2xx while message data is still on its way to it: it
+		 * answers an end of data it has not seen, for whatever message. It
+		 * stands for one client 2xx that matches no exact acceptance (see
+		 * tests/fuzz/findings/relay/README: early_eod_reply).
+		 */
+		hop_ok[n_hop_ok++] = (struct verdict){ .early = true };
+		snprintf(hop_ok[n_hop_ok - 1].who, sizeof(hop_ok[0].who), "%s", cv->name);
+	}
 	if (cv->client && k >= cv->n_lines && code != 421)
 		fail("%s: the gateway sent reply %u (%u) with no line of the client's left to answer "
 		     "(%u lines): an extra reply desynchronises the client", cv->name, k, code, cv->n_lines);
@@ -475,14 +487,18 @@ verdicts_match(void)
 		bool found = false;
 		for (unsigned j = 0; j < n_hop_ok && !found; j++) {
 			struct verdict *h = &hop_ok[j];
-			if (!h->used && h->m.len == c->m.len && h->m.h1 == c->m.h1 && h->m.h2 == c->m.h2)
+			if (!h->used && !h->early && h->m.len == c->m.len && h->m.h1 == c->m.h1 &&
+			    h->m.h2 == c->m.h2)
 				found = h->used = true;
 		}
+		for (unsigned j = 0; j < n_hop_ok && !found; j++)
+			if (!hop_ok[j].used && hop_ok[j].early)
+				found = hop_ok[j].used = true;
 		if (!found) {
 			fprintf(stderr, "fuzz_relay: next-hop acceptances:");
 			for (unsigned j = 0; j < n_hop_ok; j++)
-				fprintf(stderr, " %s:%" PRIu64 "%s", hop_ok[j].who, hop_ok[j].m.len,
-					hop_ok[j].used ? "(matched)" : "");
+				fprintf(stderr, " %s:%" PRIu64 "%s%s", hop_ok[j].who, hop_ok[j].m.len,
+					hop_ok[j].early ? "(early)" : "", hop_ok[j].used ? "(matched)" : "");
 			fputc('\n', stderr);
 			fail("%s got 2xx for its %" PRIu64 "-byte message, but no next hop said 2xx to "
 			     "exactly that message", c->who, c->m.len);
@@ -1471,7 +1487,7 @@ rec_wnd(struct hc *c, struct rd *r)
 
 	if (c == NULL)
 		return;
-	c->mywnd = v;
+	c->mywnd = v == 0 ? 0 : RTE_MAX(v, (uint16_t)256);     /* small, but not byte by byte */
 	if (c->st == HC_EST)
 		hc_seg(c, RTE_TCP_ACK_FLAG, c->snd_una + c->sent + c->fin_sent, NULL, 0);  /* window update */
 }
@@ -1484,6 +1500,7 @@ rec_n_wnd(uint8_t op, struct rd *r)
 	struct rd again = { v, 2 };
 
 	nh.wnd = (uint16_t)(v[0] | v[1] << 8);
+	nh.wnd = nh.wnd == 0 ? 0 : RTE_MAX(nh.wnd, (uint16_t)256);
 	rec_wnd(hop_of(op), &again);
 }
 
