@@ -33,6 +33,8 @@
  *     worker's packet pool back to its start.
  *
  * FUZZ_RELAY_TRACE=1 prints the conversation and the gateway's log lines.
+ * FUZZ_RELAY_STRICT_EARLY=1 makes a next hop's 2xx sent before the end of
+ * data reached it accept nothing (tests/fuzz/findings/relay/README).
  */
 #include <inttypes.h>
 #include <stdarg.h>
@@ -102,6 +104,7 @@ fail(const char *fmt, ...)
 }
 
 static bool trace;
+static bool strict_early;               /* FUZZ_RELAY_STRICT_EARLY=1: an early EOD 2xx accepts nothing */
 #define TR(...) do { if (trace) fprintf(stderr, __VA_ARGS__); } while (0)
 
 /* ---- input reader: past the end everything reads as zero ---- */
@@ -428,7 +431,8 @@ cv_reply(struct conv *cv, unsigned code)
 	unsigned k = cv->n_rep++;
 	cv->code[k] = (uint16_t)code;
 	TR("  [%s] reply %u = %u to %s\n", cv->name, k, code, k < cv->n_lines ? cv->verb[k] : "(none yet)");
-	if (!cv->client && k >= cv->n_lines && cv->st == CV_DATA && code / 100 == 2 && n_hop_ok < MAX_EVENTS) {
+	if (!cv->client && k >= cv->n_lines && cv->st == CV_DATA && code / 100 == 2 && n_hop_ok < MAX_EVENTS &&
+	    !strict_early) {
 		/*
 		 * A next hop's 2xx while message data is still on its way to it: it
 		 * answers an end of data it has not seen, for whatever message. It
@@ -1815,6 +1819,7 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	(void)argc;
 	(void)argv;
 	trace = getenv("FUZZ_RELAY_TRACE") != NULL;
+	strict_early = getenv("FUZZ_RELAY_STRICT_EARLY") != NULL;
 	if (rte_eal_init((int)RTE_DIM(eal_argv) - 1, eal_argv) < 0) {
 		fprintf(stderr, "fuzz_relay: rte_eal_init failed: %s\n", rte_strerror(rte_errno));
 		exit(1);
