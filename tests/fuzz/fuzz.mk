@@ -6,8 +6,10 @@
 # links those objects with -fsanitize=fuzzer (libFuzzer's main). The normal
 # build (gcc, -O2, build/obj) is untouched.
 #
-#   make fuzz                    build/fuzz/fuzz_net
-#   tests/fuzz/smoke_net.sh      a bounded run over tests/fuzz/corpus/net
+#   make fuzz                    build/fuzz/fuzz_net, fuzz_smtp_parse, fuzz_relay
+#   tests/fuzz/smoke_net.sh      a bounded run over tests/fuzz/corpus/net (and the others' smokes)
+#   make fuzz-long               every target FUZZ_SECONDS (3600) with FUZZ_JOBS (1) jobs, new
+#                                corpus entries merged minimised into tests/fuzz/corpus/<target>
 
 FUZZ_CC     := clang
 FUZZ_SAN    := -fsanitize=address,undefined -fno-sanitize-recover=undefined
@@ -21,7 +23,7 @@ FUZZ_OBJS   := $(CORE_SRCS:%.c=$(BUILD)/fuzz/obj/%.o)
 # tracing them cost fuzz_net a sixth of its time.
 FUZZ_HARNESS := -fsanitize=fuzzer -fno-sanitize-coverage=trace-cmp
 
-.PHONY: fuzz
+.PHONY: fuzz fuzz-long
 
 fuzz: $(BUILD)/fuzz/fuzz_net
 
@@ -59,3 +61,7 @@ $(BUILD)/fuzz/fuzz_relay: tests/fuzz/fuzz_relay.c $(FUZZ_OBJS) $(WOLF_LIB)
 		-o $@ tests/fuzz/fuzz_relay.c $(FUZZ_OBJS) $(FUZZ_LDLIBS)
 
 -include $(BUILD)/fuzz/fuzz_relay.d
+
+# Long campaigns: tests/fuzz/fuzz_long.sh (FUZZ_SECONDS, FUZZ_JOBS, FUZZ_TARGETS).
+fuzz-long: fuzz
+	@bash tests/fuzz/fuzz_long.sh
