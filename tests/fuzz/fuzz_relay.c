@@ -1184,8 +1184,11 @@ settle(void)
 		for (unsigned i = 0; i < N_HC; i++)
 			if (hcs[i].need_ack)
 				hc_output(&hcs[i]);
-		if (n == 0 && !hc_sent_any)
+		if (n == 0 && !hc_sent_any) {
+			if (round > 100)
+				TR("  settle: %u rounds\n", round);
 			break;
+		}
 	}
 	verdicts_match();
 }
