@@ -37,6 +37,7 @@
  * data reached it accept nothing (tests/fuzz/findings/relay/README).
  */
 #include <inttypes.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -89,6 +90,7 @@
 #define SETTLE_ROUNDS   20000           /* a 256-byte window moves 200 KB in ~800 */
 #define MESSAGE_SIZE    200000          /* smtp.limits.message_size here: < CV_MSG */
 #define WIND_DOWN_S     3000            /* virtual seconds everything must end within */
+#define TICK_TOTAL_S    3600            /* time jumps per input */
 
 static void __attribute__((noreturn, format(printf, 1, 2)))
 fail(const char *fmt, ...)
@@ -133,6 +135,7 @@ static struct gw gw;
 static struct worker *w;
 static uint16_t port_id;
 static uint64_t t0, ms_tsc, next_arp_tick;
+static uint64_t tick_ms;                        /* time jumped by this input's records */
 static unsigned pool_base;                      /* mbufs in use after set-up */
 static const struct rte_ether_addr peer_mac = { { 0x02, 0, 0, 0, 0, 0x10 } };
 
@@ -526,6 +529,7 @@ struct hc {
 	uint32_t s_off, s_len, sent;    /* sbuf[s_off..+s_len) from snd_una; sent of them in flight */
 	uint16_t gwnd, mywnd, gmss;
 	bool fin_want, fin_sent, fin_acked, gw_fin, need_ack, gw_rst;
+	bool want_out;                  /* the window opened: send on */
 	uint32_t una_at_tick;           /* snd_una at the last time step (retransmit if stuck) */
 	uint64_t born;
 	struct conv cv;
@@ -614,13 +618,14 @@ hc_seg(struct hc *c, uint8_t flags, uint32_t seq, const uint8_t *p, unsigned n)
 	c->need_ack = false;
 }
 
-/* Send what the gateway's window allows, then FIN once everything is out. */
+/* Send what the gateway's window allows (at most max segments), then FIN once everything is out. */
 static void
-hc_output(struct hc *c)
+hc_output_n(struct hc *c, unsigned max)
 {
 	if (c->st != HC_EST)
 		return;
-	while (c->sent < c->s_len && c->sent < c->gwnd) {
+	c->want_out = false;
+	for (unsigned k = 0; k < max && c->sent < c->s_len && c->sent < c->gwnd; k++) {
 		unsigned n = RTE_MIN(RTE_MIN((unsigned)c->gmss, c->s_len - c->sent), (unsigned)c->gwnd - c->sent);
 		hc_seg(c, RTE_TCP_ACK_FLAG | RTE_TCP_PSH_FLAG, c->snd_una + c->sent, c->sbuf + c->s_off + c->sent, n);
 		c->sent += n;
@@ -631,6 +636,12 @@ hc_output(struct hc *c)
 	}
 	if (c->need_ack)
 		hc_seg(c, RTE_TCP_ACK_FLAG, c->snd_una + c->sent + c->fin_sent, NULL, 0);
+}
+
+static void
+hc_output(struct hc *c)
+{
+	hc_output_n(c, UINT_MAX);
 }
 
 /* Queue bytes on c (what does not fit is not sent, and not modelled). */
@@ -996,7 +1007,10 @@ hc_ack(struct hc *c, uint32_t ack, uint16_t wnd)
 		c->snd_una += d;
 		if (c->s_len == 0)
 			c->s_off = 0;
+		c->want_out = true;
 	}
+	if (wnd > c->gwnd)
+		c->want_out = true;
 	c->gwnd = wnd;
 }
 
@@ -1182,8 +1196,10 @@ settle(void)
 		hc_sent_any = false;
 		unsigned n = drain();
 		for (unsigned i = 0; i < N_HC; i++)
-			if (hcs[i].need_ack)
+			if (hcs[i].need_ack || (hcs[i].want_out && hcs[i].sent < hcs[i].s_len))
 				hc_output(&hcs[i]);
+			else
+				hcs[i].want_out = false;
 		if (n == 0 && !hc_sent_any) {
 			if (round > 100)
 				TR("  settle: %u rounds\n", round);
@@ -1207,8 +1223,11 @@ hc_retransmit(void)
 			continue;
 		bool unacked = c->sent != 0 || (c->fin_sent && !c->fin_acked);
 		if (unacked && c->snd_una == c->una_at_tick) {
-			c->sent = 0;            /* go back N */
+			c->sent = 0;            /* go back N; the rest goes as ACKs come */
 			c->fin_sent = c->fin_sent && c->fin_acked;
+			c->una_at_tick = c->snd_una;
+			hc_output_n(c, 4);
+			continue;
 		}
 		if (c->gwnd == 0 && c->s_len != 0)      /* zero-window probe */
 			hc_seg(c, RTE_TCP_ACK_FLAG, c->snd_una, c->sbuf + c->s_off, 1);
@@ -1587,8 +1606,11 @@ rec_tick(struct rd *r)
 	static const uint32_t unit_ms[4] = { 1, 10, 100, 1000 };
 	uint32_t v = rd_u16(r), ms = RTE_MIN(v * unit_ms[rd_u8(r) & 3], 900000u);
 
+	/* At most TICK_TOTAL_S of jumps per input; steps of up to 10 s between timer expiries. */
+	ms = (uint32_t)RTE_MIN((uint64_t)ms, (uint64_t)TICK_TOTAL_S * 1000 - tick_ms);
+	tick_ms += ms;
 	TR("  time +%u ms\n", ms);
-	advance_to(w->now + ms * ms_tsc, w->hz);
+	advance_to(w->now + ms * ms_tsc, 10 * w->hz);
 }
 
 static void
@@ -1644,6 +1666,7 @@ begin_input(struct rd *r)
 	timer_wheel_init(&w->timers, t0, ms_tsc);
 	w->now = t0;
 	next_arp_tick = t0;
+	tick_ms = 0;
 	cfg = cfg_base;
 	/* A fresh client state: its table of next hops that failed is in TSC, and time restarts. */
 	smtp_client_fini(w);
