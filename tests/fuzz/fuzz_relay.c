@@ -530,7 +530,9 @@ struct hc {
 	uint16_t gwnd, mywnd, gmss;
 	bool fin_want, fin_sent, fin_acked, gw_fin, need_ack, gw_rst;
 	bool want_out;                  /* the window opened: send on */
-	uint32_t una_at_tick;           /* snd_una at the last time step (retransmit if stuck) */
+	uint32_t una_at_tick;           /* snd_una when rto_at was last set */
+	uint32_t rto_ms;
+	uint64_t rto_at;                /* retransmit then if nothing moved */
 	uint64_t born;
 	struct conv cv;
 	uint8_t sbuf[HC_SBUF];
@@ -724,6 +726,9 @@ hc_init(struct hc *c, bool client, uint32_t pip, uint16_t pport, uint16_t gport,
 	c->snd_una = iss + 1;
 	c->mywnd = 65535;
 	c->gmss = 536;
+	c->una_at_tick = c->snd_una;
+	c->rto_ms = 200;
+	c->rto_at = w->now + 200 * ms_tsc;
 	c->born = ++hc_births;
 	snprintf(name, sizeof(name), "%c%u", client ? 'c' : 'n', idx);
 	cv_init(&c->cv, client, name, msgbufs + (size_t)idx * CV_MSG);
@@ -1209,30 +1214,42 @@ settle(void)
 	verdicts_match();
 }
 
-/* Time moved: the harness's peers resend what the gateway has not acknowledged. */
+/*
+ * Time moved: the harness's peers resend what the gateway has not
+ * acknowledged, as an RTO would (backing off from 200 ms to 60 s, reset
+ * by progress): up to 4 segments from the oldest, or a zero-window probe.
+ */
 static void
 hc_retransmit(void)
 {
 	for (unsigned i = 0; i < N_HC; i++) {
 		struct hc *c = &hcs[i];
+		if (c->st != HC_EST && c->st != HC_SYN_SENT)
+			continue;
+		if (c->snd_una != c->una_at_tick) {
+			c->una_at_tick = c->snd_una;
+			c->rto_ms = 200;
+			c->rto_at = w->now + c->rto_ms * ms_tsc;
+		}
+		bool unacked = c->st == HC_SYN_SENT || c->sent != 0 || (c->fin_sent && !c->fin_acked) ||
+			       (c->gwnd == 0 && c->s_len != 0);
+		if (!unacked) {
+			c->rto_at = w->now + c->rto_ms * ms_tsc;
+			continue;
+		}
+		if (w->now < c->rto_at)
+			continue;
+		c->rto_ms = RTE_MIN(c->rto_ms * 2, 60000u);
+		c->rto_at = w->now + c->rto_ms * ms_tsc;
 		if (c->st == HC_SYN_SENT) {
 			hc_seg(c, RTE_TCP_SYN_FLAG, c->iss, NULL, 0);
-			continue;
-		}
-		if (c->st != HC_EST)
-			continue;
-		bool unacked = c->sent != 0 || (c->fin_sent && !c->fin_acked);
-		if (unacked && c->snd_una == c->una_at_tick) {
+		} else if (c->gwnd == 0 && c->s_len != 0 && c->sent == 0) {
+			hc_seg(c, RTE_TCP_ACK_FLAG, c->snd_una, c->sbuf + c->s_off, 1);   /* zero-window probe */
+		} else {
 			c->sent = 0;            /* go back N; the rest goes as ACKs come */
 			c->fin_sent = c->fin_sent && c->fin_acked;
-			c->una_at_tick = c->snd_una;
 			hc_output_n(c, 4);
-			continue;
 		}
-		if (c->gwnd == 0 && c->s_len != 0)      /* zero-window probe */
-			hc_seg(c, RTE_TCP_ACK_FLAG, c->snd_una, c->sbuf + c->s_off, 1);
-		c->una_at_tick = c->snd_una;
-		hc_output(c);
 	}
 }
 
