@@ -543,6 +543,7 @@ static uint8_t *msgbufs;                        /* N_HC * CV_MSG */
 static uint64_t hc_births;
 static uint16_t next_pport;
 static bool hc_sent_any;                        /* the harness sent something this round */
+static uint64_t n_steps, n_rounds, n_in, n_out; /* this input: time steps, loop rounds, frames (trace) */
 
 static bool seq_lt(uint32_t a, uint32_t b) { return (int32_t)(a - b) < 0; }
 static bool seq_leq(uint32_t a, uint32_t b) { return (int32_t)(a - b) <= 0; }
@@ -562,6 +563,7 @@ feed_mbuf(struct rte_mbuf *m)
 	m->port = port_id;
 	net_input(w, 0, &m, 1);
 	hc_sent_any = true;
+	n_in++;
 }
 
 /* A TCP segment from pip:pport to the gateway's gport. */
@@ -1182,6 +1184,7 @@ drain(void)
 			from_gw(pkts[i]);
 		rte_pktmbuf_free_bulk(pkts, n);
 		total += n;
+		n_out += n;
 	}
 	return total;
 }
@@ -1199,6 +1202,7 @@ settle(void)
 		tcp_events(w);
 		worker_tx_flush(w);
 		hc_sent_any = false;
+		n_rounds++;
 		unsigned n = drain();
 		for (unsigned i = 0; i < N_HC; i++)
 			if (hcs[i].need_ack || (hcs[i].want_out && hcs[i].sent < hcs[i].s_len))
@@ -1264,6 +1268,7 @@ advance_to(uint64_t target, uint64_t max_step)
 		if (t - w->now > max_step)
 			t = w->now + max_step;
 		w->now = t;
+		n_steps++;
 		if (w->now >= next_arp_tick) {
 			arp_tick(w);
 			next_arp_tick = w->now + 100 * ms_tsc;
@@ -1746,6 +1751,9 @@ end_input(void)
 				hc_fin(&hcs[j]);
 	}
 	drain_log();
+	TR("input done: %" PRIu64 " time steps, %" PRIu64 " loop rounds, %" PRIu64 " frames in, %" PRIu64
+	   " out, %" PRIu64 " 2xx verified so far\n", n_steps, n_rounds, n_in, n_out, n_delivered);
+	n_steps = n_rounds = n_in = n_out = 0;
 	if (i == WIND_DOWN_S / 10)
 		fail("nothing ends: %u TCP connections (%u TIME_WAIT), %u SMTP sessions, %u next-hop "
 		     "connections (%u idle), %u timers, ARP entries %u after %u s", in_use, time_wait, sessions,
