@@ -1635,6 +1635,18 @@ rec_tick(struct rd *r)
 	advance_to(w->now + ms * ms_tsc, 10 * w->hz);
 }
 
+/*
+ * Fail every nth packet-buffer allocation (0: none). 1 (all fail) reads as 2:
+ * a write the pool cut short is retried every millisecond (h-write), so a
+ * time jump with every allocation failing costs a loop pass per millisecond.
+ */
+static void
+fault_set(unsigned n)
+{
+	w->fault_alloc_every = n == 1 ? 2 : n;
+	w->fault_alloc_n = 0;
+}
+
 static void
 rec_one(uint8_t op, struct rd *r)
 {
@@ -1656,7 +1668,7 @@ rec_one(uint8_t op, struct rd *r)
 	case OP_N_MODE: rec_n_mode(r); break;
 	case OP_N_EHLO: rec_n_ehlo(op, r); break;
 	case OP_TICK: rec_tick(r); break;
-	case OP_FAULT: w->fault_alloc_every = rd_u8(r); w->fault_alloc_n = 0; break;
+	case OP_FAULT: fault_set(rd_u8(r)); break;
 	default: break;
 	}
 }
@@ -1704,8 +1716,7 @@ begin_input(struct rd *r)
 		nh.rule[k].code = 0xff;
 	nh.caps = rd_u8(r);
 	nh.size = rd_u32(r);
-	w->fault_alloc_every = rd_u8(r);
-	w->fault_alloc_n = 0;
+	fault_set(rd_u8(r));
 	uint8_t fl = rd_u8(r);
 	nh.autoreply = !(fl & 1);
 	if (fl & 2)
