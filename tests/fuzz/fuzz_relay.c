@@ -34,7 +34,8 @@
  *
  * FUZZ_RELAY_TRACE=1 prints the conversation and the gateway's log lines.
  * FUZZ_RELAY_STRICT_EARLY=1 makes a next hop's 2xx sent before the end of
- * data reached it accept nothing (tests/fuzz/findings/relay/README).
+ * data reached it accept nothing, FUZZ_RELAY_FAULT_ALL=1 lets a fault period
+ * of 1 fail every allocation (tests/fuzz/findings/relay/README).
  */
 #include <inttypes.h>
 #include <limits.h>
@@ -107,6 +108,7 @@ fail(const char *fmt, ...)
 
 static bool trace;
 static bool strict_early;               /* FUZZ_RELAY_STRICT_EARLY=1: an early EOD 2xx accepts nothing */
+static bool fault_all;                  /* FUZZ_RELAY_FAULT_ALL=1: a fault period of 1 stays 1 */
 #define TR(...) do { if (trace) fprintf(stderr, __VA_ARGS__); } while (0)
 
 /* ---- input reader: past the end everything reads as zero ---- */
@@ -1643,7 +1645,7 @@ rec_tick(struct rd *r)
 static void
 fault_set(unsigned n)
 {
-	w->fault_alloc_every = n == 1 ? 2 : n;
+	w->fault_alloc_every = n == 1 && !fault_all ? 2 : n;
 	w->fault_alloc_n = 0;
 }
 
@@ -1882,6 +1884,7 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	(void)argv;
 	trace = getenv("FUZZ_RELAY_TRACE") != NULL;
 	strict_early = getenv("FUZZ_RELAY_STRICT_EARLY") != NULL;
+	fault_all = getenv("FUZZ_RELAY_FAULT_ALL") != NULL;
 	if (rte_eal_init((int)RTE_DIM(eal_argv) - 1, eal_argv) < 0) {
 		fprintf(stderr, "fuzz_relay: rte_eal_init failed: %s\n", rte_strerror(rte_errno));
 		exit(1);
