@@ -34,20 +34,23 @@ report() {
 		done | sed 's/^/# /'
 }
 
-# Every seed, and every input that once broke the relay, must run clean on its own.
+# Every seed, and every input that once broke the relay, must run clean on
+# its own (one process runs them all; it stops at the first that fails).
 replay() {
-	local what=$1 n=0 bad=0 f
+	local what=$1 files=() f
 	shift
 	for f in "$@"; do
-		[[ -f $f ]] || continue
-		n=$((n + 1))
-		if ! "$BIN" "$f" >"$T_TMP/replay.log" 2>&1; then
-			bad=$((bad + 1))
-			t_fail "fuzz_relay: $what $(basename "$f") fails: $(grep -m1 -E 'INVARIANT|ERROR|runtime error' "$T_TMP/replay.log")"
-			report "$T_TMP/replay.log"
-		fi
+		[[ -f $f ]] && files+=("$f")
 	done
-	[[ $bad -eq 0 ]] && t_ok "fuzz_relay: $n $what run clean"
+	if [[ ${#files[@]} -eq 0 ]]; then
+		t_ok "fuzz_relay: no $what"
+	elif "$BIN" "${files[@]}" >"$T_TMP/replay.log" 2>&1; then
+		t_ok "fuzz_relay: ${#files[@]} $what run clean"
+	else
+		f=$(sed -n 's/^Running: //p' "$T_TMP/replay.log" | tail -1)
+		t_fail "fuzz_relay: $what: $(basename "$f") fails: $(grep -m1 -E 'INVARIANT|ERROR|runtime error' "$T_TMP/replay.log")"
+		report "$T_TMP/replay.log"
+	fi
 }
 replay "seed inputs" "$T_TMP"/corpus/*
 replay "regression inputs (tests/fuzz/crashes/relay*)" "$T_ROOT"/tests/fuzz/crashes/relay*/*
