@@ -130,7 +130,8 @@ struct tcp_conn {
 	bool delack_quick;              /* a short pushed segment waits for its ACK (1 ms, not delayed_ack_ms) */
 	struct timer keep_timer;        /* keepalive, idle, FIN_WAIT_2 */
 	struct timer wr_timer;          /* the pool cut a write or a segment short: output and
-	                                   writable again in 1 ms */
+	                                   writable again in 1 ms, doubling while nothing goes out */
+	uint8_t wr_backoff;             /* log2 of that delay in ms (0..TCP_WR_BACKOFF_MAX) */
 
 	uint64_t bytes_in, bytes_out;
 	uint32_t next;                  /* free list / event list / TIME_WAIT list, index + 1 */

@@ -252,6 +252,8 @@ tcp_stream_write(struct stream *s, const void *buf, size_t len)
 	uint32_t want = (uint32_t)RTE_MIN(len, (size_t)room);
 	bool short_by_pool = want < len && by_pool;
 	uint32_t n = tcp_bufq_append_bytes(c->w, c->port, &c->snd, buf, want);
+	if (n == want && n != 0)
+		c->wr_backoff = 0;              /* the pool gave what was asked */
 	uint32_t left = tcp_snd_room(c, &by_pool);
 	if (short_by_pool || (n != 0 && left == 0 && by_pool))
 		c->w->ctr[c->port][STATS_TCP_TX_POOL_LIMITED]++;
