@@ -1290,6 +1290,15 @@ tls_write_space(const struct stream *s)
 	return low > overhead ? low - overhead : 0;
 }
 
+/* Ciphertext we hold plus what the connection below has not had acknowledged. */
+static size_t
+tls_unacked(const struct stream *s)
+{
+	const struct tls_stream *ts = (const struct tls_stream *)s;
+
+	return ts->held_len + (ts->low != NULL ? stream_unacked(ts->low) : 0);
+}
+
 /* close_notify, then FIN once no ciphertext is held (else on a later flush). */
 static int
 tls_shutdown_now(struct tls_stream *ts)
@@ -1401,6 +1410,7 @@ static const struct stream_impl tls_stream_impl = {
 	.write = tls_write,
 	.write_space = tls_write_space,
 	.read_avail = tls_read_avail,
+	.unacked = tls_unacked,
 	.eof = tls_eof,
 	.shutdown = tls_shutdown,
 	.abort = tls_abort,

@@ -53,6 +53,7 @@ struct stream_impl {
 	ssize_t (*write)(struct stream *s, const void *buf, size_t len);   /* len 0: request a writable event */
 	size_t (*write_space)(const struct stream *s);
 	size_t (*read_avail)(const struct stream *s);
+	size_t (*unacked)(const struct stream *s);
 	bool (*eof)(const struct stream *s);
 	int (*shutdown)(struct stream *s);
 	void (*abort)(struct stream *s);
@@ -80,6 +81,12 @@ static inline size_t stream_write_space(const struct stream *s) { return s->impl
 
 /* Bytes stream_read would return now. */
 static inline size_t stream_read_avail(const struct stream *s) { return s->impl->read_avail(s); }
+
+/*
+ * Bytes written that the peer has not acknowledged yet (queued, in flight, or
+ * held by a filter below). 0 means the peer has every byte written so far.
+ */
+static inline size_t stream_unacked(const struct stream *s) { return s->impl->unacked(s); }
 
 /* True when the peer sent FIN and every byte before it has been read. */
 static inline bool stream_eof(const struct stream *s) { return s->impl->eof(s); }

@@ -281,6 +281,12 @@ tcp_stream_read_avail(const struct stream *s)
 	return ((const struct tcp_conn *)s)->rcv.bytes;
 }
 
+static size_t
+tcp_stream_unacked(const struct stream *s)
+{
+	return ((const struct tcp_conn *)s)->snd.bytes;   /* trimmed as ACKs arrive */
+}
+
 static bool
 tcp_stream_eof(const struct stream *s)
 {
@@ -330,6 +336,7 @@ const struct stream_impl tcp_stream_impl = {
 	.write = tcp_stream_write,
 	.write_space = tcp_stream_write_space,
 	.read_avail = tcp_stream_read_avail,
+	.unacked = tcp_stream_unacked,
 	.eof = tcp_stream_eof,
 	.shutdown = tcp_stream_shutdown,
 	.abort = tcp_stream_abort,
