@@ -50,7 +50,11 @@ svc_echo_pump(struct stream *s)
 		ssize_t r = stream_read(s, sv->scratch, n);
 		if (r <= 0)
 			break;
-		stream_write(s, sv->scratch, (size_t)r);
+		if (stream_write(s, sv->scratch, (size_t)r) != r) {
+			/* the pool cut the write short: the bytes read cannot be kept, so no echo with a hole */
+			stream_abort(s);
+			return;
+		}
 	}
 	if (stream_eof(s))
 		stream_shutdown(s);

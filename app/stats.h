@@ -144,16 +144,20 @@ enum stats_kind {
 	X(SMTP_RELAY_HACK,      "smtp.relay_denied_routing_hack", STATS_EVENT, "recipients refused: %, !, quoted @, source route or address literal from outside relay_networks") \
 	X(SMTP_NO_ROUTE,        "smtp.no_route",         STATS_EVENT,   "recipients deferred: no route for the domain") \
 	X(SMTP_RCPT_OTHER_HOP,  "smtp.rcpt_other_next_hop", STATS_EVENT, "recipients deferred with 452: routed to another next hop than the transaction's") \
+	X(SMTP_RCPT_OTHER_TLS,  "smtp.rcpt_other_tls_policy", STATS_EVENT, "recipients deferred with 452: their route needs a stricter TLS policy than the transaction's") \
 	X(SMTP_RCPT_ACCEPTED,   "smtp.rcpt_accepted",    STATS_EVENT,   "recipients accepted by the next hop") \
 	X(SMTP_RCPT_REFUSED,    "smtp.rcpt_refused",     STATS_EVENT,   "recipients refused by the next hop (4xx/5xx passed on)") \
 	X(SMTP_MSG_RELAYED,     "smtp.messages_relayed", STATS_EVENT,   "messages the next hop accepted (250 passed on)") \
 	X(SMTP_MSG_TEMPFAIL,    "smtp.messages_tempfailed", STATS_EVENT, "messages answered 4xx: next hop 4xx, down, lost or timed out") \
 	X(SMTP_MSG_REJECTED,    "smtp.messages_rejected", STATS_EVENT,  "messages answered 5xx (next hop 5xx, smuggling, size)") \
 	X(SMTP_MSG_BYTES,       "smtp.message_bytes",    STATS_EVENT,   "message data bytes relayed (as received, dot-stuffed)") \
+	X(SMTP_DATA_SHORT_WRITES, "smtp.data_short_writes", STATS_EVENT, "message data writes the next hop's stream took only in part (buffer pool dry); the rest was sent later") \
 	X(SMTP_CONNECTOR_REFUSED, "smtp.connector_refused", STATS_EVENT, "MAIL refused by a connector's policy (per connector: show connector NAME)") \
 	X(SMTP_CONNECTOR_WOULD_REFUSE, "smtp.connector_would_refuse", STATS_EVENT, "MAIL a report_only connector would have refused (allowed, logged)") \
 	X(TLS_STARTTLS,         "tls.starttls",          STATS_EVENT,   "STARTTLS commands answered 220") \
 	X(TLS_HANDSHAKES,       "tls.handshakes",        STATS_EVENT,   "inbound TLS handshakes completed (full and resumed)") \
+	X(TLS_WRITE_HELD,       "tls.write_held",        STATS_EVENT,   "TLS records the lower stream took only in part (buffer pool dry): the rest held and sent first") \
+	X(TLS_WRITE_OVERFLOW,   "tls.write_overflow",    STATS_EVENT,   "TLS connections closed: more output than one record to hold while the lower stream took nothing") \
 	X(TLS_RESUMED,          "tls.resumed",           STATS_EVENT,   "inbound TLS handshakes that resumed a session") \
 	X(TLS_V1_2,             "tls.version_1_2",       STATS_EVENT,   "inbound TLS sessions with TLS 1.2") \
 	X(TLS_V1_3,             "tls.version_1_3",       STATS_EVENT,   "inbound TLS sessions with TLS 1.3") \

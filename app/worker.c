@@ -67,6 +67,7 @@ worker_create(struct gw *gw, unsigned id, unsigned lcore_id, char *err, size_t e
 	w->gw = gw;
 	w->cfg = cfg;
 	w->hz = rte_get_tsc_hz();
+	w->fault_alloc_every = cfg->test_fault_alloc_every;    /* testing only; 0 = off */
 	snprintf(name, sizeof(name), "mbuf_w%u", id);
 	w->pool = rte_pktmbuf_pool_create(name, cfg->limits.mbufs_per_worker, 256, 0,
 					  RTE_MBUF_DEFAULT_BUF_SIZE, socket);

@@ -3,8 +3,13 @@
  * (TCP) stream's events: readable/writable drive the handshake and then feed
  * the layer above; wolfSSL reads and writes the lower stream through the I/O
  * callbacks below, which never block (WANT_READ/WANT_WRITE). Writes from
- * above are cut to what the lower stream can take whole, so a record is
- * never left half-sent inside wolfSSL.
+ * above are cut to what the lower stream has room for, in records of at most
+ * TLS_WRITE_CHUNK. Once the handshake is done, wolfSSL never sees WANT_WRITE:
+ * when the lower stream takes less than a record (its buffer pool ran dry),
+ * the filter keeps the rest of the ciphertext (`held`) and sends it before
+ * any other byte. (A wolfSSL_write that met WANT_WRITE would have to be
+ * retried with the same buffer, and 5.5.4 keeps its offsets after that and
+ * skips bytes of a later write if its output buffer holds anything else.)
  */
 #include <errno.h>
 #include <stddef.h>
@@ -33,6 +38,8 @@
 #define TLS_MAX_NAMES       80      /* expected certificate names kept per client session */
 #define TLS_HELLO_MAX       2048    /* ClientHello record buffered to choose our certificate */
 #define TLS_CLIENT_CACHE    256     /* next-hop sessions kept per worker */
+#define TLS_WRITE_CHUNK     4096    /* plaintext per wolfSSL_write */
+#define TLS_HELD_MAX        (TLS_WRITE_CHUNK + 512)     /* a record, and alerts or KeyUpdates behind it */
 
 struct tls_gen {
 	WOLFSSL_CTX *server[CFG_MAX_CERTS];     /* one per certificate of ours */
@@ -66,6 +73,11 @@ struct tls_stream {
 	bool opened;                    /* the handshake completed */
 	bool ticket_refused;            /* a ticket of this handshake was refused (counted once) */
 	bool have_cached;               /* cached holds the certificate facts of the session resumed */
+	bool shut_pending;              /* shutdown asked while ciphertext was held: after it */
+	bool wr_failed;                 /* the lower stream failed (or held would overflow): -EPIPE */
+	bool io_want_write;             /* tls_io_send said WANT_WRITE since the last handshake step */
+	bool notify_sent;               /* close_notify went to wolfSSL (it may still be held) */
+	uint16_t held_len;              /* once open: ciphertext the lower stream did not take yet */
 	uint64_t gen;                   /* the serial of the generation its context came from */
 
 	uint16_t hello_len, hello_off;  /* server: the buffered ClientHello, fed to wolfSSL first */
@@ -76,7 +88,10 @@ struct tls_stream {
 	struct tls_info cached;         /* client side: what the full handshake of the offered session found */
 	struct tls_info info;
 	struct tls_stream *next_free;
-	uint8_t hello[TLS_HELLO_MAX];   /* last: a new session clears everything before it */
+	union {                         /* last: a new session clears everything before it */
+		uint8_t hello[TLS_HELLO_MAX];   /* server, before the handshake */
+		uint8_t held[TLS_HELD_MAX];     /* once open: held_len bytes of ciphertext, sent first */
+	};
 };
 
 struct tls_pool {
@@ -90,6 +105,7 @@ struct tls_pool {
 
 static const struct stream_impl tls_stream_impl;
 static const struct stream_ops tls_lower_ops;
+static int tls_flush_pending(struct tls_stream *ts);
 
 static struct tls_pool *
 tls_pool_of(const struct worker *w)
@@ -736,19 +752,54 @@ tls_io_recv(WOLFSSL *ssl, char *buf, int sz, void *ctx)
 	return WOLFSSL_CBIO_ERR_WANT_READ;
 }
 
+/*
+ * Once open: all of buf is taken, straight to the lower stream or behind
+ * what is held. More than TLS_HELD_MAX to hold (a peer that keeps asking for
+ * KeyUpdates while we cannot send) closes the connection: never WANT_WRITE.
+ */
+static int
+tls_io_send_open(struct tls_stream *ts, const uint8_t *buf, size_t sz)
+{
+	size_t n = 0;
+
+	if (ts->held_len == 0) {
+		ssize_t r = stream_write(ts->low, buf, sz);
+		if (r < 0) {
+			ts->wr_failed = true;
+			return WOLFSSL_CBIO_ERR_CONN_CLOSE;
+		}
+		if ((size_t)r == sz)
+			return (int)sz;
+		n = (size_t)r;
+	}
+	if (ts->held_len + (sz - n) > sizeof(ts->held)) {
+		ts->wr_failed = true;
+		ts->w->ctr[0][STATS_TLS_WRITE_OVERFLOW]++;
+		return WOLFSSL_CBIO_ERR_CONN_CLOSE;
+	}
+	memcpy(ts->held + ts->held_len, buf + n, sz - n);
+	ts->held_len = (uint16_t)(ts->held_len + (sz - n));
+	ts->w->ctr[0][STATS_TLS_WRITE_HELD]++;
+	return (int)sz;
+}
+
 static int
 tls_io_send(WOLFSSL *ssl, char *buf, int sz, void *ctx)
 {
 	struct tls_stream *ts = ctx;
 	(void)ssl;
 
-	if (ts->low == NULL)
+	if (ts->low == NULL || ts->wr_failed)
 		return WOLFSSL_CBIO_ERR_CONN_CLOSE;
+	if (ts->state == TLS_ST_OPEN)
+		return tls_io_send_open(ts, (const uint8_t *)buf, (size_t)sz);
 	ssize_t n = stream_write(ts->low, buf, (size_t)sz);
 	if (n < 0)
 		return WOLFSSL_CBIO_ERR_CONN_CLOSE;
-	if (n == 0)
+	if (n == 0) {
+		ts->io_want_write = true;
 		return WOLFSSL_CBIO_ERR_WANT_WRITE;
+	}
 	return (int)n;
 }
 
@@ -917,6 +968,7 @@ tls_handshake_failed(struct tls_stream *ts, enum tls_fail why)
 static bool
 tls_handshake(struct tls_stream *ts)
 {
+	ts->io_want_write = false;
 	int ret = ts->server ? wolfSSL_accept(ts->ssl) : wolfSSL_connect(ts->ssl);
 
 	if (ret == WOLFSSL_SUCCESS) {
@@ -929,6 +981,14 @@ tls_handshake(struct tls_stream *ts)
 	}
 	int err = wolfSSL_get_error(ts->ssl, ret);
 	if (err == WOLFSSL_ERROR_WANT_READ || err == WOLFSSL_ERROR_WANT_WRITE)
+		return false;
+	/*
+	 * wolfSSL 5.5.4, TLS 1.3 accept and connect: when the flight buffered by
+	 * an earlier WANT_WRITE meets WANT_WRITE again, it returns a fatal error
+	 * with ssl->error 0 (`ssl->error = ret`, ret still 0). The output is
+	 * still buffered and the next call sends it: wait for writable.
+	 */
+	if (err == WOLFSSL_ERROR_NONE && ts->io_want_write)
 		return false;
 	ts->info.lib_err = err;
 	tls_handshake_failed(ts, tls_classify(ts, err));
@@ -1171,6 +1231,8 @@ tls_low_writable(struct stream *low)
 		if (!tls_handshake(ts))
 			return;
 	}
+	if (ts->state == TLS_ST_OPEN && tls_flush_pending(ts) == 0)
+		return;                         /* still short: the lower stream says when */
 	if (ts->state == TLS_ST_OPEN && ts->up.ops != NULL && ts->up.ops->writable != NULL)
 		ts->up.ops->writable(&ts->up);
 }
@@ -1221,32 +1283,80 @@ tls_write_space(const struct stream *s)
 {
 	const struct tls_stream *ts = (const struct tls_stream *)s;
 
-	if (ts->state != TLS_ST_OPEN || ts->low == NULL)
+	if (ts->state != TLS_ST_OPEN || ts->low == NULL || ts->held_len != 0 || ts->shut_pending)
 		return 0;
 	size_t low = stream_write_space(ts->low);
-	size_t overhead = TLS_RECORD_OVERHEAD * (low / TLS_RECORD_MAX + 1);
+	size_t overhead = TLS_RECORD_OVERHEAD * (low / TLS_WRITE_CHUNK + 1);
 	return low > overhead ? low - overhead : 0;
+}
+
+/* Ciphertext we hold plus what the connection below has not had acknowledged. */
+static size_t
+tls_unacked(const struct stream *s)
+{
+	const struct tls_stream *ts = (const struct tls_stream *)s;
+
+	return ts->held_len + (ts->low != NULL ? stream_unacked(ts->low) : 0);
+}
+
+/* close_notify, then FIN once no ciphertext is held (else on a later flush). */
+static int
+tls_shutdown_now(struct tls_stream *ts)
+{
+	if (!ts->notify_sent && ts->state == TLS_ST_OPEN && !ts->wr_failed) {
+		ts->notify_sent = true;
+		wolfSSL_shutdown(ts->ssl);      /* close_notify; we do not wait for the peer's */
+	}
+	ts->shut_pending = ts->held_len != 0 && !ts->wr_failed;
+	return ts->shut_pending ? 0 : stream_shutdown(ts->low);
+}
+
+/* Send the held ciphertext. 1: nothing held (any more), 0: still some, -1: the stream failed. */
+static int
+tls_flush_pending(struct tls_stream *ts)
+{
+	if (ts->wr_failed)
+		return -1;
+	if (ts->held_len == 0)
+		return 1;
+	ssize_t n = stream_write(ts->low, ts->held, ts->held_len);
+	if (n < 0) {
+		ts->wr_failed = true;
+		return -1;
+	}
+	memmove(ts->held, ts->held + n, ts->held_len - (size_t)n);
+	ts->held_len = (uint16_t)(ts->held_len - (size_t)n);
+	if (ts->held_len != 0)
+		return 0;
+	if (ts->shut_pending && ts->low != NULL)
+		tls_shutdown_now(ts);
+	return 1;
 }
 
 static ssize_t
 tls_write(struct stream *s, const void *buf, size_t len)
 {
 	struct tls_stream *ts = tls_of(s);
+	size_t done = 0;
 
 	if (ts->state != TLS_ST_OPEN || ts->low == NULL)
 		return ts->state == TLS_ST_OPEN ? 0 : -EPIPE;
+	if (ts->shut_pending || tls_flush_pending(ts) < 0)
+		return -EPIPE;
 	size_t n = RTE_MIN(len, tls_write_space(s));
-	if (n == 0) {
-		stream_write(ts->low, "", 0);   /* ask the lower stream for a writable event */
-		return 0;
+	ts->hello_len = ts->hello_off = 0;      /* held shares its bytes */
+	while (done < n && ts->held_len == 0) { /* a record is all taken, or the stream failed */
+		int chunk = (int)RTE_MIN(n - done, (size_t)TLS_WRITE_CHUNK);
+		int r = wolfSSL_write(ts->ssl, (const uint8_t *)buf + done, chunk);
+		if (r != chunk) {
+			ts->wr_failed = true;
+			return done != 0 ? (ssize_t)done : -EPIPE;
+		}
+		done += (size_t)r;
 	}
-	int r = wolfSSL_write(ts->ssl, buf, (int)n);
-	if (r > 0)
-		return r;
-	int err = wolfSSL_get_error(ts->ssl, r);
-	if (err == WOLFSSL_ERROR_WANT_WRITE)
-		return 0;
-	return -EPIPE;
+	if (done < len || len == 0)
+		stream_write(ts->low, "", 0);   /* ask the lower stream for a writable event */
+	return (ssize_t)done;
 }
 
 static size_t
@@ -1275,9 +1385,11 @@ tls_shutdown(struct stream *s)
 
 	if (ts->low == NULL)
 		return -ENOTCONN;
-	if (ts->state == TLS_ST_OPEN)
-		wolfSSL_shutdown(ts->ssl);      /* close_notify; we do not wait for the peer's */
-	return stream_shutdown(ts->low);
+	if (ts->held_len != 0 && !ts->wr_failed) {
+		ts->shut_pending = true;        /* the held ciphertext first, then close_notify and FIN */
+		return 0;
+	}
+	return tls_shutdown_now(ts);
 }
 
 static void
@@ -1298,12 +1410,21 @@ static const struct stream_impl tls_stream_impl = {
 	.write = tls_write,
 	.write_space = tls_write_space,
 	.read_avail = tls_read_avail,
+	.unacked = tls_unacked,
 	.eof = tls_eof,
 	.shutdown = tls_shutdown,
 	.abort = tls_abort,
 };
 
 /* ---- starting ---- */
+
+bool
+tls_server_available(const struct worker *w, const struct tls_gen *g)
+{
+	const struct tls_pool *p = w->tls;
+
+	return p != NULL && p->free != NULL && tls_gen_server_ready(g);
+}
 
 struct stream *
 tls_server_start(struct worker *w, const struct tls_gen *g, struct stream *lower,

@@ -96,6 +96,9 @@ void tls_worker_fini(struct worker *w);
 struct stream *tls_server_start(struct worker *w, const struct tls_gen *g, struct stream *lower,
 				const struct stream_ops *ops, void *ctx);
 
+/* Whether tls_server_start() would find a slot and g's certificates now (STARTTLS says 220 only then). */
+bool tls_server_available(const struct worker *w, const struct tls_gen *g);
+
 /* What the client side checks (the level's policy is the caller's). */
 struct tls_client_opts {
 	const char *sni;                /* server name to send, NULL for none */

@@ -36,7 +36,7 @@ static const char *const cfg_root_names[] = {
 static const char *const cfg_system_names[] = {
 	"control_core", "worker_cores", "allow_shared_cores", "hugepages",
 	"memory_mb", "file_prefix", "poll_mode", "idle_sleep_max_us",
-	"eal_extra_args", "limits", NULL
+	"eal_extra_args", "limits", "test_fault_alloc_every", NULL
 };
 static const char *const cfg_limit_names[] = {
 	"mbufs_per_worker", "rx_descriptors", "tx_descriptors",
@@ -82,6 +82,8 @@ static const struct cfg_int_rule cfg_system_ints[] = {
 	{ "memory_mb", offsetof(struct gw_config, memory_mb), 64, 65536, false },
 	{ "idle_sleep_max_us", offsetof(struct gw_config, idle_sleep_max_us),
 	  1, 100000, false },
+	{ "test_fault_alloc_every", offsetof(struct gw_config, test_fault_alloc_every),
+	  0, 1000000, false },
 };
 
 static const struct cfg_int_rule cfg_limit_ints[] = {
@@ -1751,8 +1753,10 @@ static void cfg_format_system(struct cfg_out *o, const struct gw_config *cfg)
 	cfg_put_str_setting(o, "  ", "file_prefix", cfg->file_prefix);
 	cfg_put_str_setting(o, "  ", "poll_mode",
 			    config_poll_mode_name(cfg->poll_mode));
-	cfg_put(o, "  idle_sleep_max_us = %u;\n  eal_extra_args = [ ",
-		cfg->idle_sleep_max_us);
+	cfg_put(o, "  idle_sleep_max_us = %u;\n", cfg->idle_sleep_max_us);
+	if (cfg->test_fault_alloc_every != 0)
+		cfg_put(o, "  test_fault_alloc_every = %u;\n", cfg->test_fault_alloc_every);
+	cfg_put(o, "  eal_extra_args = [ ");
 	for (i = 0; i < cfg->n_eal_extra; i++) {
 		cfg_put(o, "%s", i ? ", " : "");
 		cfg_put_string(o, cfg->eal_extra_args[i]);

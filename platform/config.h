@@ -350,6 +350,8 @@ struct gw_config {
 	char file_prefix[64];
 	enum cfg_poll_mode poll_mode;
 	unsigned idle_sleep_max_us;     /* adaptive mode: longest idle sleep */
+	unsigned test_fault_alloc_every;    /* testing only: every Nth packet-buffer allocation of the
+	                                       data path fails (worker.fault_alloc_every); 0 = off */
 	char eal_extra_args[CFG_MAX_EAL_EXTRA][CFG_DEVICE_LEN];
 	unsigned n_eal_extra;
 	struct cfg_limits limits;
@@ -421,5 +423,6 @@ int config_parse_ipv4(const char *s, uint32_t *addr);
 /* Names for enums, for logs and `show config`. */
 const char *config_poll_mode_name(enum cfg_poll_mode m);
 const char *config_log_level_name(enum cfg_log_level l);
+const char *config_tls_level_name(enum cfg_tls_level l);   /* "chain": a connector's certificate_validation */
 
 #endif

@@ -38,6 +38,14 @@ const char *const cfg_tls_levels[] = {
 	"none", "may", "encrypt", "verify", "secure", NULL
 };
 
+const char *
+config_tls_level_name(enum cfg_tls_level l)
+{
+	if (l == CFG_TLS_CHAIN)
+		return "chain";
+	return (unsigned)l < CFG_TLS_CHAIN ? cfg_tls_levels[l] : "?";
+}
+
 static const char *const cfg_tls_names[] = {
 	"enabled", "certificates", "min_version", "tls13", "ciphers", "curves",
 	"ca_file", "request_client_cert", "expiry_warning_days", "session_timeout",

@@ -15,6 +15,10 @@
  *   read / write copy bytes; write accepts what fits (back-pressure: a
  *   partial or zero write means "wait for writable"); shutdown sends FIN
  *   after queued data; abort sends RST and releases the stream at once.
+ * A write may take less than write_space promised (the packet pool ran
+ * dry): the caller resumes at exactly the bytes taken, and a writable event
+ * follows every short write and every zero-length write, even with nothing
+ * in flight. Bytes taken are sent, in order, or the stream closes.
  */
 #ifndef MAILGW_APP_NET_STREAM_H
 #define MAILGW_APP_NET_STREAM_H
@@ -49,6 +53,7 @@ struct stream_impl {
 	ssize_t (*write)(struct stream *s, const void *buf, size_t len);   /* len 0: request a writable event */
 	size_t (*write_space)(const struct stream *s);
 	size_t (*read_avail)(const struct stream *s);
+	size_t (*unacked)(const struct stream *s);
 	bool (*eof)(const struct stream *s);
 	int (*shutdown)(struct stream *s);
 	void (*abort)(struct stream *s);
@@ -76,6 +81,12 @@ static inline size_t stream_write_space(const struct stream *s) { return s->impl
 
 /* Bytes stream_read would return now. */
 static inline size_t stream_read_avail(const struct stream *s) { return s->impl->read_avail(s); }
+
+/*
+ * Bytes written that the peer has not acknowledged yet (queued, in flight, or
+ * held by a filter below). 0 means the peer has every byte written so far.
+ */
+static inline size_t stream_unacked(const struct stream *s) { return s->impl->unacked(s); }
 
 /* True when the peer sent FIN and every byte before it has been read. */
 static inline bool stream_eof(const struct stream *s) { return s->impl->eof(s); }

@@ -129,6 +129,9 @@ struct tcp_conn {
 	struct timer delack_timer;
 	bool delack_quick;              /* a short pushed segment waits for its ACK (1 ms, not delayed_ack_ms) */
 	struct timer keep_timer;        /* keepalive, idle, FIN_WAIT_2 */
+	struct timer wr_timer;          /* the pool cut a write or a segment short: output and
+	                                   writable again in 1 ms, doubling while nothing goes out */
+	uint8_t wr_backoff;             /* log2 of that delay in ms (0..TCP_WR_BACKOFF_MAX) */
 
 	uint64_t bytes_in, bytes_out;
 	uint32_t next;                  /* free list / event list / TIME_WAIT list, index + 1 */
@@ -195,6 +198,9 @@ void tcp_input_conn(struct tcp_conn *c, struct rte_mbuf *m, const struct rte_tcp
 /* tcp_timer.c */
 void tcp_timers_init(struct tcp_conn *c);
 void tcp_timers_stop(struct tcp_conn *c);
+/* The packet pool refused a write or a segment: tcp_output and a writable event in 1 ms (nothing
+   may be in flight to bring an ACK). */
+void tcp_write_retry_arm(struct tcp_conn *c);
 void tcp_rtx_arm(struct tcp_conn *c);
 void tcp_rtx_stop(struct tcp_conn *c);
 void tcp_delack_arm(struct tcp_conn *c);

@@ -391,4 +391,6 @@ tcp_output(struct tcp_conn *c)
 		tcp_rtx_arm(c);
 	else if (tcp_unsent(c) != 0 && c->snd_wnd == 0)
 		tcp_rtx_arm(c);         /* persist: probe the zero window */
+	else if (tcp_unsent(c) != 0 || (c->fin_queued && !c->fin_sent))
+		tcp_write_retry_arm(c); /* nothing in flight, the pool refused a segment: no ACK will come */
 }

@@ -252,10 +252,14 @@ tcp_stream_write(struct stream *s, const void *buf, size_t len)
 	uint32_t want = (uint32_t)RTE_MIN(len, (size_t)room);
 	bool short_by_pool = want < len && by_pool;
 	uint32_t n = tcp_bufq_append_bytes(c->w, c->port, &c->snd, buf, want);
+	if (n == want && n != 0)
+		c->wr_backoff = 0;              /* the pool gave what was asked */
 	uint32_t left = tcp_snd_room(c, &by_pool);
 	if (short_by_pool || (n != 0 && left == 0 && by_pool))
 		c->w->ctr[c->port][STATS_TCP_TX_POOL_LIMITED]++;
 	c->want_writable = n < len || left == 0 || len == 0;   /* len 0: "tell me when" */
+	if (n < want || (len == 0 && c->snd.bytes == 0))
+		tcp_write_retry_arm(c);         /* the pool cut it short, or nothing in flight to ACK */
 	tcp_output(c);
 	return n;
 }
@@ -275,6 +279,12 @@ static size_t
 tcp_stream_read_avail(const struct stream *s)
 {
 	return ((const struct tcp_conn *)s)->rcv.bytes;
+}
+
+static size_t
+tcp_stream_unacked(const struct stream *s)
+{
+	return ((const struct tcp_conn *)s)->snd.bytes;   /* trimmed as ACKs arrive */
 }
 
 static bool
@@ -326,6 +336,7 @@ const struct stream_impl tcp_stream_impl = {
 	.write = tcp_stream_write,
 	.write_space = tcp_stream_write_space,
 	.read_avail = tcp_stream_read_avail,
+	.unacked = tcp_stream_unacked,
 	.eof = tcp_stream_eof,
 	.shutdown = tcp_stream_shutdown,
 	.abort = tcp_stream_abort,

@@ -270,12 +270,43 @@ tcp_keep_fire(struct timer *t, void *arg)
 	c->keep_probes = probes;
 }
 
+#define TCP_WR_BACKOFF_MAX 6     /* retries of a pool-refused write: 1 ms doubling up to 64 ms */
+
+static void
+tcp_write_retry_fire(struct timer *t, void *arg)
+{
+	struct tcp_conn *c = arg;
+	uint32_t nxt = c->snd_nxt;
+	bool fin = c->fin_sent;
+	(void)t;
+
+	tcp_output(c);                  /* what the pool refused to send */
+	if (c->snd_nxt != nxt || c->fin_sent != fin)
+		c->wr_backoff = 0;      /* the pool gave again */
+	else if (c->wr_backoff < TCP_WR_BACKOFF_MAX)
+		c->wr_backoff++;        /* still empty: ask less often (a drained pool is not polled every ms) */
+	if (c->want_writable && c->app_attached) {
+		c->want_writable = false;
+		tcp_event(c, TCP_EV_WRITABLE);
+	}
+}
+
+void
+tcp_write_retry_arm(struct tcp_conn *c)
+{
+	struct worker *w = c->w;
+
+	if (!timer_pending(&c->wr_timer))
+		timer_arm(&w->timers, &c->wr_timer, w->now + (w->tcp->ms_hz << c->wr_backoff));
+}
+
 void
 tcp_timers_init(struct tcp_conn *c)
 {
 	timer_init(&c->rtx_timer, tcp_rtx_fire, c);
 	timer_init(&c->delack_timer, tcp_delack_fire, c);
 	timer_init(&c->keep_timer, tcp_keep_fire, c);
+	timer_init(&c->wr_timer, tcp_write_retry_fire, c);
 }
 
 void
@@ -286,6 +317,7 @@ tcp_timers_stop(struct tcp_conn *c)
 	timer_cancel(&w->timers, &c->rtx_timer);
 	timer_cancel(&w->timers, &c->delack_timer);
 	timer_cancel(&w->timers, &c->keep_timer);
+	timer_cancel(&w->timers, &c->wr_timer);
 	c->persist = false;
 }
 

@@ -108,7 +108,7 @@ relay_note_rcpt(struct smtp_session *ss, const char *to, size_t len)
 
 /* ---- RCPT ---- */
 
-/* Whether two routes lead to the same next hops (one transaction can serve both). */
+/* Whether two routes lead to the same next hops (one connection can serve both). */
 static bool
 relay_same_hops(const struct cfg_route *a, const struct cfg_route *b)
 {
@@ -122,6 +122,54 @@ relay_same_hops(const struct cfg_route *a, const struct cfg_route *b)
 	return true;
 }
 
+/* The TLS level a route's mail gets: its outbound connector's, else the route's, else tls.client.level. */
+static int
+relay_tls_level(const struct worker *w, const struct cfg_route *r, const struct cfg_connector_out *co)
+{
+	const struct cfg_route *eff = co != NULL ? &co->route : r;
+
+	return eff->tls_level < 0 ? (int)w->cfg->tls.client_level : eff->tls_level;
+}
+
+/* Whether two routes at level "secure" accept exactly the same certificate names. */
+static bool
+relay_same_names(const struct cfg_route *a, const struct cfg_route *b)
+{
+	if (a->n_tls_names != b->n_tls_names)
+		return false;
+	for (unsigned i = 0; i < a->n_tls_names; i++)
+		if (strcmp(a->tls_names[i], b->tls_names[i]) != 0)
+			return false;
+	return true;
+}
+
+/*
+ * Whether a recipient of route r (outbound connector co) may join the open
+ * transaction (ss->route, ss->out_conn): the same next hops and connector,
+ * and a TLS policy at least as strict as r's (a transaction carries the
+ * strictest requirement of its recipients, decided by its first). Levels
+ * none < may < encrypt: r rides along when the open level is the same or
+ * higher (TLS that is stronger than r asks for never weakens r's mail).
+ * verify and secure check names that belong to their own route: r rides
+ * along only the same route, or "secure" with the very same names. One
+ * outbound connector applies one policy (level, tls_domain, pins, minimum
+ * version) to all its recipients, whichever route found their next hop.
+ * A weaker recipient riding along never fails for the stricter route's
+ * checks: RCPTs are relayed one at a time, so the open transaction's
+ * connection has passed them (its first RCPT got 250) before r is asked.
+ */
+static bool
+relay_same_policy(const struct smtp_session *ss, const struct cfg_route *r, const struct cfg_connector_out *co)
+{
+	int open = relay_tls_level(ss->w, ss->route, ss->out_conn), need = relay_tls_level(ss->w, r, co);
+
+	if (ss->route == r || co != NULL)      /* co == ss->out_conn: its own policy, names and pins */
+		return true;
+	if (need <= CFG_TLS_ENCRYPT)
+		return open >= need;
+	return need == CFG_TLS_SECURE && open == CFG_TLS_SECURE && relay_same_names(ss->route, r);
+}
+
 /* The route for <Postmaster> (no domain): our host name's, else the first exact accepted domain's. */
 static const struct cfg_route *
 relay_postmaster_route(struct worker *w)
@@ -133,6 +181,34 @@ relay_postmaster_route(struct worker *w)
 		if (c->accepted_domains[i][0] != '*')
 			r = route_lookup(w->gw->routes, c->accepted_domains[i], strlen(c->accepted_domains[i]));
 	return r;
+}
+
+/* Whether the recipient can join the open transaction (if any); false when the RCPT was answered 452. */
+static bool
+relay_fits_txn(struct smtp_session *ss, const struct smtp_path *p, const struct cfg_route *route,
+	       const struct cfg_connector_out *co)
+{
+	struct worker *w = ss->w;
+
+	if (ss->route == NULL)
+		return true;
+	if (!relay_same_hops(ss->route, route) || ss->out_conn != co) {
+		w->ctr[0][STATS_SMTP_RCPT_OTHER_HOP]++;
+		smtp_reply(ss, "452 4.5.3 <%.*s>: routed to another next hop; send it in a new transaction",
+			   (int)p->addr_len, p->addr);
+		return false;
+	}
+	if (!relay_same_policy(ss, route, co)) {
+		w->ctr[0][STATS_SMTP_RCPT_OTHER_TLS]++;
+		WORKER_LOG(w, CFG_LOG_INFO, "smtp: session=%s to=<%.*s> deferred: its route needs TLS level %s, "
+			   "the open transaction has %s", ss->id, (int)p->addr_len, p->addr,
+			   config_tls_level_name((enum cfg_tls_level)relay_tls_level(w, route, co)),
+			   config_tls_level_name((enum cfg_tls_level)relay_tls_level(w, ss->route, ss->out_conn)));
+		smtp_reply(ss, "452 4.5.3 <%.*s>: needs a stricter TLS policy than this transaction's; send it "
+			   "in a new transaction", (int)p->addr_len, p->addr);
+		return false;
+	}
+	return true;
 }
 
 /* The policy checks before anything goes to the next hop; false when the RCPT was answered. */
@@ -171,12 +247,8 @@ relay_rcpt_allowed(struct smtp_session *ss, const struct smtp_cmd *cmd, const st
 		smtp_reply(ss, "451 4.4.4 <%.*s>: no route to the recipient's domain", (int)p->addr_len, p->addr);
 		return false;
 	}
-	if (ss->route != NULL && (!relay_same_hops(ss->route, *route) || ss->out_conn != co)) {
-		w->ctr[0][STATS_SMTP_RCPT_OTHER_HOP]++;
-		smtp_reply(ss, "452 4.5.3 <%.*s>: routed to another next hop; send it in a new transaction",
-			   (int)p->addr_len, p->addr);
+	if (!relay_fits_txn(ss, p, *route, co))
 		return false;
-	}
 	if (ss->broken != SMTP_CL_F_COUNT) {
 		smtp_reply(ss, "451 4.4.2 %s; try again later", smtp_client_fail_text(ss->broken));
 		return false;
@@ -352,6 +424,29 @@ relay_send_header(struct smtp_session *ss)
 	return true;
 }
 
+/*
+ * Send the used bytes just scanned (the scanner was *before before them).
+ * The next hop's stream may take fewer than it had room for (its buffer
+ * pool ran dry): the scanner is then rewound to exactly the bytes taken,
+ * so that what it has seen, the offset and the bytes sent stay one, and
+ * the rest is scanned and sent again on the writable event. Returns the
+ * bytes taken; *st is what the scanner says about those.
+ */
+static size_t
+relay_send_scanned(struct smtp_session *ss, const struct smtp_data_scanner *before, size_t used,
+		   enum smtp_data_status *st)
+{
+	size_t took = smtp_client_write(ss->cl, ss->in + ss->in_off, used);
+
+	if (took < used) {
+		size_t again = 0;
+		ss->w->ctr[0][STATS_SMTP_DATA_SHORT_WRITES]++;
+		ss->scan = *before;
+		*st = took == 0 ? SMTP_DATA_MORE : smtp_data_feed(&ss->scan, ss->in + ss->in_off, took, &again);
+	}
+	return took;
+}
+
 bool
 relay_data_step(struct smtp_session *ss)
 {
@@ -376,6 +471,7 @@ relay_data_step(struct smtp_session *ss)
 		return false;
 	}
 	size_t n = RTE_MIN(avail, room), used = 0;
+	struct smtp_data_scanner before = ss->scan;
 	enum smtp_data_status st = smtp_data_feed(&ss->scan, ss->in + ss->in_off, n, &used);
 	if (!discard) {
 		if (relay_check_scan(ss, st)) {
@@ -384,12 +480,16 @@ relay_data_step(struct smtp_session *ss)
 				relay_discard_done(ss);
 			return true;
 		}
-		smtp_client_write(ss->cl, ss->in + ss->in_off, used);   /* fits: used <= room */
-		ss->w->ctr[0][STATS_SMTP_MSG_BYTES] += used;
-	} else if (st == SMTP_DATA_BARE_LF || st == SMTP_DATA_BARE_CR) {
-		relay_check_scan(ss, st);
+		size_t took = relay_send_scanned(ss, &before, used, &st);
+		ss->w->ctr[0][STATS_SMTP_MSG_BYTES] += took;
+		ss->in_off += took;
+		if (took < used)
+			return false;           /* the stream's writable event resumes us */
+	} else {
+		if (st == SMTP_DATA_BARE_LF || st == SMTP_DATA_BARE_CR)
+			relay_check_scan(ss, st);
+		ss->in_off += used;
 	}
-	ss->in_off += used;
 	if (st != SMTP_DATA_END)
 		return true;
 	if (ss->state == SMTP_ST_DISCARD) {

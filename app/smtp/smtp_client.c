@@ -944,6 +944,18 @@ cl_head_due(const struct smtp_client *c)
 }
 
 /*
+ * Whether a reply to the end of data would come before the next hop has
+ * every byte of the message: ours not all acknowledged yet (a next hop that
+ * says 250 to data it never received). Nothing else is sent after the end
+ * of data, so all of it must be acknowledged when the reply comes.
+ */
+static bool
+cl_eod_unacked(const struct smtp_client *c, const struct stream *s)
+{
+	return c->exp_n != 0 && c->exp[c->exp_head].kind == CL_K_EOD && stream_unacked(s) != 0;
+}
+
+/*
  * Write what wbuf holds; the rest waits for writable. Not while a read is
  * being parsed (what was read cannot answer what is sent after it). Reply
  * bytes still unread when a command goes out with no reply due came before
@@ -1478,7 +1490,7 @@ cl_read_replies(struct smtp_client *c, struct stream *s)
 			return true;
 		size_t off = 0;
 		while (off < (size_t)n) {
-			if (c->early || !cl_head_due(c) || c->state == CL_STREAM) {
+			if (c->early || !cl_head_due(c) || c->state == CL_STREAM || cl_eod_unacked(c, s)) {
 				cl_early(c, x->scratch + off, (size_t)n - off);
 				return false;
 			}

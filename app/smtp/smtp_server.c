@@ -107,16 +107,33 @@ smtp_server_fini(struct worker *w)
 
 /* ---- output ---- */
 
+static void smtp_tls_begin(struct smtp_session *ss);
+
+/*
+ * Write the queued replies, as far as the stream takes them (the rest on its
+ * writable event). Once all are out: the TLS handshake after a 220 to
+ * STARTTLS, or the FIN of a closing session.
+ */
 static void
 smtp_flush(struct smtp_session *ss)
 {
-	if (ss->out_len == 0 || ss->s == NULL)
+	if (ss->s == NULL)
 		return;
-	ssize_t n = stream_write(ss->s, ss->out, ss->out_len);
-	if (n <= 0)
-		return;
-	memmove(ss->out, ss->out + n, ss->out_len - (size_t)n);
-	ss->out_len -= (size_t)n;
+	if (ss->out_len != 0) {
+		ssize_t n = stream_write(ss->s, ss->out, ss->out_len);
+		if (n <= 0)
+			return;
+		memmove(ss->out, ss->out + n, ss->out_len - (size_t)n);
+		ss->out_len -= (size_t)n;
+		if (ss->out_len != 0)
+			return;
+	}
+	if (ss->tls_pending)
+		smtp_tls_begin(ss);
+	else if (ss->state == SMTP_ST_CLOSING && !ss->fin_sent) {
+		ss->fin_sent = true;
+		stream_shutdown(ss->s);
+	}
 }
 
 void
@@ -265,9 +282,8 @@ smtp_close_session(struct smtp_session *ss, const char *reason)
 	if (ss->cl != NULL)
 		relay_release(ss, ss->state == SMTP_ST_CMD || ss->state == SMTP_ST_WAIT);
 	smtp_enter_state(ss, SMTP_ST_CLOSING);
-	smtp_flush(ss);
-	if (ss->s != NULL)
-		stream_shutdown(ss->s);
+	ss->tls_pending = false;
+	smtp_flush(ss);                 /* FIN once the replies are all out */
 	smtp_rearm(ss);
 }
 
@@ -648,19 +664,33 @@ smtp_cmd_starttls(struct smtp_session *ss, const struct smtp_cmd *cmd)
 		return;
 	}
 	smtp_flush(ss);
-	struct stream *low = ss->s;
-	struct stream *t = ss->out_len == 0 ? tls_server_start(w, gw_tls(w->gw), low, &smtp_stream_ops, ss) : NULL;
-	if (t == NULL) {
+	if (ss->out_len != 0 || !tls_server_available(w, gw_tls(w->gw))) {
 		w->ctr[0][STATS_TLS_UNAVAILABLE]++;
 		smtp_reply(ss, "454 4.7.0 TLS not available due to local problem");
 		return;
 	}
-	static const char ready[] = "220 2.0.0 Ready to start TLS\r\n";
-	stream_write(low, ready, sizeof(ready) - 1);
 	w->ctr[0][STATS_TLS_STARTTLS]++;
 	smtp_txn_reset(ss);
-	ss->s = t;
+	smtp_reply(ss, "220 2.0.0 Ready to start TLS");
+	ss->tls_pending = true;         /* no byte of TLS before the last byte of the 220 */
 	smtp_enter_state(ss, SMTP_ST_TLS);
+	smtp_flush(ss);
+}
+
+/* The 220 to STARTTLS is all written: the filter takes the stream over for the handshake. */
+static void
+smtp_tls_begin(struct smtp_session *ss)
+{
+	struct worker *w = ss->w;
+	struct stream *t = tls_server_start(w, gw_tls(w->gw), ss->s, &smtp_stream_ops, ss);
+
+	ss->tls_pending = false;
+	if (t == NULL) {                /* the last slot went to another session meanwhile */
+		w->ctr[0][STATS_TLS_UNAVAILABLE]++;
+		smtp_close_session(ss, "TLS not available");
+		return;
+	}
+	ss->s = t;
 }
 
 static void

@@ -56,6 +56,8 @@ struct smtp_session {
 	bool helo_done;
 	bool tls;                       /* the session runs over TLS (after STARTTLS) */
 	bool tls_failed;                /* its STARTTLS handshake failed */
+	bool tls_pending;               /* STARTTLS said 220: the handshake starts once it is all written */
+	bool fin_sent;                  /* CLOSING: every reply written, then FIN */
 	/* counts */
 	unsigned commands, errors, transactions, relayed, failed;
 	unsigned junk;                  /* NOOP/RSET/VRFY/HELP/HELO/EHLO since the last message relayed */

@@ -59,6 +59,10 @@ Hostile modes (a next hop that does not follow the protocol):
   --stop-reading-at STAGE  from STAGE on read nothing more (the connection
                      stays open until the client closes or --timeout);
                      STAGE "connect" = never read at all (greeting still sent)
+  --stall-reply T    with --stop-reading-at: after 1.5 s of reading nothing,
+                     send reply T anyway (a 250 for data it never read)
+  --rcvbuf N         SO_RCVBUF of the listening socket (a small window, so
+                     that what the client sent stays in the client's queue)
   --conn-log FILE    appends one JSON line per connection when it ends:
                      {"conn", "peer", "cmds" (verbs received, in order),
                       "quit" (QUIT received), "end" ("fin": the client
@@ -345,7 +349,11 @@ class Session:
     async def stall(self):
         """--stop-reading-at: read nothing more; wait for the client to go."""
         self.log("not reading any more")
+        self.w.transport.pause_reading()    # not even into asyncio's buffer: the window closes
         try:
+            if self.a.stall_reply:
+                await asyncio.sleep(1.5)
+                await self.send(parse_reply(self.a.stall_reply))
             await asyncio.sleep(self.a.timeout)
         finally:
             pass
@@ -638,6 +646,8 @@ def parse_args(argv):
     p.add_argument("--split-bytes", action="store_true")
     p.add_argument("--long-reply", action="append", metavar="STAGE:N")
     p.add_argument("--stop-reading-at", choices=STAGES + ("connect",))
+    p.add_argument("--stall-reply", metavar="CODE_TEXT")
+    p.add_argument("--rcvbuf", type=int)
     p.add_argument("--conn-log", metavar="FILE")
     p.add_argument("--record", metavar="FILE")
     p.add_argument("--save-dir", metavar="DIR")
@@ -657,8 +667,15 @@ async def main(argv):
     a = parse_args(argv)
     host, _, port = a.listen.rpartition(":")
     srv = Server(a)
-    server = await asyncio.start_server(srv.handle, host or None, int(port),
-                                        backlog=1024, limit=1 << 20)
+    if a.rcvbuf:
+        ls = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        ls.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, a.rcvbuf)   # before listen: the window
+        ls.bind((host or "0.0.0.0", int(port)))
+        server = await asyncio.start_server(srv.handle, sock=ls, backlog=1024, limit=1 << 20)
+    else:
+        server = await asyncio.start_server(srv.handle, host or None, int(port),
+                                            backlog=1024, limit=1 << 20)
     loop = asyncio.get_running_loop()
     stop = loop.create_future()
     for sig in (signal.SIGTERM, signal.SIGINT):
