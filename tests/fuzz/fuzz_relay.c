@@ -37,7 +37,7 @@
  * (the gateway refuses it since smtp_client checks that the next hop
  * acknowledged every byte; FUZZ_RELAY_LENIENT_EARLY=1 lets it stand for one
  * message, for builds before that), FUZZ_RELAY_FAULT_ALL=1 lets a fault period
- * of 1 fail every allocation (tests/fuzz/findings/relay/README).
+ * of 1 fail every allocation (tests/fuzz/crashes/relay.md).
  */
 #include <inttypes.h>
 #include <limits.h>
@@ -444,7 +444,7 @@ cv_reply(struct conv *cv, unsigned code)
 		 * A next hop's 2xx while message data is still on its way to it: it
 		 * answers an end of data it has not seen, for whatever message. It
 		 * stands for one client 2xx that matches no exact acceptance (see
-		 * tests/fuzz/findings/relay/README: early_eod_reply).
+		 * tests/fuzz/crashes/relay.md: early_eod_reply).
 		 */
 		hop_ok[n_hop_ok++] = (struct verdict){ .early = true };
 		snprintf(hop_ok[n_hop_ok - 1].who, sizeof(hop_ok[0].who), "%s", cv->name);
