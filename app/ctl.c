@@ -380,7 +380,9 @@ ctl_show_destinations(struct gw *gw, struct console_out *o, bool json)
 		}
 	}
 	unsigned lim = gw->cfg->smtp.client.destination_concurrency;
-	unsigned eff = smtp_client_dest_limit(lim, gw->n_workers) * RTE_MAX(1u, gw->n_workers);
+	unsigned eff = 0;
+	for (unsigned i = 0; i < RTE_MAX(1u, gw->n_workers); i++)
+		eff += smtp_client_dest_limit(lim, gw->n_workers, i);
 	if (json)
 		console_printf(o, "\"destination_concurrency\":%u,\"destinations\":[", lim);
 	else if (n != 0)

@@ -215,7 +215,7 @@ main_loop(struct gw *gw, int console_fd)
 			next_cert_check = rte_rdtsc() + 86400 * gw->hz;
 			main_check_certs(gw);
 		}
-		console_poll(console_fd, 50, ctl_handle, gw);
+		console_poll(console_fd, 10, ctl_handle, gw);   /* and the log rings drained every 10 ms */
 		for (unsigned i = 0; i < gw->n_workers; i++)
 			log_drain(gw->workers[i]->log_ring);
 		if (rte_rdtsc() >= next_link) {

@@ -216,6 +216,8 @@ enum stats_kind {
 	X(SMTPC_DEST_WAITS,     "smtp_client.destination_waits", STATS_EVENT, "recipients that waited for a next hop's smtp.client.destination_concurrency") \
 	X(SMTPC_DEST_DEFERRED,  "smtp_client.destination_deferred", STATS_EVENT, "recipients deferred 451 4.4.5: no next-hop connection within smtp.client.destination_wait") \
 	X(SMTPC_DATA_HOLD,      "smtp_client.data_hold_expired", STATS_EVENT, "messages whose client sent no data for smtp.timeouts.data_hold: next-hop connection released, 451 4.4.5") \
+	X(SMTPC_DEST_UNTRACKED, "smtp_client.destination_untracked", STATS_EVENT, "next-hop connections opened unlimited: more next hops busy at once than a worker tracks (256)") \
+	X(SMTPC_TXN_HOLD,       "smtp_client.txn_hold_expired", STATS_EVENT, "transactions held open from MAIL for smtp.timeouts.data_hold without DATA: next-hop connection released, 451") \
 	X(SMTPC_QUIT,           "smtp_client.quit",      STATS_EVENT,   "next-hop connections closed with QUIT (idle timeout, message limit, cache full)") \
 	X(SMTPC_QUIT_TIMEOUTS,  "smtp_client.quit_timeouts", STATS_EVENT, "of those, reset after the next hop did not close within 5 s of QUIT") \
 	X(SMTPC_RESETS,         "smtp_client.resets",    STATS_EVENT,   "next-hop connections reset (broken, protocol error, transaction abandoned, slot needed now)") \

@@ -73,6 +73,8 @@ struct gw {
 	X(SMTP_BAD_LINE,        "smtp: bad command line") \
 	X(SMTP_INJECTION,       "smtp: STARTTLS injection") \
 	X(SMTP_CONNECTOR,       "smtp: connector decision") \
+	X(SMTP_RELAY_DENIED,    "smtp: relay denied") \
+	X(SMTP_RCPT_DEFERRED,   "smtp: recipient deferred to another transaction") \
 	X(CLIENT_STARTTLS,      "smtp client: STARTTLS not offered or refused") \
 	X(CLIENT_TLS_UP,        "smtp client: TLS established") \
 	X(CLIENT_TLS_FAILED,    "smtp client: TLS handshake failed") \

@@ -200,8 +200,8 @@ relay_fits_txn(struct smtp_session *ss, const struct smtp_path *p, const struct 
 	}
 	if (!relay_same_policy(ss, route, co)) {
 		w->ctr[0][STATS_SMTP_RCPT_OTHER_TLS]++;
-		WORKER_LOG(w, CFG_LOG_INFO, "smtp: session=%s to=<%.*s> deferred: its route needs TLS level %s, "
-			   "the open transaction has %s", ss->id, (int)p->addr_len, p->addr,
+		WORKER_LOG_RL(w, WORKER_RL_SMTP_RCPT_DEFERRED, CFG_LOG_INFO, "smtp: session=%s to=<%.*s> deferred: "
+			   "its route needs TLS level %s, the open transaction has %s", ss->id, (int)p->addr_len, p->addr,
 			   config_tls_level_name((enum cfg_tls_level)relay_tls_level(w, route, co)),
 			   config_tls_level_name((enum cfg_tls_level)relay_tls_level(w, ss->route, ss->out_conn)));
 		smtp_reply(ss, "452 4.5.3 <%.*s>: needs a stricter TLS policy than this transaction's; send it "
@@ -228,7 +228,8 @@ relay_rcpt_allowed(struct smtp_session *ss, const struct smtp_cmd *cmd, const st
 	enum route_relay_verdict v = route_relay_check(w->gw->routes, ss->client_addr, p);
 	if (v != ROUTE_RELAY_OK_DOMAIN && v != ROUTE_RELAY_OK_NETWORK) {
 		w->ctr[0][v == ROUTE_RELAY_DENIED_ROUTING_HACK ? STATS_SMTP_RELAY_HACK : STATS_SMTP_RELAY_DENIED]++;
-		WORKER_LOG(w, CFG_LOG_INFO, "smtp: session=%s client=%s relay denied: from=<%s> to=<%.*s> (%s)",
+		WORKER_LOG_RL(w, WORKER_RL_SMTP_RELAY_DENIED, CFG_LOG_INFO,
+			      "smtp: session=%s client=%s relay denied: from=<%s> to=<%.*s> (%s)",
 			   ss->id, smtp_addr_str(ss->client_addr, a), ss->from, (int)p->addr_len, p->addr,
 			   route_relay_verdict_name(v));
 		smtp_reply(ss, "554 5.7.1 <%.*s>: Relay access denied", (int)p->addr_len, p->addr);
@@ -249,8 +250,10 @@ relay_rcpt_allowed(struct smtp_session *ss, const struct smtp_cmd *cmd, const st
 	}
 	if (!relay_fits_txn(ss, p, *route, co))
 		return false;
-	if (ss->broken != SMTP_CL_F_COUNT) {
-		smtp_reply(ss, "451 4.4.2 %s; try again later", smtp_client_fail_text(ss->broken));
+	if (ss->broken != SMTP_CL_F_COUNT) {    /* the same 451 the failure gave, e.g. 4.4.5 after data_hold */
+		char line[200];
+		relay_fail_reply(ss->broken, "-", line, sizeof(line));
+		smtp_reply(ss, "%s", line);
 		return false;
 	}
 	ss->next_conn = co;
@@ -609,7 +612,7 @@ relay_fail_reply(enum smtp_client_fail why, const char *peer, char *buf, size_t 
 		snprintf(buf, len, "451 4.4.5 Insufficient next-hop capacity; try again later");
 		return;
 	case SMTP_CL_F_HOLD:
-		snprintf(buf, len, "451 4.4.5 Error: no message data for too long; next-hop connection released");
+		snprintf(buf, len, "451 4.4.5 Error: transaction or message data too slow; next-hop connection released");
 		return;
 	case SMTP_CL_F_TLS_NOT_OFFERED:
 		snprintf(buf, len, "451 4.7.4 TLS is required, but was not offered by host %s", peer);

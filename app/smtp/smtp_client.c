@@ -96,6 +96,7 @@ struct cl_dest {
 	uint32_t addr;
 	uint16_t port;
 	unsigned in_use, waiting;
+	unsigned promised;              /* woken waiters whose timer has not run yet: their room is kept */
 };
 
 struct smtp_client {
@@ -140,6 +141,7 @@ struct smtp_client {
 	unsigned wait_pos;
 	uint64_t wait_until;            /* TSC */
 	uint64_t hold_mark;             /* CL_STREAM: the owner's progress at the last data_hold check */
+	uint64_t txn_start;             /* TSC when MAIL went out: DATA is due within data_hold of it */
 	unsigned ehlo_ext;              /* the EHLO reply before STARTTLS (for a plaintext fallback) */
 	uint64_t ehlo_size;
 	/* MAIL parameters (the line is built when sent, once the extensions are known) */
@@ -221,7 +223,8 @@ smtp_client_init(struct worker *w)
 		return -ENOMEM;
 	}
 	x->n = n;
-	x->dest_limit = smtp_client_dest_limit(w->cfg->smtp.client.destination_concurrency, w->cfg->n_workers);
+	x->dest_limit = smtp_client_dest_limit(w->cfg->smtp.client.destination_concurrency, w->cfg->n_workers,
+					       w->id);
 	for (unsigned i = n; i-- > 0;) {
 		x->clients[i].next = x->free;
 		x->free = &x->clients[i];
@@ -263,10 +266,10 @@ cl_idle_unlink(struct cl_ctx *x, struct smtp_client *c)
 /* ---- next-hop capacity (smtp.client.destination_concurrency) ---- */
 
 unsigned
-smtp_client_dest_limit(unsigned concurrency, unsigned n_workers)
+smtp_client_dest_limit(unsigned concurrency, unsigned n_workers, unsigned worker)
 {
 	unsigned n = n_workers ? n_workers : 1;
-	unsigned l = (concurrency + n - 1) / n;
+	unsigned l = concurrency / n + (worker % n < concurrency % n);  /* the remainder to the first ones */
 
 	return l ? l : 1;
 }
@@ -317,10 +320,11 @@ static bool
 cl_dest_admits(const struct cl_ctx *x, const struct cl_dest *d, const struct smtp_client *c)
 {
 	unsigned limit = x->dest_limit;
+	unsigned used = d->in_use + d->promised;        /* a woken waiter's room is its own */
 
-	if (d->in_use < limit - limit / 4)
+	if (used < limit - limit / 4)
 		return true;
-	return smtp_client_dest_admits(d->in_use, limit, cl_dest_held(x, d, c->client));
+	return smtp_client_dest_admits(used, limit, cl_dest_held(x, d, c->client));
 }
 
 /* Count c as using a connection to addr:port; false when that next hop has no room for it. */
@@ -330,8 +334,10 @@ cl_dest_take(struct smtp_client *c, uint32_t addr, uint16_t port)
 	struct cl_ctx *x = cl_ctx(c->w);
 	struct cl_dest *d = cl_dest_find(x, addr, port, true);
 
-	if (d == NULL)                  /* more next hops busy than counted: not limited */
+	if (d == NULL) {                /* more next hops busy than counted (CL_DESTS): not limited */
+		c->w->ctr[0][STATS_SMTPC_DEST_UNTRACKED]++;
 		return true;
+	}
 	if (!cl_dest_admits(x, d, c))
 		return false;
 	d->in_use++;
@@ -345,7 +351,8 @@ cl_dest_wake(struct cl_ctx *x, struct cl_dest *d)
 {
 	for (struct smtp_client *c = x->wait_head; c != NULL; c = c->next)
 		if (c->wait_dest == d && !c->woken && cl_dest_admits(x, d, c)) {
-			c->woken = true;        /* one freed connection, one waiter */
+			c->woken = true;        /* one freed connection, one waiter: kept for it */
+			d->promised++;
 			timer_arm(&c->w->timers, &c->timer, 0);
 			return;
 		}
@@ -380,6 +387,11 @@ cl_wait_unlink(struct cl_ctx *x, struct smtp_client *c)
 		x->wait_tail = c->prev;
 	c->next = c->prev = NULL;
 	c->waitq = false;
+	if (c->woken) {                 /* it goes before its turn came: the room is free again */
+		c->woken = false;
+		c->wait_dest->promised--;
+		cl_dest_wake(x, c->wait_dest);
+	}
 	c->wait_dest->waiting--;
 	c->wait_dest = NULL;
 }
@@ -662,7 +674,18 @@ cl_timeout_of(const struct smtp_client *c, uint8_t kind)
 	}
 }
 
-/* Arm the timer for what we wait on now (a reply, a blocked write, idleness). */
+/*
+ * Whether c holds a transaction open for its owner between commands (MAIL
+ * went out, no DATA yet): it may do so for smtp.timeouts.data_hold from
+ * MAIL, however the owner spaces its RCPTs.
+ */
+static bool
+cl_txn_open(const struct smtp_client *c)
+{
+	return c->state == CL_READY && c->owner != NULL && c->dirty && c->exp_n == 0 && !c->idle;
+}
+
+/* Arm the timer for what we wait on now (a reply, a blocked write, idleness, a held transaction). */
 static void
 cl_rearm(struct smtp_client *c)
 {
@@ -691,7 +714,10 @@ cl_rearm(struct smtp_client *c)
 		secs = w->cfg->smtp.timeouts.data_hold;
 	else if (c->idle)
 		secs = w->cfg->smtp.client.cache_idle_timeout;
-	else {
+	else if (cl_txn_open(c)) {
+		timer_arm(&w->timers, &c->timer, c->txn_start + cl_secs(w, w->cfg->smtp.timeouts.data_hold));
+		return;
+	} else {
 		timer_cancel(&w->timers, &c->timer);
 		return;
 	}
@@ -748,7 +774,10 @@ cl_wait_fired(struct smtp_client *c)
 	struct cl_ctx *x = cl_ctx(c->w);
 	struct cl_dest *d = c->wait_dest;
 
-	c->woken = false;
+	if (c->woken) {                 /* its turn: the room kept for it is now its to take */
+		c->woken = false;
+		d->promised--;
+	}
 	if (!cl_dest_admits(x, d, c) && c->w->now < c->wait_until) {
 		cl_rearm(c);
 		return;
@@ -781,6 +810,19 @@ cl_hold_fired(struct smtp_client *c)
 	cl_fail(c, SMTP_CL_F_HOLD);
 }
 
+/* A transaction held open from MAIL for smtp.timeouts.data_hold without reaching DATA: let it go. */
+static void
+cl_txn_hold_fired(struct smtp_client *c)
+{
+	struct worker *w = c->w;
+
+	w->ctr[0][STATS_SMTPC_TXN_HOLD]++;
+	WORKER_LOG_RL(w, WORKER_RL_CLIENT_TIMEOUT, CFG_LOG_INFO, "smtp client: next hop %s: transaction open "
+		      "for %u s without DATA (smtp.timeouts.data_hold): connection released", c->peer,
+		      w->cfg->smtp.timeouts.data_hold);
+	cl_fail(c, SMTP_CL_F_HOLD);
+}
+
 static void
 cl_timer_fired(struct timer *t, void *arg)
 {
@@ -804,6 +846,10 @@ cl_timer_fired(struct timer *t, void *arg)
 	}
 	if (c->state == CL_STREAM && !c->data_blocked && c->exp_n == 0) {
 		cl_hold_fired(c);
+		return;
+	}
+	if (cl_txn_open(c)) {
+		cl_txn_hold_fired(c);
 		return;
 	}
 	w->ctr[0][STATS_SMTPC_TIMEOUTS]++;
@@ -1064,6 +1110,7 @@ cl_send(struct smtp_client *c)
 			char line[SMTP_PATH_MAX + 96];
 			cl_put(c, CL_K_MAIL, line, cl_mail_line(c, line, sizeof(line)));
 			c->dirty = true;
+			c->txn_start = c->w->now;
 		} else if (c->txn_refused) {    /* the sender was refused here: nothing of it goes out */
 			cl_synth(c, (enum smtp_client_cmd)l.kind, 503, "5.5.1 Sender was refused");
 			continue;
@@ -1914,7 +1961,7 @@ smtp_client_fail_text(enum smtp_client_fail f)
 		[SMTP_CL_F_TLS_HANDSHAKE] = "Cannot start TLS: handshake failure",
 		[SMTP_CL_F_TLS_VERIFY] = "Server certificate not verified",
 		[SMTP_CL_F_BUSY] = "Insufficient next-hop capacity",
-		[SMTP_CL_F_HOLD] = "no message data for smtp.timeouts.data_hold; next-hop connection released",
+		[SMTP_CL_F_HOLD] = "no DATA or no message data within smtp.timeouts.data_hold; next-hop connection released",
 	};
 	return f < SMTP_CL_F_COUNT ? text[f] : "?";
 }

@@ -162,8 +162,11 @@ void smtp_client_usage(const struct worker *w, unsigned *in_use, unsigned *idle)
 /* Console: the next hops w has connections to or waiters for (up to max); returns how many. */
 unsigned smtp_client_destinations(const struct worker *w, struct smtp_client_dest_view *v, unsigned max);
 
-/* The share of smtp.client.destination_concurrency one worker of n gets (at least 1). */
-unsigned smtp_client_dest_limit(unsigned concurrency, unsigned n_workers);
+/*
+ * The share of smtp.client.destination_concurrency that worker (0..n-1) of n
+ * gets: the shares add up to the setting, except that each is at least 1.
+ */
+unsigned smtp_client_dest_limit(unsigned concurrency, unsigned n_workers, unsigned worker);
 
 /*
  * Whether a client address holding `held` of a next hop's in_use

@@ -53,11 +53,15 @@ static void
 test_dest_limit(void **state)
 {
 	(void)state;
-	assert_int_equal(smtp_client_dest_limit(20, 1), 20);
-	assert_int_equal(smtp_client_dest_limit(20, 2), 10);
-	assert_int_equal(smtp_client_dest_limit(20, 3), 7);         /* rounded up: 21 in all */
-	assert_int_equal(smtp_client_dest_limit(1, 4), 1);          /* never 0 */
-	assert_int_equal(smtp_client_dest_limit(5, 0), 5);
+	assert_int_equal(smtp_client_dest_limit(20, 1, 0), 20);
+	assert_int_equal(smtp_client_dest_limit(20, 2, 0), 10);
+	assert_int_equal(smtp_client_dest_limit(20, 2, 1), 10);
+	/* 20 over 3 workers: 7 + 7 + 6, the setting exactly (not 21) */
+	assert_int_equal(smtp_client_dest_limit(20, 3, 0) + smtp_client_dest_limit(20, 3, 1) +
+			 smtp_client_dest_limit(20, 3, 2), 20);
+	assert_int_equal(smtp_client_dest_limit(20, 3, 2), 6);
+	assert_int_equal(smtp_client_dest_limit(1, 4, 3), 1);       /* never 0: every worker can reach it */
+	assert_int_equal(smtp_client_dest_limit(5, 0, 0), 5);
 }
 
 static void
