@@ -281,7 +281,10 @@ out=$(cat "$T_TMP/fast.out")
 expect "DATA at 2,000 octets a second" "$out" "greeting" "220 $HOST ESMTP mailgw" "EHLO" "~^250-" \
 	"MAIL" "250 2.1.0 Ok" "RCPT" "250 2.1.5 Ok" "DATA" "354 End data with <CR><LF>.<CR><LF>" \
 	"time" "~^after=" "421" "421 4.4.2 $HOST Error: message deadline exceeded" "closed" "eof"
-within "DATA at 2,000 octets a second: at timeouts.message" "$out" 7.5 10.5
+# 8.0 s on an idle machine; 10.8 s once in a full make test on a loaded 2-core
+# VM (the client's own pace stretches): the 421 text above is what proves the
+# deadline, the upper bound only that it is not the client's end of data.
+within "DATA at 2,000 octets a second: at timeouts.message" "$out" 7.5 13
 out=$(cat "$T_TMP/discard.out")
 expect "refused message read on slowly (bare LF)" "$out" "greeting" "220 $HOST ESMTP mailgw" "EHLO" "~^250-" \
 	"MAIL" "250 2.1.0 Ok" "RCPT" "250 2.1.5 Ok" "DATA" "354 End data with <CR><LF>.<CR><LF>" \
