@@ -1906,10 +1906,17 @@ cl_release_now(struct smtp_client *c, bool clean)
 		cl_free(c);
 		return;
 	}
-	if (clean && cl_reusable(c))
+	if (clean && cl_reusable(c)) {
 		cl_park(c);
-	else
-		cl_destroy(c);
+		return;
+	}
+	if (clean && c->s != NULL && (c->early || (!c->tls_up && stream_read_avail(c->s) != 0))) {
+		/* reply data no command asked for, not read yet: an extra reply, never cached */
+		c->w->ctr[0][STATS_SMTPC_REPLY_EARLY]++;
+		WORKER_LOG_RL(c->w, WORKER_RL_CLIENT_REFUSED, CFG_LOG_WARNING, "smtp client: next hop %s: "
+			      "protocol error: reply data no command asked for; connection closed", c->peer);
+	}
+	cl_destroy(c);
 }
 
 void
