@@ -214,6 +214,30 @@ tp_input_frame(struct rte_mbuf *m)
 	tp_pass();
 }
 
+/* The peer asks who has the gateway's address (to dst: its MAC, or broadcast). */
+static void
+tp_send_arp_request(const struct rte_ether_addr *dst)
+{
+	struct rte_mbuf *m = rte_pktmbuf_alloc(w->pool);
+
+	assert_non_null(m);
+	struct rte_ether_hdr *eh = (struct rte_ether_hdr *)rte_pktmbuf_append(m, sizeof(*eh) + sizeof(struct rte_arp_hdr));
+	struct rte_arp_hdr *a = (struct rte_arp_hdr *)(eh + 1);
+	eh->dst_addr = *dst;
+	eh->src_addr = tp_peer_mac;
+	eh->ether_type = rte_cpu_to_be_16(RTE_ETHER_TYPE_ARP);
+	a->arp_hardware = rte_cpu_to_be_16(RTE_ARP_HRD_ETHER);
+	a->arp_protocol = rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4);
+	a->arp_hlen = 6;
+	a->arp_plen = 4;
+	a->arp_opcode = rte_cpu_to_be_16(RTE_ARP_OP_REQUEST);
+	a->arp_data.arp_sha = tp_peer_mac;
+	a->arp_data.arp_sip = rte_cpu_to_be_32(TP_PEER_IP);
+	memset(&a->arp_data.arp_tha, 0, 6);
+	a->arp_data.arp_tip = rte_cpu_to_be_32(TP_GW_IP);
+	tp_input_frame(m);
+}
+
 /* Encode s's options into o; returns the length (a multiple of 4). */
 static inline unsigned
 tp_put_opts(const struct tp_seg *s, uint8_t *o)
@@ -681,22 +705,7 @@ tp_setup(void **state)
 		return -1;
 
 	/* Teach ARP: the peer asks for us, so replies need no resolution. */
-	struct rte_mbuf *m = rte_pktmbuf_alloc(w->pool);
-	struct rte_ether_hdr *eh = (struct rte_ether_hdr *)rte_pktmbuf_append(m, sizeof(*eh) + sizeof(struct rte_arp_hdr));
-	struct rte_arp_hdr *a = (struct rte_arp_hdr *)(eh + 1);
-	eh->dst_addr = tp_gw.ports[0].mac;
-	eh->src_addr = tp_peer_mac;
-	eh->ether_type = rte_cpu_to_be_16(RTE_ETHER_TYPE_ARP);
-	a->arp_hardware = rte_cpu_to_be_16(RTE_ARP_HRD_ETHER);
-	a->arp_protocol = rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4);
-	a->arp_hlen = 6;
-	a->arp_plen = 4;
-	a->arp_opcode = rte_cpu_to_be_16(RTE_ARP_OP_REQUEST);
-	a->arp_data.arp_sha = tp_peer_mac;
-	a->arp_data.arp_sip = rte_cpu_to_be_32(TP_PEER_IP);
-	memset(&a->arp_data.arp_tha, 0, 6);
-	a->arp_data.arp_tip = rte_cpu_to_be_32(TP_GW_IP);
-	tp_input_frame(m);
+	tp_send_arp_request(&tp_gw.ports[0].mac);
 	tp_drain();
 	return 0;
 }

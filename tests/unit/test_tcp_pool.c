@@ -322,26 +322,11 @@ hoard(struct tp_conn *pc, unsigned max)
 static bool
 arp_answered(void)
 {
-	struct rte_mbuf *m = rte_pktmbuf_alloc(w->pool), *rx[32];
+	static const struct rte_ether_addr bcast = { { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff } };
+	struct rte_mbuf *rx[32];
 	bool replied = false;
 
-	assert_non_null(m);
-	struct rte_ether_hdr *eh = (struct rte_ether_hdr *)rte_pktmbuf_append(m, sizeof(*eh) +
-										sizeof(struct rte_arp_hdr));
-	struct rte_arp_hdr *a = (struct rte_arp_hdr *)(eh + 1);
-	memset(&eh->dst_addr, 0xff, sizeof(eh->dst_addr));
-	eh->src_addr = tp_peer_mac;
-	eh->ether_type = rte_cpu_to_be_16(RTE_ETHER_TYPE_ARP);
-	a->arp_hardware = rte_cpu_to_be_16(RTE_ARP_HRD_ETHER);
-	a->arp_protocol = rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4);
-	a->arp_hlen = 6;
-	a->arp_plen = 4;
-	a->arp_opcode = rte_cpu_to_be_16(RTE_ARP_OP_REQUEST);
-	a->arp_data.arp_sha = tp_peer_mac;
-	a->arp_data.arp_sip = rte_cpu_to_be_32(TP_PEER_IP);
-	memset(&a->arp_data.arp_tha, 0, 6);
-	a->arp_data.arp_tip = rte_cpu_to_be_32(TP_GW_IP);
-	tp_input_frame(m);
+	tp_send_arp_request(&bcast);
 	unsigned n = rte_eth_rx_burst(tp_gw.ports[0].port_id, 0, rx, 32);
 	for (unsigned i = 0; i < n; i++) {
 		struct rte_ether_hdr *e = rte_pktmbuf_mtod(rx[i], struct rte_ether_hdr *);
